@@ -1,0 +1,19 @@
+module github.com/sscard/ssc
+
+go 1.26.0
+
+require (
+	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25
+	github.com/emmansun/gmsm v0.44.1
+	github.com/rogpeppe/go-internal v1.16.0
+	github.com/spf13/cobra v1.10.2
+	golang.org/x/sys v0.49.0
+	golang.org/x/text v0.43.0
+	gopkg.in/yaml.v3 v3.0.1
+)
+
+require (
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
+	golang.org/x/tools v0.51.0 // indirect
+)

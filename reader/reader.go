@@ -1,0 +1,112 @@
+// Package reader puts PC/SC readers, the in-process software card and (later)
+// serial readers behind one interface: list readers, connect to a card,
+// transmit APDUs with a context, transactions, and a card event stream.
+package reader
+
+import (
+	"context"
+	"fmt"
+)
+
+// Protocol is the transmission protocol negotiated with a card.
+type Protocol int
+
+// Protocols. Contactless cards appear as T=1 through PC/SC.
+const (
+	ProtocolUndefined Protocol = 0
+	T0                Protocol = 1
+	T1                Protocol = 2
+)
+
+func (p Protocol) String() string {
+	switch p {
+	case T0:
+		return "T=0"
+	case T1:
+		return "T=1"
+	}
+	return "undefined"
+}
+
+// ShareMode says whether other applications may use the card while we hold it.
+type ShareMode int
+
+// Share modes; Shared is the default.
+const (
+	Shared ShareMode = iota
+	Exclusive
+)
+
+// Disposition says what happens to the card when a connection or transaction ends.
+type Disposition int
+
+// Dispositions, as in PC/SC.
+const (
+	LeaveCard Disposition = iota
+	ResetCard
+	UnpowerCard
+)
+
+// ConnectOptions tune Connect.
+type ConnectOptions struct {
+	Mode ShareMode
+	// Protocols allowed; zero means T=0 or T=1.
+	Protocols []Protocol
+}
+
+// ReaderInfo describes one reader and what is in it.
+type ReaderInfo struct {
+	Name        string `json:"name"`
+	Backend     string `json:"backend"` // "pcsc", "sim", "serial"
+	CardPresent bool   `json:"card_present"`
+	ATR         []byte `json:"atr,omitempty"`
+	// InUse is true when another application holds the card exclusively.
+	InUse bool `json:"in_use,omitempty"`
+}
+
+// Backend is one source of readers.
+type Backend interface {
+	// Name is "pcsc", "sim" or "serial".
+	Name() string
+	ListReaders(ctx context.Context) ([]ReaderInfo, error)
+	Connect(ctx context.Context, reader string, opts ConnectOptions) (Card, error)
+	// Watch streams events until ctx is done (see Event); the channel is
+	// closed then. It starts with a snapshot of the current state.
+	Watch(ctx context.Context) (<-chan Event, error)
+	Close() error
+}
+
+// Card is a connection to the card in one reader. A Card is safe for use by
+// one goroutine at a time; use transactions to keep other applications out.
+type Card interface {
+	// Transmit sends one raw APDU and returns the raw response. It never
+	// panics on bad input: an empty command is an error.
+	Transmit(ctx context.Context, cmd []byte) ([]byte, error)
+	Reader() string
+	ATR() []byte
+	Protocol() Protocol
+	BeginTransaction(ctx context.Context) error
+	EndTransaction(d Disposition) error
+	// Reset warm-resets the card (cold unpowers it first) and reconnects;
+	// security state on the card is lost.
+	Reset(ctx context.Context, cold bool) error
+	// Close ends any transaction and disconnects, leaving the card powered.
+	Close() error
+}
+
+// Error is a reader-level failure: Op is what was attempted, Err one of the
+// sentinel errors of this package (possibly wrapping the backend's own error).
+type Error struct {
+	Op     string
+	Reader string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Reader != "" {
+		return fmt.Sprintf("reader %q: %s: %v", e.Reader, e.Op, e.Err)
+	}
+	return fmt.Sprintf("reader: %s: %v", e.Op, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
