@@ -116,18 +116,18 @@ var swMeanings = map[StatusWord]string{
 // Sentinel errors for classes of status words. A *StatusError or *AuthError
 // matches them with errors.Is.
 var (
-	ErrNotFound              = errors.New("not found")                           // 6A82, 6A83, 6A88
-	ErrSecurityStatus        = errors.New("security status not satisfied")       // 6982
-	ErrBlocked               = errors.New("authentication method blocked")       // 6983 (PIN blocked)
-	ErrWrongPIN              = errors.New("verification failed")                 // 63Cx, 6300
-	ErrWrongLength           = errors.New("wrong length")                        // 67xx, 6Cxx
-	ErrConditionsNotSatisfied = errors.New("conditions of use not satisfied")    // 6985
-	ErrAppBlocked            = errors.New("application blocked")                 // 6283
-	ErrWrongParameters       = errors.New("wrong parameters")                    // 6A86, 6B00, 6A80
-	ErrNotSupported          = errors.New("not supported")                       // 6D00, 6E00, 6A81, 6882
-	ErrSecureMessaging       = errors.New("secure messaging error")              // 6987, 6988
-	ErrCommandNotAllowed     = errors.New("command not allowed")                 // 6981, 6986, 6984
-	ErrCardError             = errors.New("card execution error")                // 64xx, 65xx, 6F00, unknown
+	ErrNotFound               = errors.New("not found")                       // 6A82, 6A83, 6A88
+	ErrSecurityStatus         = errors.New("security status not satisfied")   // 6982
+	ErrBlocked                = errors.New("authentication method blocked")   // 6983 (PIN blocked)
+	ErrWrongPIN               = errors.New("verification failed")             // 63Cx, 6300
+	ErrWrongLength            = errors.New("wrong length")                    // 67xx, 6Cxx
+	ErrConditionsNotSatisfied = errors.New("conditions of use not satisfied") // 6985
+	ErrAppBlocked             = errors.New("application blocked")             // 6283
+	ErrWrongParameters        = errors.New("wrong parameters")                // 6A86, 6B00, 6A80
+	ErrNotSupported           = errors.New("not supported")                   // 6D00, 6E00, 6A81, 6882
+	ErrSecureMessaging        = errors.New("secure messaging error")          // 6987, 6988
+	ErrCommandNotAllowed      = errors.New("command not allowed")             // 6981, 6986, 6984
+	ErrCardError              = errors.New("card execution error")            // 64xx, 65xx, 6F00, unknown
 )
 
 // StatusError is a non-success status word returned by a card.
