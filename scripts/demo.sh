@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The main job on the built-in software card: start a private pcscd with the
+# vpcd virtual reader, insert the software social security card, and read it
+# through the real PC/SC stack with sscctl (readers, events, ATR, SSSE data).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ssc_need_go
+ssc_install_deps
+
+mkdir -p bin
+go build -o bin/sscctl ./cmd/sscctl
+SSCCTL=$PWD/bin/sscctl
+
+work=$(mktemp -d)
+port=$(ssc_free_port_pair)
+sim_pid=""
+watch_pid=""
+cleanup() {
+	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
+	[ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	ssc_stop_pcscd
+	rm -rf "$work"
+}
+trap cleanup EXIT
+ssc_start_pcscd "$work" "$port"
+export SSC_READER="Virtual PCD 00 00"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+wait_card() { # wait until pcscd sees (1) or no longer sees (0) a card
+	local i
+	for i in $(seq 100); do
+		if "$SSCCTL" readers --json | grep -A2 "\"$SSC_READER\"" | grep -q "\"card_present\": $([ "$1" = 1 ] && echo true || echo false)"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "error: card state did not change to $1" >&2
+	exit 1
+}
+
+step "private pcscd with the vpcd driver on port $port"
+"$SSCCTL" watch >"$work/events" 2>&1 &
+watch_pid=$!
+run "$SSCCTL" readers
+
+step "insert the third-generation software card (contact, T=0)"
+"$SSCCTL" sim --vpcd "127.0.0.1:$port" --profile gen3 2>"$work/sim.log" &
+sim_pid=$!
+wait_card 1
+run "$SSCCTL" readers
+run "$SSCCTL" atr
+
+step "select SSSE (61xx + GET RESPONSE done by sscctl) and read EF05 (card data) with SFI addressing"
+run "$SSCCTL" apdu 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00B2012C00 00B2022C00 00B2032C00 00B2052C00 00B2062C00
+
+step "the card number and holder data are protected on a 3rd-gen card (6982 until HSM authentication)"
+run "$SSCCTL" apdu 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00B2072C00 00B2013400
+
+step "the same exchange without T=0 handling (--raw) and with the APDU trace"
+run "$SSCCTL" --trace apdu --raw 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00C0000018
+
+step "remove it, insert the second-generation card: everything is readable"
+kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true
+wait_card 0
+"$SSCCTL" sim --vpcd "127.0.0.1:$port" --profile gen2 2>>"$work/sim.log" &
+sim_pid=$!
+wait_card 1
+run "$SSCCTL" apdu --json 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00B2072C00 00B2013400 00B2023400 00B2083000
+
+step "events seen meanwhile by 'sscctl watch'"
+kill "$watch_pid"; wait "$watch_pid" 2>/dev/null || true
+watch_pid=""
+cat "$work/events"
+echo
+echo "demo finished: the software card was read through pcscd + vpcd."

@@ -1,0 +1,90 @@
+# Shared by scripts/demo.sh and scripts/test.sh. Source it; do not run it.
+
+# Debian packages the project needs: the PC/SC daemon and headers, the vpcd
+# virtual reader driver, pcsc-tools/opensc for cross-checks, socat for serial
+# tests, gcc/pkg-config for cgo.
+SSC_DEBIAN_PACKAGES="pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat pkg-config gcc libc6-dev"
+
+ssc_need_go() {
+	if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+		export PATH="/usr/local/go/bin:$PATH"
+	fi
+	if ! command -v go >/dev/null 2>&1; then
+		echo "error: Go 1.26 or newer is needed (not found in PATH or /usr/local/go)" >&2
+		exit 1
+	fi
+	local v
+	v=$(go env GOVERSION | sed 's/^go//')
+	case "$v" in
+	1.2[6-9]* | 1.[3-9][0-9]* | [2-9].*) ;;
+	*) echo "error: Go $v found; Go 1.26 or newer is needed" >&2; exit 1 ;;
+	esac
+}
+
+ssc_install_deps() {
+	local missing=""
+	for p in $SSC_DEBIAN_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "error: missing Debian packages:$missing (run as root, or apt-get install them)" >&2
+		exit 1
+	fi
+	echo "installing Debian packages:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# ssc_free_port_pair prints a port P such that P and P+1 are free on loopback
+# (vpcd listens on both, one per virtual slot).
+ssc_free_port_pair() {
+	local p
+	for p in 35963 $(shuf -i 40000-60000 -n 40); do
+		if ! ss -Htln "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q .; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "error: no free port pair for vpcd" >&2
+	return 1
+}
+
+# ssc_start_pcscd DIR PORT starts a private pcscd (own mount namespace, so it
+# never disturbs a system pcscd) with vpcd on PORT and PORT+1. Clients use
+# PCSCLITE_CSOCK_NAME=DIR/run/pcscd.comm. Sets SSC_PCSCD_PID.
+ssc_start_pcscd() {
+	local dir=$1 port=$2
+	mkdir -p "$dir/run" "$dir/conf" /run/pcscd
+	cat >"$dir/conf/vpcd" <<CONF
+FRIENDLYNAME "Virtual PCD"
+DEVICENAME   /dev/null:$(printf '0x%X' "$port")
+LIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so
+CHANNELID    $(printf '0x%X' "$port")
+CONF
+	unshare -m --propagation private sh -c \
+		"mount --bind '$dir/run' /run/pcscd && exec pcscd -f -c '$dir/conf'" >"$dir/pcscd.log" 2>&1 &
+	SSC_PCSCD_PID=$!
+	export PCSCLITE_CSOCK_NAME="$dir/run/pcscd.comm"
+	local i
+	for i in $(seq 50); do
+		[ -S "$PCSCLITE_CSOCK_NAME" ] && return 0
+		kill -0 "$SSC_PCSCD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "error: private pcscd did not start; its log:" >&2
+	cat "$dir/pcscd.log" >&2
+	return 1
+}
+
+ssc_stop_pcscd() {
+	[ -n "${SSC_PCSCD_PID:-}" ] || return 0
+	kill -TERM "$SSC_PCSCD_PID" 2>/dev/null || true
+	local i
+	for i in $(seq 50); do
+		kill -0 "$SSC_PCSCD_PID" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$SSC_PCSCD_PID" 2>/dev/null || true
+}

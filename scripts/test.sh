@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test of the project: installs the Debian packages it needs
+# (as root), checks formatting and vet, then `go test -race ./...`. Tests that
+# need pcscd start their own private pcscd with the vpcd driver; with
+# SSC_REQUIRE_PCSC=1 (set here) a missing PC/SC stack fails the run instead of
+# skipping it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ssc_need_go
+ssc_install_deps
+export SSC_REQUIRE_PCSC=1
+
+echo "== gofmt, go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet ./...
+
+echo "== go test -race ./..."
+go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/ssc-test.log
