@@ -1,0 +1,23 @@
+// Package sim is a software China third-generation social security card
+// (第三代社会保障卡, SSC): a faithful simulation of the card's COS, driven by a
+// personalisation Profile, for tests, demos and the daemon's virtual reader.
+//
+// A Card serves the SSSE application (sx1.sh.社会保障: EF05 card data, EF06
+// holder data, the directory EF at SFI 0B) over a contact link (ISO 7816-3
+// T=0: 61xx / GET RESPONSE / 6Cxx) or a contactless link (ISO 14443-4 as a
+// PC/SC reader presents it). Both links serve the same applications and data.
+//
+// Real-card facts follow shared/spec/ssc-facts.md. Where the sources leave a
+// point open, the card follows the project's simulation profile
+// (shared/spec/sim-profile.md); such code paths carry SIM in their names or
+// doc comments. The SIM authentication keys sit behind sm.CardKeys
+// (Options.Keys) so another key source can replace them.
+//
+// Built-in profiles: "gen3" (default, spec version 3.00, external
+// authentication with key 0A protects the card number and EF06) and "gen2"
+// (the 2nd-gen card of a real reader trace, version 1.00, free reading,
+// contact only). They are shipped as sim/profiles/gen3.yaml and
+// sim/profiles/gen2.json, ready to be copied and edited.
+//
+// A Card implements Chip, so VPCD can put it into a pcscd virtual reader.
+package sim

@@ -1,0 +1,105 @@
+package sim
+
+import (
+	"testing"
+)
+
+// splitScript cuts a fuzz script into APDUs: each is a length byte followed
+// by that many bytes (fewer at the end). A length byte of 0xFF means a reset.
+func splitScript(script []byte) [][]byte {
+	var out [][]byte
+	for len(script) > 0 {
+		n := int(script[0])
+		script = script[1:]
+		if n == 0xFF {
+			out = append(out, nil)
+			continue
+		}
+		n = min(n, len(script))
+		out = append(out, script[:n])
+		script = script[n:]
+	}
+	return out
+}
+
+// FuzzTransmit: any sequence of APDUs, in either mode, never panics and
+// always gets a response of at least two bytes. The seed corpus is in
+// testdata/fuzz/FuzzTransmit.
+func FuzzTransmit(f *testing.F) {
+	f.Add(false, append([]byte{20}, h(selSSSE)...))
+	f.Add(true, append([]byte{5}, h("FFCA000000")...))
+	gen2, err := Builtin("gen2")
+	if err != nil {
+		f.Fatal(err)
+	}
+	gen3, err := Builtin("gen3")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, contactless bool, script []byte) {
+		p, mode := gen2, Contact
+		if contactless {
+			p, mode = gen3, Contactless
+		}
+		c, err := New(p, Options{Mode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cmd := range splitScript(script) {
+			if cmd == nil {
+				c.Reset()
+				continue
+			}
+			in := append([]byte(nil), cmd...)
+			resp := c.Transmit(cmd)
+			if len(resp) < 2 {
+				t.Fatalf("Transmit(%X) = %X: shorter than 2 bytes", cmd, resp)
+			}
+			if len(resp) > 258 {
+				t.Fatalf("Transmit(%X): %d bytes, more than a short response", cmd, len(resp))
+			}
+			if string(in) != string(cmd) {
+				t.Fatalf("Transmit modified its input")
+			}
+			if resp[len(resp)-2] == 0x61 && contactless {
+				t.Fatalf("Transmit(%X) = %X: 61xx in contactless mode", cmd, resp)
+			}
+		}
+	})
+}
+
+// FuzzParseProfile: arbitrary input never panics; what parses also makes a
+// card.
+func FuzzParseProfile(f *testing.F) {
+	for _, n := range []string{"profiles/gen3.yaml", "profiles/gen2.json"} {
+		data, err := builtinFS.ReadFile(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, n[len(n)-4:] == "json")
+	}
+	f.Add([]byte("name: x\nssse: {version: 3.00}\n"), false)
+	f.Add([]byte(`{"name":"x","contactless":{}}`), true)
+	f.Fuzz(func(t *testing.T, data []byte, isJSON bool) {
+		format := "yaml"
+		if isJSON {
+			format = "json"
+		}
+		p, err := ParseProfile(data, format)
+		if err != nil {
+			return
+		}
+		for _, mode := range []Mode{Contact, Contactless} {
+			c, err := New(p, Options{Mode: mode})
+			if err != nil {
+				if mode == Contactless && p.Contactless == nil {
+					continue
+				}
+				t.Fatalf("ParseProfile accepted a profile New rejects: %v", err)
+			}
+			if resp := c.Transmit(h(selSSSE)); len(resp) < 2 {
+				t.Fatal("short response")
+			}
+		}
+	})
+}

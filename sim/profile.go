@@ -1,0 +1,444 @@
+package sim
+
+import (
+	"bytes"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultProfile is the name of the built-in profile used when none is given.
+const DefaultProfile = "gen3"
+
+// Profile is the personalisation of a simulated card: what an issuer writes
+// into it. Values are human-friendly (hex strings, dates as YYYYMMDD, the
+// holder name in UTF-8) and are converted to the card's encodings (BCD, GBK)
+// by New. Zero values of optional fields take the defaults documented on each
+// field. A Profile is plain data; Validate reports every problem by field.
+type Profile struct {
+	Name        string `json:"name" yaml:"name"`
+	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+	// ATRHistorical is the 13 historical bytes of the contact ATR in hex
+	// (ssc-facts §5.2: chip supplier 2, COS 3, card maker 2, serial 6).
+	ATRHistorical string `json:"atr_historical" yaml:"atr_historical"`
+	// Contactless describes the ISO 14443 Type B interface; nil means a
+	// contact-only card (like real 2nd-generation cards).
+	Contactless *ContactlessProfile `json:"contactless,omitempty" yaml:"contactless,omitempty"`
+	// SSSE is the data of the social security application.
+	SSSE SSSEProfile `json:"ssse" yaml:"ssse"`
+}
+
+// ContactlessProfile is the ISO 14443-3 Type B answer (ATQB) of the card, which
+// PC/SC readers turn into the contactless ATR and the UID.
+type ContactlessProfile struct {
+	UID          string `json:"uid" yaml:"uid"`                                         // PUPI, 4 bytes hex
+	AppData      string `json:"app_data,omitempty" yaml:"app_data,omitempty"`           // 4 bytes hex, default 00000000
+	ProtocolInfo string `json:"protocol_info,omitempty" yaml:"protocol_info,omitempty"` // 3 bytes hex, default 008181
+	MBLICID      string `json:"mbli_cid,omitempty" yaml:"mbli_cid,omitempty"`           // 1 byte hex (MBLI high nibble), default 00
+}
+
+// SSSEProfile is the personalisation of the SSSE application: EF05 (card
+// identification, ssc-facts §1.4), EF06 (holder, §1.5) and the PIN.
+type SSSEProfile struct {
+	CardID      string `json:"card_id" yaml:"card_id"`         // 卡识别码, 32 hex chars (16 bytes): region(3) D156000005 + 8 bytes
+	Category    string `json:"category" yaml:"category"`       // 卡类别, 1 character, e.g. "3"
+	Version     string `json:"version" yaml:"version"`         // 规范版本 "3.00" (3rd gen) or "1.00"/"2.00" (2nd gen)
+	Institution string `json:"institution" yaml:"institution"` // 初始化机构编号, 24 hex chars (12 bytes)
+	IssueDate   string `json:"issue_date" yaml:"issue_date"`   // 发卡日期 YYYYMMDD
+	ExpiryDate  string `json:"expiry_date" yaml:"expiry_date"` // 卡有效期 YYYYMMDD
+	CardNumber  string `json:"card_number" yaml:"card_number"` // 卡号, 9 characters
+	SSN         string `json:"ssn" yaml:"ssn"`                 // 社会保障号码, 17 digits + check character
+	Name        string `json:"name" yaml:"name"`               // 姓名 in UTF-8; stored GBK, padded to 30 bytes
+	NameExt     string `json:"name_ext,omitempty" yaml:"name_ext,omitempty"`
+	// NamePadding pads name and name_ext: "space" (0x20, default) or "zero" (0x00).
+	NamePadding string `json:"name_padding,omitempty" yaml:"name_padding,omitempty"`
+	Sex         string `json:"sex" yaml:"sex"`                                 // GB/T 2261.1: "1" male, "2" female, "0", "9"
+	Ethnicity   string `json:"ethnicity" yaml:"ethnicity"`                     // GB/T 3304, two digits, "01" = Han
+	Birthplace  string `json:"birthplace" yaml:"birthplace"`                   // 6-digit region code; trailing F padding allowed ("4116FF")
+	BirthDate   string `json:"birth_date" yaml:"birth_date"`                   // YYYYMMDD
+	PIN         string `json:"pin,omitempty" yaml:"pin,omitempty"`             // 6 digits, default 123456
+	PINTries    int    `json:"pin_tries,omitempty" yaml:"pin_tries,omitempty"` // 1..15, default 3
+}
+
+// Defaults of optional profile fields.
+const (
+	defaultPIN          = "123456"
+	defaultPINTries     = 3
+	defaultAppData      = "00000000"
+	defaultProtocolInfo = "008181" // 106 kbit/s only; 256-byte frames, ISO 14443-4; FWI 8, CID supported
+	defaultMBLICID      = "00"
+	paddingSpace        = "space"
+	paddingZero         = "zero"
+)
+
+// Field sizes on the card.
+const (
+	histLen        = 13
+	cardIDLen      = 16
+	institutionLen = 12
+	cardNumberLen  = 9
+	ssnLen         = 18
+	nameLen        = 30
+	nameExtLen     = 20
+)
+
+// clone returns a deep copy.
+func (p *Profile) clone() *Profile {
+	q := *p
+	if p.Contactless != nil {
+		cl := *p.Contactless
+		q.Contactless = &cl
+	}
+	return &q
+}
+
+// withDefaults returns a copy with the defaults of empty optional fields
+// filled in.
+func (p *Profile) withDefaults() *Profile {
+	q := p.clone()
+	s := &q.SSSE
+	if s.PIN == "" {
+		s.PIN = defaultPIN
+	}
+	if s.PINTries == 0 {
+		s.PINTries = defaultPINTries
+	}
+	if s.NamePadding == "" {
+		s.NamePadding = paddingSpace
+	}
+	if cl := q.Contactless; cl != nil {
+		if cl.AppData == "" {
+			cl.AppData = defaultAppData
+		}
+		if cl.ProtocolInfo == "" {
+			cl.ProtocolInfo = defaultProtocolInfo
+		}
+		if cl.MBLICID == "" {
+			cl.MBLICID = defaultMBLICID
+		}
+	}
+	return q
+}
+
+// Validate checks every field and reports all problems, each naming its
+// field (e.g. "ssse.card_id").
+func (p *Profile) Validate() error {
+	if p == nil {
+		return errors.New("sim: nil profile")
+	}
+	_, err := p.withDefaults().compile()
+	return err
+}
+
+// personalisation is a validated profile in card encodings.
+type personalisation struct {
+	hist []byte
+	cl   *contactlessData
+
+	cardID, category, version    []byte
+	gen3                         bool // 3rd-gen access rules (version 3.00 and later)
+	institution, issue, expiry   []byte
+	cardNumber, ssn, name, ext   []byte
+	sex, ethnicity               byte
+	birthplace, birthDate, pinBC []byte
+	pinTries                     int
+}
+
+type contactlessData struct {
+	uid, appData, protocolInfo []byte
+	mbliCID                    byte
+}
+
+// fieldErrors collects validation errors.
+type fieldErrors struct {
+	profile string
+	errs    []error
+}
+
+func (fe *fieldErrors) add(field, format string, args ...any) {
+	fe.errs = append(fe.errs, fmt.Errorf("sim: profile %q: %s: %s", fe.profile, field, fmt.Sprintf(format, args...)))
+}
+
+func (fe *fieldErrors) err() error { return errors.Join(fe.errs...) }
+
+// hexField decodes a hex field of exactly n bytes (spaces allowed between
+// bytes).
+func (fe *fieldErrors) hexField(field, s string, n int) []byte {
+	clean := strings.ReplaceAll(s, " ", "")
+	if clean == "" {
+		fe.add(field, "required (%d bytes as %d hex characters)", n, 2*n)
+		return nil
+	}
+	b, err := hex.DecodeString(clean)
+	if err != nil {
+		fe.add(field, "%q is not valid hex", s)
+		return nil
+	}
+	if len(b) != n {
+		fe.add(field, "%d bytes, want %d (%d hex characters)", len(b), n, 2*n)
+		return nil
+	}
+	return b
+}
+
+// textField checks a fixed-length field of the characters in allowed.
+func (fe *fieldErrors) textField(field, s string, n int, allowed string) []byte {
+	if len(s) != n {
+		fe.add(field, "%q has %d characters, want %d", s, len(s), n)
+		return nil
+	}
+	for _, r := range s {
+		if !strings.ContainsRune(allowed, r) {
+			fe.add(field, "%q: character %q not allowed", s, r)
+			return nil
+		}
+	}
+	return []byte(s)
+}
+
+// dateField parses YYYYMMDD into 4 BCD bytes.
+func (fe *fieldErrors) dateField(field, s string) ([]byte, time.Time) {
+	t, err := time.Parse("20060102", s)
+	if err != nil || len(s) != 8 {
+		fe.add(field, "%q is not a valid date YYYYMMDD", s)
+		return nil, time.Time{}
+	}
+	b, _ := hex.DecodeString(s) // eight decimal digits: BCD
+	return b, t
+}
+
+// gbkField encodes UTF-8 text as GBK, right-padded with pad to n bytes.
+func (fe *fieldErrors) gbkField(field, s string, n int, pad byte, required bool) []byte {
+	if s == "" && required {
+		fe.add(field, "required")
+		return nil
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7F {
+			fe.add(field, "%q contains a control character", s)
+			return nil
+		}
+	}
+	enc, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(s))
+	if err != nil {
+		for _, r := range s { // name the offending character
+			if _, err1 := simplifiedchinese.GBK.NewEncoder().String(string(r)); err1 != nil {
+				fe.add(field, "%q: character %q (U+%04X) cannot be encoded in GBK", s, r, r)
+				return nil
+			}
+		}
+		fe.add(field, "%q cannot be encoded in GBK: %v", s, err)
+		return nil
+	}
+	if len(enc) > n {
+		fe.add(field, "%q is %d bytes in GBK, at most %d", s, len(enc), n)
+		return nil
+	}
+	out := bytes.Repeat([]byte{pad}, n)
+	copy(out, enc)
+	return out
+}
+
+const (
+	digits   = "0123456789"
+	upperAN  = digits + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	hexUpper = digits + "ABCDEFabcdef"
+)
+
+// compile validates a defaulted profile and converts it to card encodings.
+func (p *Profile) compile() (*personalisation, error) {
+	fe := &fieldErrors{profile: p.Name}
+	out := &personalisation{}
+	if strings.TrimSpace(p.Name) == "" {
+		fe.add("name", "required")
+	}
+	out.hist = fe.hexField("atr_historical", p.ATRHistorical, histLen)
+	if cl := p.Contactless; cl != nil {
+		d := &contactlessData{
+			uid:          fe.hexField("contactless.uid", cl.UID, 4),
+			appData:      fe.hexField("contactless.app_data", cl.AppData, 4),
+			protocolInfo: fe.hexField("contactless.protocol_info", cl.ProtocolInfo, 3),
+		}
+		if b := fe.hexField("contactless.mbli_cid", cl.MBLICID, 1); b != nil {
+			d.mbliCID = b[0]
+		}
+		out.cl = d
+	}
+
+	s := &p.SSSE
+	out.cardID = fe.hexField("ssse.card_id", s.CardID, cardIDLen)
+	out.category = fe.textField("ssse.category", s.Category, 1, upperAN)
+	if v := fe.textField("ssse.version", s.Version, 4, digits+"."); v != nil {
+		if v[1] != '.' || v[0] == '.' || v[2] == '.' || v[3] == '.' || v[0] == '0' {
+			fe.add("ssse.version", "%q is not a spec version like \"3.00\"", s.Version)
+		} else {
+			out.version = v
+			out.gen3 = v[0] >= '3'
+		}
+	}
+	out.institution = fe.hexField("ssse.institution", s.Institution, institutionLen)
+	var issued, expires time.Time
+	out.issue, issued = fe.dateField("ssse.issue_date", s.IssueDate)
+	out.expiry, expires = fe.dateField("ssse.expiry_date", s.ExpiryDate)
+	if out.issue != nil && out.expiry != nil && expires.Before(issued) {
+		fe.add("ssse.expiry_date", "%s is before issue_date %s", s.ExpiryDate, s.IssueDate)
+	}
+	out.cardNumber = fe.textField("ssse.card_number", s.CardNumber, cardNumberLen, upperAN)
+	if ssn := fe.textField("ssse.ssn", s.SSN, ssnLen, digits+"X"); ssn != nil {
+		if bytes.IndexByte(ssn[:ssnLen-1], 'X') >= 0 {
+			fe.add("ssse.ssn", "%q: only the last character may be X", s.SSN)
+		} else {
+			out.ssn = ssn
+		}
+	}
+	var pad byte
+	switch s.NamePadding {
+	case paddingSpace:
+		pad = 0x20
+	case paddingZero:
+		pad = 0x00
+	default:
+		fe.add("ssse.name_padding", "%q, want %q or %q", s.NamePadding, paddingSpace, paddingZero)
+	}
+	out.name = fe.gbkField("ssse.name", s.Name, nameLen, pad, true)
+	out.ext = fe.gbkField("ssse.name_ext", s.NameExt, nameExtLen, pad, false)
+	if b := fe.textField("ssse.sex", s.Sex, 1, "0129"); b != nil {
+		out.sex = b[0]
+	}
+	if b := fe.textField("ssse.ethnicity", s.Ethnicity, 2, digits); b != nil {
+		out.ethnicity = (b[0]-'0')<<4 | (b[1] - '0')
+	}
+	if b := fe.textField("ssse.birthplace", s.Birthplace, 6, hexUpper); b != nil {
+		trimmed := strings.TrimRight(s.Birthplace, "Ff")
+		if strings.Trim(trimmed, digits) != "" {
+			fe.add("ssse.birthplace", "%q: want a 6-digit region code, optionally padded with trailing F", s.Birthplace)
+		} else {
+			out.birthplace, _ = hex.DecodeString(s.Birthplace)
+		}
+	}
+	out.birthDate, _ = fe.dateField("ssse.birth_date", s.BirthDate)
+	if b := fe.textField("ssse.pin", s.PIN, 6, digits); b != nil {
+		out.pinBC, _ = hex.DecodeString(s.PIN)
+	}
+	if s.PINTries < 1 || s.PINTries > 15 {
+		fe.add("ssse.pin_tries", "%d, want 1..15", s.PINTries)
+	}
+	out.pinTries = s.PINTries
+	if err := fe.err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ParseProfile decodes and validates a profile; format is "json", "yaml" or
+// "yml" (a leading dot and upper case are accepted). Unknown fields are
+// errors, so that typos do not pass silently.
+func ParseProfile(data []byte, format string) (*Profile, error) {
+	p := new(Profile)
+	switch strings.ToLower(strings.TrimPrefix(format, ".")) {
+	case "json":
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(p); err != nil {
+			return nil, fmt.Errorf("sim: profile: JSON: %w", err)
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, errors.New("sim: profile: JSON: data after the profile object")
+		}
+	case "yaml", "yml":
+		if err := decodeYAML(data, p); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("sim: profile: unknown format %q (want json, yaml or yml)", format)
+	}
+	p = p.withDefaults()
+	if _, err := p.compile(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func decodeYAML(data []byte, p *Profile) (err error) {
+	defer func() { // yaml.v3 has panicked on hostile input before
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sim: profile: YAML: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(p); err != nil {
+		if err == io.EOF {
+			return errors.New("sim: profile: YAML: empty document")
+		}
+		return fmt.Errorf("sim: profile: YAML: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		return errors.New("sim: profile: YAML: more than one document")
+	}
+	return nil
+}
+
+// LoadProfile reads a profile file; the extension (.json, .yaml, .yml)
+// gives the format.
+func LoadProfile(path string) (*Profile, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".json", ".yaml", ".yml":
+	default:
+		return nil, fmt.Errorf("sim: profile %s: unknown extension %q (want .json, .yaml or .yml)", path, ext)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	p, err := ParseProfile(data, ext)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+//go:embed profiles/gen3.yaml profiles/gen2.json
+var builtinFS embed.FS
+
+var builtinFiles = map[string]string{
+	"gen3": "profiles/gen3.yaml",
+	"gen2": "profiles/gen2.json",
+}
+
+// BuiltinNames lists the built-in profiles, sorted.
+func BuiltinNames() []string {
+	names := make([]string, 0, len(builtinFiles))
+	for n := range builtinFiles {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Builtin returns a fresh copy of a built-in profile: "gen3" (DefaultProfile)
+// or "gen2".
+func Builtin(name string) (*Profile, error) {
+	path, ok := builtinFiles[name]
+	if !ok {
+		return nil, fmt.Errorf("sim: no built-in profile %q (have %s)", name, strings.Join(BuiltinNames(), ", "))
+	}
+	data, err := builtinFS.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sim: built-in profile %q: %w", name, err)
+	}
+	return ParseProfile(data, filepath.Ext(path))
+}
