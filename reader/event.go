@@ -51,7 +51,7 @@ type Event struct {
 	Time    time.Time `json:"time"`
 	Backend string    `json:"backend"`
 	Reader  string    `json:"reader,omitempty"`
-	ATR     []byte    `json:"atr,omitempty"`
+	ATR     ATR       `json:"atr,omitempty"`
 	// Insertion identifies one insertion of a card in a reader: it is unique
 	// within the process and changes when a card is removed and inserted
 	// again, so callers can tell "same card" from "another card".

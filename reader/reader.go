@@ -59,7 +59,7 @@ type ReaderInfo struct {
 	Name        string `json:"name"`
 	Backend     string `json:"backend"` // "pcsc", "sim", "serial"
 	CardPresent bool   `json:"card_present"`
-	ATR         []byte `json:"atr,omitempty"`
+	ATR         ATR    `json:"atr,omitempty"`
 	// InUse is true when another application holds the card exclusively.
 	InUse bool `json:"in_use,omitempty"`
 }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/sscard/ssc/internal/pcsctest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden outputs of the transcript tests")
+
+// pcscMain starts the shared private pcscd around the tests (not around the
+// re-executed sscctl commands of the transcripts).
+type pcscMain struct{ m *testing.M }
+
+func (p pcscMain) Run() int { return pcsctest.Run(p.m) }
+
+func TestMain(m *testing.M) {
+	testscript.Main(pcscMain{m}, map[string]func(){
+		"sscctl": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the CLI transcripts on the in-process software card, with
+// no pcscd reachable.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: *update,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("PCSCLITE_CSOCK_NAME", e.WorkDir+"/no-pcscd.comm")
+			return nil
+		},
+	})
+}
+
+// TestScriptsPCSC runs the CLI transcripts through the real pcscd with the
+// software card in the vpcd reader.
+func TestScriptsPCSC(t *testing.T) {
+	env := pcsctest.Shared(t)
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/pcsc",
+		UpdateScripts: *update,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("PCSCLITE_CSOCK_NAME", os.Getenv("PCSCLITE_CSOCK_NAME"))
+			e.Setenv("VPCD0", env.VPCDAddr(0))
+			e.Setenv("VPCD1", env.VPCDAddr(1))
+			e.Setenv("READER0", env.ReaderName(0))
+			e.Setenv("READER1", env.ReaderName(1))
+			return nil
+		},
+	})
+}
+
+// TestExitCodes pins the CLI contract: one line on stderr, 1 for failures,
+// 2 for usage errors, never a panic.
+func TestExitCodes(t *testing.T) {
+	t.Setenv("SSC_READER", "")
+	t.Setenv("PCSCLITE_CSOCK_NAME", t.TempDir()+"/no-pcscd.comm") // only the in-process sim exists
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"help", []string{"--help"}, 0, ""},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"unknown flag", []string{"readers", "--nope"}, 2, "unknown flag"},
+		{"extra argument", []string{"readers", "x"}, 2, "unknown command"},
+		{"apdu without args", []string{"--reader", "sim", "apdu"}, 2, "no APDU given"},
+		{"apdu not hex", []string{"--reader", "sim", "apdu", "00A4ZZ"}, 2, "not hex"},
+		{"apdu odd digits", []string{"--reader", "sim", "apdu", "00A400000"}, 2, "not hex"},
+		{"apdu too short", []string{"--reader", "sim", "apdu", "00A4"}, 2, "malformed command"},
+		{"apdu bad Lc", []string{"--reader", "sim", "apdu", "00A404000F73"}, 2, "malformed command"},
+		{"unknown reader", []string{"--reader", "no such reader", "atr"}, 1, "reader not found"},
+		{"unknown profile", []string{"--reader", "sim", "--sim-profile", "gen9", "atr"}, 2, "unknown profile"},
+		{"missing profile file", []string{"--reader", "sim", "--sim-profile", "./nope.yaml", "atr"}, 1, "nope.yaml"},
+		{"bad mode", []string{"--reader", "sim", "--sim-mode", "radio", "atr"}, 2, "unknown card mode"},
+		{"strict stops on error SW", []string{"--reader", "sim", "apdu", "--strict", "00B2010400"}, 1, "6986"},
+		{"watch negative count", []string{"watch", "--count", "-1"}, 2, "must not be negative"},
+		{"sim show unknown", []string{"sim", "show", "gen9"}, 2, "unknown profile"},
+		{"ok apdu", []string{"--reader", "sim", "apdu", "00A40000023F00"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(tt.args, strings.NewReader(""), &out, &errb)
+			if code != tt.code {
+				t.Fatalf("exit code %d, want %d; stderr: %s", code, tt.code, errb.String())
+			}
+			if tt.stderr != "" && !strings.Contains(errb.String(), tt.stderr) {
+				t.Errorf("stderr %q does not mention %q", errb.String(), tt.stderr)
+			}
+			if tt.code != 0 && strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
+				t.Errorf("error is not one line: %q", errb.String())
+			}
+		})
+	}
+}

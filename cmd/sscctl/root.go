@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sim"
+)
+
+// Exit codes: 0 success, 1 failure, 2 usage error.
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError marks errors in how the command was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// app holds the global options and what the commands share.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	readerName string
+	json       bool
+	trace      bool
+	simProfile string
+	simMode    string
+
+	// newBackends builds the reader backends; tests replace it.
+	newBackends func(a *app) ([]reader.Backend, error)
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, newBackends: defaultBackends}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "sscctl: %s\n", oneLine(err))
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// isCobraUsage recognises cobra's own argument errors, which are plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "requires at most", "required flag"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sscctl",
+		Short:         "Talk to China's third-generation social security cards",
+		Long:          "sscctl talks to social security cards through PC/SC readers or the built-in software card (reader \"sim\").",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetIn(a.stdin)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.readerName, "reader", "r", os.Getenv("SSC_READER"), "reader name or unique substring (env SSC_READER); \"sim\" is the software card")
+	pf.BoolVar(&a.json, "json", false, "print JSON")
+	pf.BoolVar(&a.trace, "trace", false, "trace APDUs to stderr (PINs redacted)")
+	pf.StringVar(&a.simProfile, "sim-profile", envOr("SSC_SIM_PROFILE", sim.DefaultProfile), "personalisation of the in-process software card: built-in name or file (env SSC_SIM_PROFILE)")
+	pf.StringVar(&a.simMode, "sim-mode", "contact", "interface of the in-process software card: contact or contactless")
+	root.AddCommand(a.readersCommand(), a.watchCommand(), a.atrCommand(), a.apduCommand(), a.simCommand())
+	return root
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// system opens every backend: PC/SC, then the in-process software card.
+func (a *app) system() (*reader.System, error) {
+	bs, err := a.newBackends(a)
+	if err != nil {
+		return nil, err
+	}
+	return reader.Open(bs...), nil
+}
+
+func defaultBackends(a *app) ([]reader.Backend, error) {
+	card, err := a.simCard()
+	if err != nil {
+		return nil, err
+	}
+	sb := reader.NewSimBackend(reader.SimReaderName)
+	if err := sb.Insert(reader.SimReaderName, card); err != nil {
+		return nil, err
+	}
+	return []reader.Backend{reader.NewPCSC(), sb}, nil
+}
+
+func parseMode(s string) (sim.Mode, error) {
+	switch strings.ToLower(s) {
+	case "contact", "":
+		return sim.Contact, nil
+	case "contactless", "cl":
+		return sim.Contactless, nil
+	}
+	return 0, usagef("unknown card mode %q (want contact or contactless)", s)
+}
+
+// loadProfile takes a built-in name or a file path.
+func loadProfile(nameOrPath string) (*sim.Profile, error) {
+	if p, err := sim.Builtin(nameOrPath); err == nil {
+		return p, nil
+	}
+	if strings.ContainsAny(nameOrPath, "./") {
+		return sim.LoadProfile(nameOrPath)
+	}
+	return nil, usagef("unknown profile %q (built-in: %s; or give a .json/.yaml file)", nameOrPath, strings.Join(sim.BuiltinNames(), ", "))
+}
+
+func (a *app) simCard() (*sim.Card, error) {
+	p, err := loadProfile(a.simProfile)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := parseMode(a.simMode)
+	if err != nil {
+		return nil, err
+	}
+	return sim.New(p, sim.Options{Mode: mode})
+}
+
+// connect opens the chosen reader's card and wraps it in a transmitter.
+func (a *app) connect(ctx context.Context) (*reader.System, reader.Card, *apdu.Transmitter, error) {
+	sys, err := a.system()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	card, err := sys.Connect(ctx, a.readerName, reader.ConnectOptions{})
+	if err != nil {
+		sys.Close()
+		return nil, nil, nil, err
+	}
+	tx := &apdu.Transmitter{Transport: card}
+	if a.trace {
+		tx.Trace = apdu.NewTextTracer(a.stderr)
+	}
+	return sys, card, tx, nil
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sscard/ssc/reader"
+)
+
+func (a *app) watchCommand() *cobra.Command {
+	var count int
+	var timeout time.Duration
+	var until string
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "Print reader and card events as they happen (like pcsc_scan)",
+		Long: "watch prints the current readers and cards, then every insertion and removal, one event a line " +
+			"(--json: one JSON object a line). Each insertion gets a new insertion number, so the same card " +
+			"re-inserted is told apart from one that stayed in.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if count < 0 || timeout < 0 {
+				return usagef("--count and --timeout must not be negative")
+			}
+			if until != "" && !validEventType(until) {
+				return usagef("--until: unknown event type %q", until)
+			}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			if timeout > 0 {
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			sys, err := a.system()
+			if err != nil {
+				return err
+			}
+			defer sys.Close()
+			events, err := sys.Watch(ctx)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(a.stdout)
+			n := 0
+			for ev := range events {
+				// --reader narrows the stream to readers it matches.
+				if a.readerName != "" && ev.Reader != "" && !strings.Contains(strings.ToLower(ev.Reader), strings.ToLower(a.readerName)) {
+					continue
+				}
+				if a.json {
+					if err := enc.Encode(ev); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintln(a.stdout, formatEvent(ev))
+				}
+				if ev.Type != reader.SnapshotDone {
+					n++
+				}
+				if count > 0 && n >= count {
+					return nil
+				}
+				if until != "" && ev.Type.String() == until {
+					return nil
+				}
+			}
+			if until != "" {
+				if err := ctx.Err(); err != nil && cmd.Context().Err() == nil {
+					return fmt.Errorf("no %s event within %v", until, timeout)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&count, "count", 0, "exit after this many events (snapshot included, snapshot-done markers not counted)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "exit after this long")
+	cmd.Flags().StringVar(&until, "until", "", "exit after the first event of this type (card-inserted, card-removed, reader-added, ...); with --timeout, not seeing it is an error")
+	return cmd
+}
+
+func validEventType(s string) bool {
+	for t := reader.ReaderAdded; t <= reader.BackendError; t++ {
+		if t.String() == s {
+			return true
+		}
+	}
+	return false
+}
+
+func formatEvent(ev reader.Event) string {
+	s := fmt.Sprintf("%s %-14s", ev.Time.Format("15:04:05.000"), ev.Type)
+	if ev.Reader != "" {
+		s += fmt.Sprintf(" %q", ev.Reader)
+	}
+	if ev.Backend != "" {
+		s += " [" + ev.Backend + "]"
+	}
+	if ev.Insertion != 0 {
+		s += fmt.Sprintf(" insertion=%d", ev.Insertion)
+	}
+	if len(ev.ATR) > 0 {
+		s += " atr=" + ev.ATR.String()
+	}
+	if ev.Snapshot {
+		s += " (present)"
+	}
+	if ev.Err != "" {
+		s += " error: " + ev.Err
+	}
+	return s
+}
