@@ -47,6 +47,7 @@ func (a *app) watchCommand() *cobra.Command {
 			}
 			enc := json.NewEncoder(a.stdout)
 			n := 0
+			cards := map[string]bool{} // reader → card present, for --until
 			for ev := range events {
 				// --reader narrows the stream to readers it matches.
 				if a.readerName != "" && ev.Reader != "" && !strings.Contains(strings.ToLower(ev.Reader), strings.ToLower(a.readerName)) {
@@ -65,7 +66,7 @@ func (a *app) watchCommand() *cobra.Command {
 				if count > 0 && n >= count {
 					return nil
 				}
-				if until != "" && ev.Type.String() == until {
+				if until != "" && reached(until, ev, cards) {
 					return nil
 				}
 			}
@@ -79,8 +80,33 @@ func (a *app) watchCommand() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&count, "count", 0, "exit after this many events (snapshot included, snapshot-done markers not counted)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "exit after this long")
-	cmd.Flags().StringVar(&until, "until", "", "exit after the first event of this type (card-inserted, card-removed, reader-added, ...); with --timeout, not seeing it is an error")
+	cmd.Flags().StringVar(&until, "until", "", "exit once this happened: card-inserted and card-removed wait for that state of a (--reader) reader, others for the event; with --timeout, not reaching it is an error")
 	return cmd
+}
+
+// reached tells whether --until is satisfied. For card-inserted and
+// card-removed it is a state ("a card is in" / "a reader is empty"), so a
+// script waiting for it does not miss a change that happened before watch
+// started; other types wait for the event itself.
+func reached(until string, ev reader.Event, cards map[string]bool) bool {
+	switch ev.Type {
+	case reader.ReaderAdded:
+		cards[ev.Reader] = false
+	case reader.CardInserted:
+		cards[ev.Reader] = true
+	case reader.CardRemoved:
+		cards[ev.Reader] = false
+	case reader.ReaderRemoved:
+		delete(cards, ev.Reader)
+	case reader.SnapshotDone:
+		for _, present := range cards {
+			if (until == "card-removed" && !present) || (until == "card-inserted" && present) {
+				return true
+			}
+		}
+		return false
+	}
+	return ev.Type.String() == until && !ev.Snapshot || (until == "card-inserted" && ev.Type == reader.CardInserted)
 }
 
 func validEventType(s string) bool {
@@ -106,7 +132,7 @@ func formatEvent(ev reader.Event) string {
 	if len(ev.ATR) > 0 {
 		s += " atr=" + ev.ATR.String()
 	}
-	if ev.Snapshot {
+	if ev.Snapshot && ev.Type != reader.SnapshotDone {
 		s += " (present)"
 	}
 	if ev.Err != "" {

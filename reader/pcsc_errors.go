@@ -1,0 +1,105 @@
+//go:build cgo && !nopcsc
+
+package reader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ebfe/scard"
+)
+
+// pcscError keeps both the package sentinel and the PC/SC return code in the
+// chain, so errors.Is(err, ErrCardRemoved) and
+// errors.As(err, new(scard.Error)) both work.
+type pcscError struct {
+	sentinel error
+	code     scard.Error
+}
+
+func (e *pcscError) Error() string {
+	return fmt.Sprintf("%v (%v, 0x%08X)", e.sentinel, e.code, uint32(e.code))
+}
+
+func (e *pcscError) Unwrap() []error { return []error{e.sentinel, e.code} }
+
+// pcscSentinel maps a PC/SC return code to the sentinel of this package.
+func pcscSentinel(code scard.Error) error {
+	switch code {
+	case scard.ErrRemovedCard:
+		return ErrCardRemoved
+	case scard.ErrNoSmartcard:
+		return ErrNoCard
+	case scard.ErrResetCard, scard.ErrUnpoweredCard:
+		// Either way another application ended the card session: the
+		// card's security state is gone; Reset reconnects.
+		return ErrCardReset
+	case scard.ErrUnresponsiveCard, scard.ErrInvalidAtr, scard.ErrCommDataLost,
+		// pcsc-lite returns NOT_TRANSACTED from SCardTransmit when the
+		// reader driver failed to exchange the APDU with the card.
+		// (EndTransaction without a transaction is caught before pcscd.)
+		scard.ErrNotTransacted:
+		return ErrCardUnresponsive
+	case scard.ErrSharingViolation:
+		return ErrSharingViolation
+	case scard.ErrNoService, scard.ErrServiceStopped, scard.ErrCommError, scard.ErrShutdown:
+		return ErrServiceUnavailable
+	case scard.ErrNoReadersAvailable:
+		return ErrNoReaders
+	case scard.ErrUnknownReader:
+		return ErrReaderNotFound
+	case scard.ErrReaderUnavailable, scard.ErrReaderUnsupported, scard.ErrNotReady:
+		return ErrReaderUnavailable
+	case scard.ErrTimeout, scard.ErrWaitedTooLong:
+		return ErrTimeout
+	case scard.ErrInvalidHandle:
+		// The handle or context no longer exists on either side.
+		return ErrClosed
+	case scard.ErrProtoMismatch, scard.ErrUnsupportedFeature, scard.ErrCardUnsupported,
+		scard.ErrUnsupportedCard, scard.ErrUnknownCard:
+		return ErrNotSupported
+	case scard.ErrInvalidParameter, scard.ErrInvalidValue, scard.ErrInsufficientBuffer,
+		scard.ErrPciTooSmall:
+		return ErrInvalidCommand
+	}
+	return ErrReaderUnavailable
+}
+
+// pcscErr turns err from ebfe/scard into an *Error. ctx errors and errors
+// that are already *Error pass through (wrapped in *Error with op).
+func pcscErr(op, reader string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *Error
+	if errors.As(err, &re) {
+		return err
+	}
+	var code scard.Error
+	if errors.As(err, &code) {
+		return &Error{Op: op, Reader: reader, Err: &pcscError{sentinel: pcscSentinel(code), code: code}}
+	}
+	return &Error{Op: op, Reader: reader, Err: err}
+}
+
+// ctxErr reports why ctx ended: a deadline matches both ErrTimeout and
+// context.DeadlineExceeded; a cancellation matches context.Canceled.
+func ctxErr(op, reader string, ctx context.Context) error {
+	err := ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return &Error{Op: op, Reader: reader, Err: err}
+}
+
+// isServiceGone reports whether code means the PC/SC service (or our
+// connection to it) is gone, so the context must be established again.
+func isServiceGone(code scard.Error) bool {
+	switch code {
+	case scard.ErrNoService, scard.ErrServiceStopped, scard.ErrCommError, scard.ErrInvalidHandle,
+		scard.ErrShutdown:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,44 @@
+package reader_test
+
+import (
+	"encoding/hex"
+	"testing"
+
+	"github.com/sscard/ssc/sim"
+)
+
+// Helpers shared by the tests of this package (no build constraints, so
+// they exist with -tags nopcsc too).
+
+func mustProfile(p *sim.Profile, err error) *sim.Profile {
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// newCard returns the software card with the default profile, contact mode.
+func newCard(t testing.TB) *sim.Card {
+	t.Helper()
+	card, err := sim.New(mustProfile(sim.Builtin(sim.DefaultProfile)), sim.Options{Mode: sim.Contact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return card
+}
+
+// APDUs of the tests.
+var (
+	selectSSSE  = mustHex("00A404000F7378312E73682EC9E7BBE1B1A3D5CF") // SELECT the SSSE application by name
+	getResp18   = mustHex("00C0000018")                               // GET RESPONSE, 0x18 bytes
+	selectMF    = mustHex("00A40000023F00")                           // SELECT MF: 9000
+	getChalleng = mustHex("0084000008")                               // GET CHALLENGE, 8 bytes
+)
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

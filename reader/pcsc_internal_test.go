@@ -1,0 +1,139 @@
+//go:build cgo && !nopcsc
+
+package reader
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/ebfe/scard"
+)
+
+func TestPCSCErrorMapping(t *testing.T) {
+	cases := []struct {
+		code scard.Error
+		want error
+	}{
+		{scard.ErrRemovedCard, ErrCardRemoved},
+		{scard.ErrNoSmartcard, ErrNoCard},
+		{scard.ErrResetCard, ErrCardReset},
+		{scard.ErrUnpoweredCard, ErrCardReset},
+		{scard.ErrUnresponsiveCard, ErrCardUnresponsive},
+		{scard.ErrNotTransacted, ErrCardUnresponsive},
+		{scard.ErrSharingViolation, ErrSharingViolation},
+		{scard.ErrNoService, ErrServiceUnavailable},
+		{scard.ErrServiceStopped, ErrServiceUnavailable},
+		{scard.ErrCommError, ErrServiceUnavailable},
+		{scard.ErrUnknownReader, ErrReaderNotFound},
+		{scard.ErrReaderUnavailable, ErrReaderUnavailable},
+		{scard.ErrNoReadersAvailable, ErrNoReaders},
+		{scard.ErrTimeout, ErrTimeout},
+		{scard.ErrInvalidHandle, ErrClosed},
+		{scard.ErrProtoMismatch, ErrNotSupported},
+		{scard.ErrInvalidValue, ErrInvalidCommand},
+		{scard.ErrInternalError, ErrReaderUnavailable},
+	}
+	for _, c := range cases {
+		err := pcscErr("op", "r", c.code)
+		if !errors.Is(err, c.want) {
+			t.Errorf("%v: %v does not match %v", c.code, err, c.want)
+		}
+		var code scard.Error
+		if !errors.As(err, &code) || code != c.code {
+			t.Errorf("%v: scard code lost from %v", c.code, err)
+		}
+		var re *Error
+		if !errors.As(err, &re) || re.Op != "op" || re.Reader != "r" {
+			t.Errorf("%v: not a *Error: %#v", c.code, err)
+		}
+	}
+	if err := pcscErr("op", "", nil); err != nil {
+		t.Errorf("nil error mapped to %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	<-ctx.Done()
+	if err := ctxErr("op", "", ctx); !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("deadline: %v", err)
+	}
+}
+
+// The watcher's state machine, without pcscd: the event counter in the high
+// 16 bits reveals a remove+insert that happened between two looks.
+func TestPCSCWatchUpdate(t *testing.T) {
+	w := &pcscWatch{ctx: context.Background(), ch: make(chan Event, 16)}
+	w.readers = []*pcscWatched{{name: "r"}}
+	atr1, atr2 := []byte{0x3B, 0x01}, []byte{0x3B, 0x02}
+	st := func(counter uint32, f scard.StateFlag) scard.StateFlag {
+		return scard.StateFlag(counter<<16) | f | scard.StateChanged
+	}
+	next := func() Event {
+		t.Helper()
+		select {
+		case ev := <-w.ch:
+			return ev
+		default:
+			t.Fatal("no event")
+			return Event{}
+		}
+	}
+	none := func() {
+		t.Helper()
+		select {
+		case ev := <-w.ch:
+			t.Fatalf("unexpected event %+v", ev)
+		default:
+		}
+	}
+
+	w.update("r", st(0, scard.StateEmpty), nil, true)
+	none()
+	w.update("r", st(1, scard.StatePresent), atr1, false)
+	in1 := next()
+	if in1.Type != CardInserted || in1.Insertion == 0 || string(in1.ATR) != string(atr1) || in1.Backend != "pcsc" {
+		t.Fatalf("insertion: %+v", in1)
+	}
+	// Same state again (e.g. INUSE toggled): nothing.
+	w.update("r", st(1, scard.StatePresent|scard.StateInuse), atr1, false)
+	none()
+	// Removed and another card inserted between two looks.
+	w.update("r", st(3, scard.StatePresent), atr2, false)
+	out := next()
+	in2 := next()
+	if out.Type != CardRemoved || out.Insertion != in1.Insertion || string(out.ATR) != string(atr1) {
+		t.Fatalf("removal: %+v", out)
+	}
+	if in2.Type != CardInserted || in2.Insertion == in1.Insertion || string(in2.ATR) != string(atr2) {
+		t.Fatalf("second insertion: %+v", in2)
+	}
+	// EMPTY still carries the old ATR: removal only.
+	w.update("r", st(4, scard.StateEmpty), atr2, false)
+	if ev := next(); ev.Type != CardRemoved || ev.Insertion != in2.Insertion {
+		t.Fatalf("removal: %+v", ev)
+	}
+	none()
+	// A reader that goes away takes its card with it.
+	w.update("r", st(5, scard.StatePresent), atr1, false)
+	in3 := next()
+	if !w.removeReader("r") {
+		t.Fatal("removeReader")
+	}
+	if ev := next(); ev.Type != CardRemoved || ev.Insertion != in3.Insertion {
+		t.Fatalf("removal with reader: %+v", ev)
+	}
+	if ev := next(); ev.Type != ReaderRemoved || ev.Reader != "r" {
+		t.Fatalf("reader removal: %+v", ev)
+	}
+}
+
+func TestPCSCTransmitValidation(t *testing.T) {
+	// No pcscd needed: bad commands are refused before any PC/SC call.
+	c := &pcscCard{reader: "r", closing: make(chan struct{})}
+	for _, n := range []int{0, 1, 3, maxCommandAPDU + 1} {
+		_, err := c.Transmit(context.Background(), make([]byte, n))
+		if !errors.Is(err, ErrInvalidCommand) {
+			t.Errorf("%d bytes: %v", n, err)
+		}
+	}
+}

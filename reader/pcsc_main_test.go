@@ -1,0 +1,12 @@
+package reader_test
+
+import (
+	"testing"
+
+	"github.com/sscard/ssc/internal/pcsctest"
+)
+
+// TestMain shares one private pcscd (with vpcd) among the PC/SC tests of
+// this package; see pcsctest. Tests that do not call pcsctest.Shared are
+// unaffected.
+func TestMain(m *testing.M) { pcsctest.Main(m) }

@@ -1,0 +1,115 @@
+package reader_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/sscard/ssc/reader"
+)
+
+// hwBackend makes a SimBackend pose as a hardware backend for the selection
+// rules, which prefer real readers over the software card.
+type hwBackend struct{ *reader.SimBackend }
+
+func (hwBackend) Name() string { return "pcsc" }
+
+// downBackend is a backend whose service is not running.
+type downBackend struct{ reader.Backend }
+
+func (downBackend) Name() string { return "pcsc" }
+func (downBackend) ListReaders(context.Context) ([]reader.ReaderInfo, error) {
+	return nil, &reader.Error{Op: "list readers", Err: reader.ErrServiceUnavailable}
+}
+func (downBackend) Close() error { return nil }
+
+func TestSystemFind(t *testing.T) {
+	ctx := context.Background()
+	withCards := func(b *reader.SimBackend, names ...string) *reader.SimBackend {
+		for _, n := range names {
+			if err := b.Insert(n, newCard(t)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b
+	}
+	simOnly := withCards(newSimBackend(t, "sim"), "sim")
+	hw := hwBackend{withCards(newSimBackend(t, "ACS ACR39U 00 00", "ACS ACR1252 PICC 01 00", "Virtual PCD 00 00"), "ACS ACR1252 PICC 01 00")}
+	hwEmpty := hwBackend{newSimBackend(t, "Virtual PCD 00 00")}
+
+	tests := []struct {
+		name     string
+		backends []reader.Backend
+		pattern  string
+		want     string
+		err      error
+	}{
+		{"exact name", []reader.Backend{hw, simOnly}, "Virtual PCD 00 00", "Virtual PCD 00 00", nil},
+		{"unique substring, any case", []reader.Backend{hw, simOnly}, "acr39", "ACS ACR39U 00 00", nil},
+		{"ambiguous substring", []reader.Backend{hw, simOnly}, "ACS", "", reader.ErrAmbiguousReader},
+		{"no match", []reader.Backend{hw, simOnly}, "Gemalto", "", reader.ErrReaderNotFound},
+		{"sim by name", []reader.Backend{hw, simOnly}, "sim", "sim", nil},
+		{"default: first hardware reader with a card", []reader.Backend{hw, simOnly}, "", "ACS ACR1252 PICC 01 00", nil},
+		{"default: hardware present but empty is an error, not the sim", []reader.Backend{hwEmpty, simOnly}, "", "", reader.ErrNoCard},
+		{"default: the sim when there is no other reader", []reader.Backend{downBackend{}, simOnly}, "", "sim", nil},
+		{"no readers at all", []reader.Backend{downBackend{}}, "", "", reader.ErrNoReaders},
+		{"no readers keeps the cause", []reader.Backend{downBackend{}}, "x", "", reader.ErrServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sys := reader.Open(tt.backends...)
+			_, ri, err := sys.Find(ctx, tt.pattern)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ri.Name != tt.want {
+				t.Fatalf("found %q, want %q", ri.Name, tt.want)
+			}
+		})
+	}
+}
+
+func TestSystemListToleratesDownBackend(t *testing.T) {
+	simOnly := newSimBackend(t, "sim")
+	sys := reader.Open(downBackend{}, simOnly)
+	rs, err := sys.ListReaders(context.Background())
+	if err != nil || len(rs) != 1 || rs[0].Name != "sim" {
+		t.Fatalf("got %v, %v", rs, err)
+	}
+}
+
+func TestSystemWatchMerges(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a, b := newSimBackend(t, "a"), newSimBackend(t, "b")
+	sys := reader.Open(a, b)
+	events, err := sys.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	dones := 0
+	for dones < 2 {
+		ev := <-events
+		if ev.Type == reader.SnapshotDone {
+			dones++
+		} else {
+			seen[ev.Reader] = true
+		}
+	}
+	if !seen["a"] || !seen["b"] {
+		t.Fatalf("snapshot readers %v", seen)
+	}
+	a.Insert("a", newCard(t))
+	if ev := <-events; ev.Type != reader.CardInserted || ev.Reader != "a" {
+		t.Fatalf("event %+v", ev)
+	}
+	cancel()
+	for range events {
+	}
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Reproduces the figures of docs/benchmarks.md: the SDK's own cost per APDU
+# (apdu), the software card (sim), and one APDU round trip through the
+# in-process card, through pcscd+vpcd from Go, and through pcscd+vpcd from a
+# plain C libpcsclite loop (bench/pcscloop.c) on the same reader.
+# Run on an otherwise idle machine; figures are noisy (±20 %).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ssc_need_go
+ssc_install_deps
+count=${COUNT:-3}
+go test -run '^$' -bench . -benchmem -count "$count" ./apdu ./sim ./sm
+go test -run '^$' -bench 'BenchmarkTransmit' -benchmem -benchtime 20000x -count "$count" ./reader
