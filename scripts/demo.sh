@@ -17,9 +17,11 @@ port=$(ssc_free_port_pair)
 sim_pid=""
 watch_pid=""
 cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
-	[ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
+	local p
+	for p in $sim_pid $watch_pid; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	ssc_stop_pcscd
 	rm -rf "$work"
 }
