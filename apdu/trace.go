@@ -25,9 +25,12 @@ type Tracer func(TraceEvent)
 // PIN-carrying commands is replaced by FF bytes of the same length; header,
 // Lc and Le are kept. redacted reports whether anything was blanked out.
 //
-// PIN-carrying commands are VERIFY (20/21), CHANGE REFERENCE DATA (24/25) and
-// RESET RETRY COUNTER (2C/2D) in any class, and in proprietary classes the
-// SSC PKI "PIN hash" (C4) and secure-messaging PIN change (5E) commands.
+// Secret-carrying commands are VERIFY (20/21), CHANGE REFERENCE DATA (24/25)
+// and RESET RETRY COUNTER (2C/2D) in any class, and in proprietary classes
+// the SSC PKI commands that carry PINs or keys: PIN hash (C4), PIN change
+// (5E), key update (D4), key import (C2, 4E) and session-key load (4A). A
+// trace above secure messaging sees these before encryption, so they are
+// hidden whatever the class's SM bits say.
 func Redact(cmd []byte) (out []byte, redacted bool) {
 	out = bytes.Clone(cmd)
 	if len(cmd) <= 4 || !carriesPIN(cmd[0], cmd[1]) {
@@ -51,7 +54,7 @@ func carriesPIN(cla, ins byte) bool {
 	switch ins {
 	case 0x20, 0x21, 0x24, 0x25, 0x2C, 0x2D:
 		return true
-	case 0xC4, 0x5E:
+	case 0xC4, 0x5E, 0xD4, 0xC2, 0x4E, 0x4A:
 		return cla&0x80 != 0
 	}
 	return false

@@ -26,6 +26,10 @@ func TestRedact(t *testing.T) {
 		{"845E000003123456", "845E000003FFFFFF", true},              // SM PIN change
 		{"00C4010305C10312345600", "00C4010305C10312345600", false}, // C4 is PIN hash only in proprietary classes
 		{"005E000003123456", "005E000003123456", false},
+		{"84D4010004 13000000", "84D4010004 FFFFFFFF", true}, // master key update
+		{"80C2C00104 CB200102", "80C2C00104 FFFFFFFF", true}, // private key import
+		{"804E000104 C2020013", "804E000104 FFFFFFFF", true}, // enveloped key import
+		{"804A021004 C1100102", "804A021004 FFFFFFFF", true}, // session key load
 		{"00A40000023F00", "00A40000023F00", false},
 		{"00200000 123456", "00200000 FFFFFF", true}, // malformed: everything after the header
 		{"002000", "002000", false},

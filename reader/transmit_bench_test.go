@@ -11,13 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
-	"github.com/sscard/ssc/sim"
 )
 
 // benchAPDU is GET CHALLENGE with the exact Le: 8 data bytes + 9000 in one
@@ -104,9 +104,11 @@ func benchTransmitter(b *testing.B, card reader.Card) {
 }
 
 // benchPCSCCard connects to the software card in vpcd slot 0 of the shared
-// private pcscd. The card is inserted once per test binary and left in:
-// re-inserting it for every benchmark run would race pcscd's 400 ms presence
-// poll.
+// private pcscd. The card runs in a process of its own (this test binary
+// re-executed), as it would in production and as it does for the C loop, so
+// Go and C are compared on equal terms. It is inserted once per test binary
+// and left in: re-inserting it for every benchmark run would race pcscd's
+// 400 ms presence poll.
 func benchPCSCCard(b *testing.B) (*pcsctest.Env, reader.Card) {
 	b.Helper()
 	env := pcsctest.Shared(b)
@@ -114,9 +116,14 @@ func benchPCSCCard(b *testing.B) (*pcsctest.Env, reader.Card) {
 	b.Cleanup(func() { backend.Close() })
 	ctx := context.Background()
 	benchCardOnce.Do(func() {
-		v := &sim.VPCD{Addr: env.VPCDAddr(0), Card: newCard(b)}
-		go v.Serve(context.Background())
-		<-v.Connected()
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), simProcessEnv+"="+env.VPCDAddr(0))
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		// The card process dies with the test process.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
 		for range 200 {
 			rs, err := backend.ListReaders(ctx)
 			if err == nil && slices.ContainsFunc(rs, func(r reader.ReaderInfo) bool {

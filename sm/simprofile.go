@@ -42,28 +42,6 @@ func SIMMasterKey(kid byte) [16]byte {
 	return mk
 }
 
-// Diversify derives a child key from a 16-byte SM4 key and an 8-byte
-// factor: SM4_ECB(key, F || ^F), the usual Chinese CPU-card diversification
-// with the factor and its bitwise complement.
-func Diversify(key []byte, factor []byte) ([16]byte, error) {
-	var out [16]byte
-	if len(key) != KeySize {
-		return out, fmt.Errorf("%w: key is %d bytes, want %d", ErrLength, len(key), KeySize)
-	}
-	if len(factor) != FactorSize {
-		return out, fmt.Errorf("%w: factor is %d bytes, want %d", ErrLength, len(factor), FactorSize)
-	}
-	var in [16]byte
-	for i, b := range factor {
-		in[i] = b
-		in[i+FactorSize] = ^b
-	}
-	if err := encryptBlock(key, out[:], in[:]); err != nil {
-		return out, err
-	}
-	return out, nil
-}
-
 // SIMCardKey returns the SIM card key of a key id for a card:
 // K(kid) = Diversify(MK(kid), D) with D = the last 8 bytes of the 16-byte
 // card identification code (sim-profile §1).
