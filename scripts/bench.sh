@@ -10,5 +10,11 @@ cd "$(dirname "$0")/.."
 ssc_need_go
 ssc_install_deps
 count=${COUNT:-3}
-go test -run '^$' -bench . -benchmem -count "$count" ./apdu ./sim ./sm
+go test -run "^$" -bench . -benchmem -count "$count" ./apdu ./sim
+go test -run "^$" -bench . -benchmem -count "$count" -cpu 1 ./sm
 go test -run '^$' -bench 'BenchmarkTransmit' -benchmem -benchtime 20000x -count "$count" ./reader
+# OpenSSL on the same machine, for the comparison tables.
+openssl speed -seconds 3 sm2 2>/dev/null | tail -2
+for c in sm4-cbc des-ede3-cbc; do for n in 16 256 4096; do
+	openssl speed -elapsed -evp "$c" -bytes "$n" -seconds 2 2>/dev/null | tail -1
+done; done
