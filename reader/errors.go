@@ -3,7 +3,10 @@ package reader
 import "errors"
 
 // Sentinel errors; every error from this package matches one of them with
-// errors.Is (through *Error).
+// errors.Is (through *Error), except context errors: a cancelled or expired
+// ctx is returned as context.Canceled / context.DeadlineExceeded (possibly
+// wrapped, and a deadline reached while waiting for the card also matches
+// ErrTimeout).
 var (
 	ErrNoReaders          = errors.New("no readers available")
 	ErrReaderNotFound     = errors.New("reader not found")

@@ -83,6 +83,7 @@ type Card interface {
 	// panics on bad input: an empty command is an error.
 	Transmit(ctx context.Context, cmd []byte) ([]byte, error)
 	Reader() string
+	// ATR and Protocol are the values seen at connect (or the last Reset).
 	ATR() []byte
 	Protocol() Protocol
 	BeginTransaction(ctx context.Context) error
