@@ -111,7 +111,12 @@ func (s *System) Find(ctx context.Context, pattern string) (Backend, ReaderInfo,
 	}
 	switch len(matches) {
 	case 0:
-		return nil, ReaderInfo{}, &Error{Op: "find reader", Reader: pattern, Err: ErrReaderNotFound}
+		err := ErrReaderNotFound
+		if len(errs) > 0 {
+			// The reader may be behind the backend that failed (pcscd down).
+			err = fmt.Errorf("%w (%w)", ErrReaderNotFound, errors.Join(errs...))
+		}
+		return nil, ReaderInfo{}, &Error{Op: "find reader", Reader: pattern, Err: err}
 	case 1:
 		return matches[0].b, matches[0].ri, nil
 	}

@@ -54,6 +54,7 @@ func TestSystemFind(t *testing.T) {
 		{"default: the sim when there is no other reader", []reader.Backend{downBackend{}, simOnly}, "", "sim", nil},
 		{"no readers at all", []reader.Backend{downBackend{}}, "", "", reader.ErrNoReaders},
 		{"no readers keeps the cause", []reader.Backend{downBackend{}}, "x", "", reader.ErrServiceUnavailable},
+		{"not found says a backend is down", []reader.Backend{downBackend{}, simOnly}, "Virtual", "", reader.ErrServiceUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

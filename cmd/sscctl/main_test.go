@@ -78,6 +78,7 @@ func TestExitCodes(t *testing.T) {
 		{"apdu too short", []string{"--reader", "sim", "apdu", "00A4"}, 2, "malformed command"},
 		{"apdu bad Lc", []string{"--reader", "sim", "apdu", "00A404000F73"}, 2, "malformed command"},
 		{"unknown reader", []string{"--reader", "no such reader", "atr"}, 1, "reader not found"},
+		{"reader behind a stopped pcscd", []string{"--reader", "Virtual PCD", "atr"}, 1, "pcscd"},
 		{"unknown profile", []string{"--reader", "sim", "--sim-profile", "gen9", "atr"}, 2, "unknown profile"},
 		{"missing profile file", []string{"--reader", "sim", "--sim-profile", "./nope.yaml", "atr"}, 1, "nope.yaml"},
 		{"bad mode", []string{"--reader", "sim", "--sim-mode", "radio", "atr"}, 2, "unknown card mode"},
@@ -100,5 +101,13 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("error is not one line: %q", errb.String())
 			}
 		})
+	}
+}
+
+func TestSimNeverInserted(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"sim", "--vpcd", "127.0.0.1:1", "--for", "300ms"}, strings.NewReader(""), &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "never inserted") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }

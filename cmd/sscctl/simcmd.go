@@ -44,11 +44,30 @@ func (a *app) simCommand() *cobra.Command {
 				ctx, cancel = context.WithTimeout(ctx, dur)
 				defer cancel()
 			}
+			if addr == "" {
+				addr = sim.DefaultVPCDAddr
+			}
 			v := &sim.VPCD{Addr: addr, Card: card, Logf: func(f string, args ...any) {
 				fmt.Fprintf(a.stderr, "sscctl sim: "+f+"\n", args...)
 			}}
 			fmt.Fprintf(a.stderr, "sscctl sim: card %q (%s) ATR %X\n", p.Name, m, card.ATR())
-			return v.Serve(ctx)
+			inserted := make(chan struct{})
+			go func() {
+				select {
+				case <-v.Connected():
+					close(inserted)
+				case <-ctx.Done():
+				}
+			}()
+			if err := v.Serve(ctx); err != nil {
+				return err
+			}
+			select {
+			case <-inserted:
+				return nil
+			default:
+				return fmt.Errorf("the card was never inserted: nothing answered at %s (is pcscd running with the vsmartcard-vpcd driver?)", v.Addr)
+			}
 		},
 	}
 	cmd.Flags().StringVar(&addr, "vpcd", envOr("SSC_VPCD", sim.DefaultVPCDAddr), "address of vpcd (env SSC_VPCD)")
