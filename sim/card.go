@@ -46,6 +46,9 @@ type Card struct {
 	uid     []byte // contactless PUPI
 	keys    sm.CardKeys
 	mf      *file
+	// extended: extended-length APDUs are accepted (profile
+	// extended_length); otherwise they answer 6700.
+	extended bool
 
 	// Volatile state, cleared by reset and power off.
 	powered   bool
@@ -75,7 +78,7 @@ func New(p *Profile, opts Options) (*Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Card{mode: opts.Mode, profile: p, keys: opts.Keys}
+	c := &Card{mode: opts.Mode, profile: p, keys: opts.Keys, extended: pers.extended}
 	switch opts.Mode {
 	case Contact:
 		c.atr = contactATR(pers.hist)

@@ -141,7 +141,7 @@ func TestReadRecord(t *testing.T) {
 		{"record number too big", "gen3", []step{{selSSSENoFCI, "9000"}, {"00B2082C00", "6A83"}}},
 		{"directory record 2", "gen3", []step{{selSSSENoFCI, "9000"}, {"00B2025C00", "6A83"}}},
 		{"unknown identifier", "gen2", []step{{selSSSENoFCI, "9000"}, {"00B2083000", "6114"}, {"00B2012800", "6112"}, {"00B2443000", "6A83"}}},
-		{"unknown SFI", "gen3", []step{{selSSSENoFCI, "9000"}, {"00B2013C00", "6A82"}}},
+		{"unknown SFI", "gen3", []step{{selSSSENoFCI, "9000"}, {"00B2014C00", "6A82"}}},
 		{"SFI at MF", "gen3", []step{{"00B2012C00", "6A82"}}},
 		{"no current EF", "gen3", []step{{selSSSENoFCI, "9000"}, {"00B2010400", "6986"}}},
 		{"no current EF after reset", "gen3", []step{{"00B2010400", "6986"}}},
@@ -197,10 +197,16 @@ func TestReadRecordFileTypes(t *testing.T) {
 	)
 }
 
-// addBinaryEF adds a SIM test EF07 (binary, SFI 7) under SSSE; the real
-// EF07/EF08 come with a later issue.
+// addBinaryEF replaces the personalised EF07 (binary, SFI 7) under SSSE
+// with a freely readable SIM test EF of 300 bytes 00 01 02 ...
 func addBinaryEF(c *Card) *file {
 	ssse := c.mf.child(fidSSSE)
+	for i, f := range ssse.children {
+		if f.fid == fidEF07 {
+			ssse.children = append(ssse.children[:i], ssse.children[i+1:]...)
+			break
+		}
+	}
 	data := make([]byte, 300)
 	for i := range data {
 		data[i] = byte(i)
@@ -226,7 +232,7 @@ func TestReadBinary(t *testing.T) {
 		{"on a record EF", []step{{"00B0850001", "6981"}}},
 		{"SFI 0 in P1", []step{{"00B0800001", "6A86"}}},
 		{"bad P1 bits", []step{{"00B0A70001", "6A86"}}},
-		{"unknown SFI", []step{{"00B0880001", "6A82"}}},
+		{"unknown SFI", []step{{"00B0890001", "6A82"}}},
 		{"with data", []step{{"00B087000100", "6700"}}},
 	}
 	for _, tt := range tests {
@@ -288,9 +294,9 @@ func TestExternalAuthenticate(t *testing.T) {
 			step{"00A4000002EF06", "9000"}, // EF select keeps the state
 			step{"00B2010414", "*9000"},
 			step{"00A4000C02DF01", "9000"}, // so does a sub-DF of the application
-			step{"00A4000C02EF05", "9000"},
-			step{"00B2070400", "610B"},
-			step{selSSSENoFCI, "9000"}, // a new SELECT of SSSE clears it
+			step{"00A4000C02EF05", "9000"}, // DF01's own EF05 (public data)
+			step{"00B2010400", "6982"},     // needs the PIN, not key 0A
+			step{selSSSENoFCI, "9000"},     // a new SELECT of SSSE clears it
 			step{"00B2072C0B", "6982"},
 		)
 		authenticate(t, c, sm.KidExternalRead)
@@ -670,7 +676,7 @@ func TestStatusWords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newCard(t, "gen3", Contact)
+			c := newCard(t, "gen2", Contact) // extended length off
 			run(t, c, step{selSSSENoFCI, "9000"}, step{tt.cmd, tt.want})
 		})
 	}
@@ -790,6 +796,7 @@ func TestConcurrentUse(t *testing.T) {
 func TestAccessConditions(t *testing.T) {
 	c := newCard(t, "gen2", Contact)
 	df01 := c.mf.child(fidSSSE).child(fidDF01)
+	df01.children = nil // replace the personalised public data
 	df01.add(
 		&file{typ: typeRecordEF, fid: 0xEF05, sfi: 5, read: access{needPIN: true}, records: []record{{data: tlv(0x20, []byte{0x12, 0x34})}}},
 		&file{typ: typeRecordEF, fid: 0xEF06, sfi: 6, read: access{never: true}, records: []record{{data: tlv(0x23, []byte{1})}}},

@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/sm"
 )
 
 // The card operating system: interindustry commands of ISO 7816-4 as the
@@ -12,6 +14,10 @@ import (
 
 const (
 	insVerify       = 0x20
+	insChangeRef    = 0x24
+	insResetRetry   = 0x2C
+	insPSO          = 0x2A
+	insPINHash      = 0xC4 // proprietary class 80 (PKI, ssc-facts §3.5)
 	insExternalAuth = 0x82
 	insGetChallenge = 0x84
 	insInternalAuth = 0x88
@@ -25,6 +31,17 @@ const (
 func (c *Card) execute(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	switch cmd.CLA {
 	case 0x00:
+	case 0x80: // proprietary class: only the PIN hash of applications that have it
+		if app := c.curDF.application(); app == nil || !app.pinHash {
+			return nil, apdu.SWCLANotSupported
+		}
+		if cmd.INS != insPINHash {
+			return nil, apdu.SWINSNotSupported
+		}
+		if cmd.Extended && !c.extended {
+			return nil, apdu.SWWrongLength
+		}
+		return c.cmdPINHash(cmd)
 	case 0x04, 0x08, 0x0C: // interindustry class with secure messaging
 		return nil, apdu.SWSMNotSupported
 	default:
@@ -32,6 +49,12 @@ func (c *Card) execute(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	}
 	var run func(apdu.Command) ([]byte, apdu.StatusWord)
 	switch cmd.INS {
+	case insChangeRef:
+		run = c.cmdChangeReference
+	case insResetRetry:
+		run = c.cmdResetRetryCounter
+	case insPSO:
+		run = c.cmdPSO
 	case insSelect:
 		run = c.cmdSelect
 	case insReadRecord:
@@ -49,7 +72,7 @@ func (c *Card) execute(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	default:
 		return nil, apdu.SWINSNotSupported
 	}
-	if cmd.Extended { // no extended-length support
+	if cmd.Extended && !c.extended { // extended length switched off (profile)
 		return nil, apdu.SWWrongLength
 	}
 	return run(cmd)
@@ -354,18 +377,36 @@ func (c *Card) cmdInternalAuth(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	return out[:], apdu.SWOK
 }
 
-// cmdVerify: VERIFY 00 20 00 00 03 <PIN BCD> (sim-profile §4). Without data
-// it reports the state without using a try: 9000 if already verified, 63Cx
-// otherwise, 6983 when blocked.
-func (c *Card) cmdVerify(cmd apdu.Command) ([]byte, apdu.StatusWord) {
-	if cmd.P1 != 0 {
+// appPIN returns the PIN of the current application that VERIFY P1 P2
+// addresses: 6A86 for a P1 the PIN does not use, 6A88 for no such PIN.
+func (c *Card) appPIN(p1, p2 byte) (*pin, apdu.StatusWord) {
+	if p1 != 0x00 && p1 != 0x01 {
 		return nil, apdu.SWIncorrectP1P2
 	}
 	app := c.curDF.application()
-	if app == nil || app.pin == nil || app.pin.ref != cmd.P2 {
+	switch {
+	case app != nil && app.pin != nil && app.pin.p1 != p1:
+		return nil, apdu.SWIncorrectP1P2
+	case app == nil || app.pin == nil || app.pin.ref != p2:
 		return nil, apdu.SWReferenceNotFound
 	}
-	p := app.pin
+	return app.pin, apdu.SWOK
+}
+
+// cmdVerify: VERIFY 00 20 P1 P2 [Lc data] of the current application's PIN.
+// SSSE (sim-profile §4): 00 20 00 00 03 <PIN BCD>. PKI (ssc-facts §3.5):
+// 00 20 01 81 10 <SM4_ECB(SM3(PIN BCD)[0:16], challenge)>, where challenge
+// is the card's most recent one: 16 bytes, or 8 bytes padded with 8×00 (SIM:
+// no challenge answers 6985; the challenge is consumed by every PKI VERIFY
+// with data). Without data VERIFY reports the state without using a try
+// (ISO 7816-4): 9000 if already verified in this session, 63Cx otherwise,
+// 6983 when blocked. A wrong PIN uses a try and answers 63Cx (6983 once
+// blocked) and clears the verified state.
+func (c *Card) cmdVerify(cmd apdu.Command) ([]byte, apdu.StatusWord) {
+	p, status := c.appPIN(cmd.P1, cmd.P2)
+	if p == nil {
+		return nil, status
+	}
 	if len(cmd.Data) == 0 {
 		// Case 1; on T=0 that is P3 = 00, which parses as Le = 00.
 		if cmd.Ne != 0 && cmd.Ne != apdu.MaxShortNe {
@@ -379,18 +420,167 @@ func (c *Card) cmdVerify(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 		}
 		return nil, triesLeft(p.tries)
 	}
-	if len(cmd.Data) != len(p.value) || cmd.Ne != 0 {
+	var want []byte
+	switch p.kind {
+	case pinPKI:
+		chal, chalLen := c.challenge, c.chalLen
+		c.clearChallenge()
+		if len(cmd.Data) != sm.PKIChallengeSize || cmd.Ne != 0 {
+			return nil, apdu.SWWrongLength
+		}
+		if p.tries == 0 {
+			return nil, apdu.SWAuthMethodBlocked
+		}
+		if chalLen == 0 {
+			return nil, apdu.SWConditionsNotSatisfied
+		}
+		crypt, err := sm.PKIPINCryptogram(p.digits, chal[:chalLen])
+		if err != nil {
+			return nil, apdu.SWNoPreciseDiagnosis
+		}
+		want = crypt[:]
+	default:
+		if len(cmd.Data) != len(p.value) || cmd.Ne != 0 {
+			return nil, apdu.SWWrongLength
+		}
+		if p.tries == 0 {
+			return nil, apdu.SWAuthMethodBlocked
+		}
+		want = p.value
+	}
+	return nil, c.checkPIN(p, cmd.Data, want)
+}
+
+// checkPIN compares a presented PIN and updates the counter and state.
+func (c *Card) checkPIN(p *pin, got, want []byte) apdu.StatusWord {
+	if subtle.ConstantTimeCompare(got, want) == 1 {
+		p.tries = p.maxTries
+		c.sec.pin = true
+		return apdu.SWOK
+	}
+	p.tries--
+	c.sec.pin = false
+	return triesLeft(p.tries)
+}
+
+// validBCD reports whether b is packed BCD digits only.
+func validBCD(b []byte) bool {
+	for _, x := range b {
+		if x>>4 > 9 || x&0x0F > 9 {
+			return false
+		}
+	}
+	return true
+}
+
+// cmdChangeReference: CHANGE REFERENCE DATA 00 24 00 P2 <old || new>, both
+// packed BCD of the PIN's length (sim-profile §4: 00 24 00 00 06). A wrong
+// old PIN uses a try (63Cx, 6983 once blocked); success sets the new PIN,
+// resets the counter and leaves the PIN verified (SIM). A new PIN that is
+// not BCD digits answers 6A80 without using a try. Only plain (SSSE) PINs.
+func (c *Card) cmdChangeReference(cmd apdu.Command) ([]byte, apdu.StatusWord) {
+	if cmd.P1 != 0 {
+		return nil, apdu.SWIncorrectP1P2
+	}
+	p, status := c.appPIN(cmd.P1, cmd.P2)
+	if p == nil {
+		return nil, status
+	}
+	if p.kind != pinPlain {
+		return nil, apdu.SWReferenceNotFound
+	}
+	n := len(p.value)
+	if len(cmd.Data) != 2*n || cmd.Ne != 0 {
 		return nil, apdu.SWWrongLength
+	}
+	if !c.sec.allows(p.change) {
+		return nil, apdu.SWSecurityStatus
 	}
 	if p.tries == 0 {
 		return nil, apdu.SWAuthMethodBlocked
 	}
-	if subtle.ConstantTimeCompare(cmd.Data, p.value) == 1 {
-		p.tries = p.maxTries
-		c.sec.pin = true
-		return nil, apdu.SWOK
+	if !validBCD(cmd.Data[n:]) {
+		return nil, apdu.SWIncorrectData
 	}
-	p.tries--
+	if status := c.checkPIN(p, cmd.Data[:n], p.value); status != apdu.SWOK {
+		return nil, status
+	}
+	p.value = append([]byte(nil), cmd.Data[n:]...)
+	return nil, apdu.SWOK
+}
+
+// cmdResetRetryCounter: RESET RETRY COUNTER 00 2C 00 P2 <new PIN BCD>
+// (sim-profile §4: 00 2C 00 00 03), allowed when the PIN's unblock
+// condition holds (SSSE: EXTERNAL AUTHENTICATE with kid 04; 6982
+// otherwise). It sets the new PIN and the full try counter; the PIN is not
+// verified by it (SIM).
+func (c *Card) cmdResetRetryCounter(cmd apdu.Command) ([]byte, apdu.StatusWord) {
+	if cmd.P1 != 0 {
+		return nil, apdu.SWIncorrectP1P2
+	}
+	p, status := c.appPIN(cmd.P1, cmd.P2)
+	if p == nil {
+		return nil, status
+	}
+	if p.kind != pinPlain {
+		return nil, apdu.SWReferenceNotFound
+	}
+	if len(cmd.Data) != len(p.value) || cmd.Ne != 0 {
+		return nil, apdu.SWWrongLength
+	}
+	if !c.sec.allows(p.unblock) {
+		return nil, apdu.SWSecurityStatus
+	}
+	if !validBCD(cmd.Data) {
+		return nil, apdu.SWIncorrectData
+	}
+	p.value = append([]byte(nil), cmd.Data...)
+	p.tries = p.maxTries
 	c.sec.pin = false
-	return nil, triesLeft(p.tries)
+	return nil, apdu.SWOK
+}
+
+// cmdPINHash: the PKI PIN hash 80 C4 01 03 Lc C1 <len> <PIN BCD> [00]
+// (ssc-facts §3.5) returns SM3 of the BCD PIN (32 bytes). Only in an
+// application that has it (class 80 answers 6E00 elsewhere); P1P2 other than 01 03 give
+// 6A86; a data field that is not one C1 TLV gives 6A80.
+func (c *Card) cmdPINHash(cmd apdu.Command) ([]byte, apdu.StatusWord) {
+	if cmd.P1 != 0x01 || cmd.P2 != 0x03 {
+		return nil, apdu.SWIncorrectP1P2
+	}
+	d := cmd.Data
+	if len(d) < 2 {
+		return nil, apdu.SWWrongLength
+	}
+	if d[0] != 0xC1 || int(d[1]) != len(d)-2 || len(d) == 2 {
+		return nil, apdu.SWIncorrectData
+	}
+	sum := sm3.Sum(d[2:])
+	return sum[:], apdu.SWOK
+}
+
+// cmdPSO: PSO COMPUTE DIGITAL SIGNATURE 00 2A 9E 9A 20 <e> [00]
+// (sim-profile §5): r || s of the 32-byte digest e with the application's
+// SM2 key. 6A86 for other P1P2, 6700 unless Lc = 32, 6A88 in an application
+// without a signing key, 6982 unless the application's condition (the user
+// PIN) holds.
+func (c *Card) cmdPSO(cmd apdu.Command) ([]byte, apdu.StatusWord) {
+	if cmd.P1 != 0x9E || cmd.P2 != 0x9A {
+		return nil, apdu.SWIncorrectP1P2
+	}
+	if len(cmd.Data) != sm.SM2DigestSize {
+		return nil, apdu.SWWrongLength
+	}
+	app := c.curDF.application()
+	if app == nil || app.signKey == nil {
+		return nil, apdu.SWReferenceNotFound
+	}
+	if !c.sec.allows(app.sign) {
+		return nil, apdu.SWSecurityStatus
+	}
+	sig, err := sm.SignDigest(app.signKey, cmd.Data)
+	if err != nil {
+		return nil, apdu.SWNoPreciseDiagnosis
+	}
+	return sig, apdu.SWOK
 }

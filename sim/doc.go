@@ -3,9 +3,16 @@
 // personalisation Profile, for tests, demos and the daemon's virtual reader.
 //
 // A Card serves the SSSE application (sx1.sh.社会保障: EF05 card data, EF06
-// holder data, the directory EF at SFI 0B) over a contact link (ISO 7816-3
-// T=0: 61xx / GET RESPONSE / 6Cxx) or a contactless link (ISO 14443-4 as a
-// PC/SC reader presents it). Both links serve the same applications and data.
+// holder data, the directory EF at SFI 0B, EF07 fingerprint and EF08 photo
+// behind key 0A, the PIN-protected public data of DF01; VERIFY, CHANGE
+// REFERENCE DATA and RESET RETRY COUNTER of the PIN) and, on 3rd-gen
+// profiles, the SM2 PKI application (PKI.社会保障 / SS.CERT.ADF1: public key
+// EF 0012, signing certificate EF 0018, PIN hash, challenge-based user PIN
+// and PSO COMPUTE DIGITAL SIGNATURE) over a contact link (ISO 7816-3 T=0:
+// 61xx / GET RESPONSE / 6Cxx) or a contactless link (ISO 14443-4 as a PC/SC
+// reader presents it). Both links serve the same applications and data;
+// extended-length APDUs are answered directly on both when the profile
+// switches them on (extended_length).
 //
 // Real-card facts follow shared/spec/ssc-facts.md. Where the sources leave a
 // point open, the card follows the project's simulation profile

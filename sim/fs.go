@@ -1,6 +1,10 @@
 package sim
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/emmansun/gmsm/sm2"
+)
 
 // fileType is the structure of a node of the card's file tree.
 type fileType uint8
@@ -30,6 +34,11 @@ type file struct {
 	app  bool   // application DF: owns a security state, keys and a PIN
 	keys []*key // application keys (app DFs)
 	pin  *pin   // application PIN (app DFs); nil: none
+	// signKey is the SM2 key of PSO COMPUTE DIGITAL SIGNATURE in this
+	// application (the PKI ADF); nil: the command is not available.
+	signKey *sm2.PrivateKey
+	sign    access // condition of PSO COMPUTE DIGITAL SIGNATURE
+	pinHash bool   // the application answers the PIN hash command 80 C4
 
 	// EF only.
 	read, write access // conditions for every access to the file
@@ -138,12 +147,25 @@ const (
 	useInternalAuth                   // INTERNAL AUTHENTICATE: the card proves knowledge
 )
 
+// pinKind is how VERIFY presents a PIN.
+type pinKind uint8
+
+const (
+	pinPlain pinKind = iota // the PIN in packed BCD (SSSE, sim-profile §4)
+	pinPKI                  // SM4_ECB(SM3(PIN BCD)[0:16], challenge) (PKI, ssc-facts §3.5)
+)
+
 // pin is an application PIN with its try counter.
 type pin struct {
-	ref      byte   // VERIFY P2
+	p1, ref  byte // VERIFY P1 and P2
+	kind     pinKind
 	value    []byte // packed BCD
+	digits   string // the PIN in decimal (pinPKI: the cryptogram key source)
 	tries    int    // non-volatile
 	maxTries int
+	// change and unblock are the conditions of CHANGE REFERENCE DATA and
+	// RESET RETRY COUNTER (plain PINs only).
+	change, unblock access
 }
 
 // access is an access condition: every requirement set must hold. The zero

@@ -30,11 +30,17 @@ func sw6C(n int) apdu.StatusWord { return apdu.StatusWord(0x6C00) | apdu.StatusW
 //
 // Contactless: no 61xx; Le absent, 00 or at least the data length returns
 // the data; a shorter Le answers 6Cxx.
+//
+// Extended-length commands (only accepted when the profile switches
+// extended length on) get the data and the status directly in both modes
+// (SIM: 61xx cannot announce more than 256 bytes, so the contact mode
+// behaves as if the reader carried the extended APDU, e.g. T=1 or a
+// reader-side envelope); a shorter Ne answers 6Cxx as in contactless mode.
 func (c *Card) respond(cmd apdu.Command, data []byte, status apdu.StatusWord) []byte {
 	if len(data) == 0 {
 		return sw(status)
 	}
-	if c.mode == Contactless {
+	if c.mode == Contactless || cmd.Extended {
 		if cmd.Ne != 0 && cmd.Ne < len(data) {
 			return sw(sw6C(len(data)))
 		}

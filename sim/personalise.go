@@ -1,6 +1,11 @@
 package sim
 
-import "github.com/sscard/ssc/sm"
+import (
+	"encoding/binary"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/sscard/ssc/sm"
+)
 
 // File identifiers and names of the card's file system (ssc-facts §1, §9.2).
 var (
@@ -16,6 +21,10 @@ const (
 	fidEF05  = 0xEF05
 	fidEF06  = 0xEF06
 	fidDF01  = 0xDF01
+	fidEF07  = 0xEF07
+	fidEF08  = 0xEF08
+	sfiEF07  = 0x07
+	sfiEF08  = 0x08
 	sfiDir   = 0x0B
 	sfiEF05  = 0x05
 	sfiEF06  = 0x06
@@ -42,6 +51,22 @@ func simDirectoryRecord() []byte {
 	return tlv(0x70, tlv(0x61, app))
 }
 
+// simFingerprint is the SIM fingerprint template of EF07: n bytes of
+// SM3("SSC-SIM-FINGERPRINT" || cardID || counter32) blocks, counter from 0.
+func simFingerprint(cardID []byte, n int) []byte {
+	out := make([]byte, 0, n+sm3.Size)
+	var ctr [4]byte
+	for i := uint32(0); len(out) < n; i++ {
+		binary.BigEndian.PutUint32(ctr[:], i)
+		h := sm3.New()
+		h.Write([]byte("SSC-SIM-FINGERPRINT"))
+		h.Write(cardID)
+		h.Write(ctr[:])
+		out = h.Sum(out)
+	}
+	return out[:n]
+}
+
 // personalise builds the file tree of a card:
 //
 //	MF 3F00
@@ -49,7 +74,11 @@ func simDirectoryRecord() []byte {
 //	    ├─ EF SFI 0B directory (SIM content)
 //	    ├─ EF05 SFI 05: records 01..07 (3rd gen: 07 needs key 0A)
 //	    ├─ EF06 SFI 06: records 08 09 4E 0A 0B 0C 0D (3rd gen: needs key 0A)
-//	    └─ DF01 (D15600000501): placeholder for the PIN-protected public data (SIM)
+//	    ├─ EF07 SFI 07: fingerprint, binary (needs key 0A, both generations)
+//	    ├─ EF08 SFI 08: photo JPEG, binary (needs key 0A, both generations; optional)
+//	    └─ DF01 (D15600000501): public data, read after VERIFY (SIM sample)
+//	        ├─ EF05 SFI 05: records 20 21 0E (户籍)
+//	        └─ EF06 SFI 06: records 23 24 (常住地)
 func personalise(p *personalisation) *file {
 	var protected access // 2nd gen reads everything freely (sim-profile §2)
 	if p.gen3 {
@@ -78,7 +107,21 @@ func personalise(p *personalisation) *file {
 	dir := &file{typ: typeRecordEF, sfi: sfiDir, write: access{never: true}, records: []record{
 		{data: simDirectoryRecord()},
 	}}
+	// DF01 public data (ssc-facts §1.6): readable after VERIFY of the SSSE
+	// PIN; SIM sample records.
+	pinRead := access{needPIN: true}
 	df01 := &file{typ: typeDF, fid: fidDF01, name: simDF01AID, fci: tlv(0x6F, tlv(0x84, simDF01AID))}
+	df01.add(
+		&file{typ: typeRecordEF, fid: fidEF05, sfi: sfiEF05, read: pinRead, write: update, records: []record{
+			{data: tlv(0x20, p.hukouType)},
+			{data: tlv(0x21, p.hukouAddress)},
+			{data: tlv(0x0E, p.hukouRegion)},
+		}},
+		&file{typ: typeRecordEF, fid: fidEF06, sfi: sfiEF06, read: pinRead, write: update, records: []record{
+			{data: tlv(0x23, p.residenceAddress)},
+			{data: tlv(0x24, p.residenceRegion)},
+		}},
+	)
 	ssse := &file{
 		typ: typeDF, fid: fidSSSE, name: ssseName, fci: ssseFCI(), app: true,
 		keys: []*key{
@@ -86,9 +129,25 @@ func personalise(p *personalisation) *file {
 			{kid: sm.KidExternalUpdate, use: useExternalAuth, tries: extTries, maxTries: extTries},
 			{kid: sm.SIMKidInternalAuth, use: useInternalAuth},
 		},
-		pin: &pin{ref: pinSSSE, value: p.pinBC, tries: p.pinTries, maxTries: p.pinTries},
+		pin: &pin{
+			ref: pinSSSE, kind: pinPlain, value: p.pinBC, tries: p.pinTries, maxTries: p.pinTries,
+			unblock: update, // SIM: kid 04 stands in for the PUK/HSM path (sim-profile §4)
+		},
 	}
-	ssse.add(dir, ef05, ef06, df01)
+	// EF07/EF08 need key 0A (RKSSSE) on both generations: ssc-facts §1.7
+	// gives "ext-auth RKSSSE" for 2nd gen and "presumably same" for 3rd.
+	rk := extAuth(sm.KidExternalRead)
+	ef07 := &file{typ: typeBinaryEF, fid: fidEF07, sfi: sfiEF07, read: rk, write: update,
+		data: simFingerprint(p.cardID, p.fingerprintSize)}
+	ssse.add(dir, ef05, ef06, ef07)
+	if p.photo != nil {
+		ssse.add(&file{typ: typeBinaryEF, fid: fidEF08, sfi: sfiEF08, read: rk, write: update, data: p.photo})
+	}
+	ssse.add(df01)
 	mf := &file{typ: typeDF, fid: fidMF}
-	return mf.add(ssse)
+	mf.add(ssse)
+	if p.pki != nil {
+		mf.add(personalisePKI(p.pki))
+	}
+	return mf
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"crypto/x509/pkix"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/sscard/ssc/sm"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"gopkg.in/yaml.v3"
 )
@@ -35,8 +38,28 @@ type Profile struct {
 	// Contactless describes the ISO 14443 Type B interface; nil means a
 	// contact-only card (like real 2nd-generation cards).
 	Contactless *ContactlessProfile `json:"contactless,omitempty" yaml:"contactless,omitempty"`
+	// ExtendedLength switches extended-length APDUs on (READ BINARY of up
+	// to 65536 bytes in one response) or off (6700). Default: on for a
+	// 3rd-gen card (ssse.version 3.xx and later), off for 2nd gen.
+	ExtendedLength *bool `json:"extended_length,omitempty" yaml:"extended_length,omitempty"`
 	// SSSE is the data of the social security application.
 	SSSE SSSEProfile `json:"ssse" yaml:"ssse"`
+	// PKI is the SM2 PKI application (ssc-facts §3.5, sim-profile §5).
+	// Absent: enabled with defaults on a 3rd-gen card, disabled on 2nd gen.
+	PKI *PKIProfile `json:"pki,omitempty" yaml:"pki,omitempty"`
+}
+
+// PKIProfile personalises the PKI application: the user PIN and the
+// signing certificate in EF 0018 (the key pair is the SIM one of
+// sm.SIMCardSigningKey for the card id).
+type PKIProfile struct {
+	Enabled  bool   `json:"enabled" yaml:"enabled"`
+	PIN      string `json:"pin,omitempty" yaml:"pin,omitempty"`             // user PIN, 6 digits, default 123456
+	PINTries int    `json:"pin_tries,omitempty" yaml:"pin_tries,omitempty"` // 1..15, default 3
+	// CertCommonName is the subject CN of the signing certificate; default
+	// the holder name (ssse.name). The subject also has C=CN and
+	// serialNumber = ssse.card_number; validity issue_date .. expiry_date.
+	CertCommonName string `json:"cert_common_name,omitempty" yaml:"cert_common_name,omitempty"`
 }
 
 // ContactlessProfile is the ISO 14443-3 Type B answer (ATQB) of the card, which
@@ -69,6 +92,26 @@ type SSSEProfile struct {
 	BirthDate   string `json:"birth_date" yaml:"birth_date"`                   // YYYYMMDD
 	PIN         string `json:"pin,omitempty" yaml:"pin,omitempty"`             // 6 digits, default 123456
 	PINTries    int    `json:"pin_tries,omitempty" yaml:"pin_tries,omitempty"` // 1..15, default 3
+	// Public is the PIN-protected public data of DF01 (ssc-facts §1.6);
+	// empty fields take SIM sample values.
+	Public *PublicDataProfile `json:"public,omitempty" yaml:"public,omitempty"`
+	// FingerprintSize is the size of EF07 (fingerprint template, SIM
+	// pseudo-random bytes), 1..32767; default 768 (0x300, ssc-facts §1.6).
+	FingerprintSize int `json:"fingerprint_size,omitempty" yaml:"fingerprint_size,omitempty"`
+	// Photo is the content of EF08: "builtin" (default; the made-up JPEG
+	// profiles/photo.jpg) or "none" (no EF08).
+	Photo string `json:"photo,omitempty" yaml:"photo,omitempty"`
+}
+
+// PublicDataProfile is a SIM sample of DF01 (公共应用, ssc-facts §1.6), read
+// with READ RECORD after VERIFY of the SSSE PIN: EF05 (户籍) records 20, 21,
+// 0E and EF06 (常住地) records 23, 24. The tag meanings are SIM choices.
+type PublicDataProfile struct {
+	HukouType        string `json:"hukou_type,omitempty" yaml:"hukou_type,omitempty"`               // tag 20: 户口性质, 2 digits, default "10"
+	HukouAddress     string `json:"hukou_address,omitempty" yaml:"hukou_address,omitempty"`         // tag 21: 户籍所在地址, UTF-8, GBK on the card padded to 80 bytes
+	HukouRegion      string `json:"hukou_region,omitempty" yaml:"hukou_region,omitempty"`           // tag 0E: 户籍所在地区划, 6 digits, BCD (3 bytes); default ssse.birthplace
+	ResidenceAddress string `json:"residence_address,omitempty" yaml:"residence_address,omitempty"` // tag 23: 常住所在地址, like hukou_address
+	ResidenceRegion  string `json:"residence_region,omitempty" yaml:"residence_region,omitempty"`   // tag 24: 常住所在地区划, like hukou_region
 }
 
 // Defaults of optional profile fields.
@@ -78,6 +121,12 @@ const (
 	defaultAppData      = "00000000"
 	defaultProtocolInfo = "008181" // 106 kbit/s only; 256-byte frames, ISO 14443-4; FWI 8, CID supported
 	defaultMBLICID      = "00"
+	defaultHukouType    = "10"
+	defaultFingerprint  = 0x300
+	photoBuiltin        = "builtin"
+	photoNone           = "none"
+	maxBinaryEF         = 0x7FFF           // READ BINARY offsets are 15 bits
+	defaultAddress      = "河南省周口市川汇区人民路1号" // SIM sample
 	paddingSpace        = "space"
 	paddingZero         = "zero"
 )
@@ -91,6 +140,7 @@ const (
 	ssnLen         = 18
 	nameLen        = 30
 	nameExtLen     = 20
+	addressLen     = 80
 )
 
 // clone returns a deep copy.
@@ -99,6 +149,10 @@ func (p *Profile) clone() *Profile {
 	if p.Contactless != nil {
 		cl := *p.Contactless
 		q.Contactless = &cl
+	}
+	if p.SSSE.Public != nil {
+		pub := *p.SSSE.Public
+		q.SSSE.Public = &pub
 	}
 	return &q
 }
@@ -116,6 +170,47 @@ func (p *Profile) withDefaults() *Profile {
 	}
 	if s.NamePadding == "" {
 		s.NamePadding = paddingSpace
+	}
+	if q.ExtendedLength == nil {
+		v := len(s.Version) > 0 && s.Version[0] >= '3' && s.Version[0] <= '9'
+		q.ExtendedLength = &v
+	}
+	if q.PKI == nil {
+		q.PKI = &PKIProfile{Enabled: len(s.Version) > 0 && s.Version[0] >= '3' && s.Version[0] <= '9'}
+	}
+	if q.PKI.PIN == "" {
+		q.PKI.PIN = defaultPIN
+	}
+	if q.PKI.PINTries == 0 {
+		q.PKI.PINTries = defaultPINTries
+	}
+	if s.FingerprintSize == 0 {
+		s.FingerprintSize = defaultFingerprint
+	}
+	if s.Photo == "" {
+		s.Photo = photoBuiltin
+	}
+	if s.Public == nil {
+		s.Public = &PublicDataProfile{}
+	}
+	pub := s.Public
+	if pub.HukouType == "" {
+		pub.HukouType = defaultHukouType
+	}
+	if pub.HukouAddress == "" {
+		pub.HukouAddress = defaultAddress
+	}
+	if pub.ResidenceAddress == "" {
+		pub.ResidenceAddress = pub.HukouAddress
+	}
+	if pub.HukouRegion == "" {
+		pub.HukouRegion = strings.TrimRight(s.Birthplace, "Ff")
+		if len(pub.HukouRegion) != 6 {
+			pub.HukouRegion = "411602" // SIM sample when birthplace is padded
+		}
+	}
+	if pub.ResidenceRegion == "" {
+		pub.ResidenceRegion = pub.HukouRegion
 	}
 	if cl := q.Contactless; cl != nil {
 		if cl.AppData == "" {
@@ -153,6 +248,26 @@ type personalisation struct {
 	sex, ethnicity               byte
 	birthplace, birthDate, pinBC []byte
 	pinTries                     int
+
+	extended        bool
+	fingerprintSize int
+	photo           []byte // nil: no EF08
+
+	pki *pkiData // nil: no PKI application
+
+	// DF01 public data.
+	hukouType, hukouAddress, hukouRegion []byte
+	residenceAddress, residenceRegion    []byte
+}
+
+// pkiData is the personalisation of the PKI application.
+type pkiData struct {
+	pin     string // decimal
+	pinBCD  []byte
+	tries   int
+	key     *sm2.PrivateKey
+	pubFile []byte // EF 0012
+	cert    []byte // EF 0018, DER
 }
 
 type contactlessData struct {
@@ -250,6 +365,15 @@ func (fe *fieldErrors) gbkField(field, s string, n int, pad byte, required bool)
 	return out
 }
 
+// bcdField packs n decimal digits (n even) into BCD.
+func (fe *fieldErrors) bcdField(field, s string, n int) []byte {
+	if fe.textField(field, s, n, digits) == nil {
+		return nil
+	}
+	b, _ := hex.DecodeString(s)
+	return b
+}
+
 const (
 	digits   = "0123456789"
 	upperAN  = digits + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -335,10 +459,72 @@ func (p *Profile) compile() (*personalisation, error) {
 		fe.add("ssse.pin_tries", "%d, want 1..15", s.PINTries)
 	}
 	out.pinTries = s.PINTries
+	out.extended = p.ExtendedLength != nil && *p.ExtendedLength
+	if s.FingerprintSize < 1 || s.FingerprintSize > maxBinaryEF {
+		fe.add("ssse.fingerprint_size", "%d, want 1..%d", s.FingerprintSize, maxBinaryEF)
+	}
+	out.fingerprintSize = s.FingerprintSize
+	switch s.Photo {
+	case photoBuiltin:
+		out.photo = defaultPhoto
+	case photoNone:
+	default:
+		fe.add("ssse.photo", "%q, want %q or %q", s.Photo, photoBuiltin, photoNone)
+	}
+	if pub := s.Public; pub != nil {
+		out.hukouType = fe.textField("ssse.public.hukou_type", pub.HukouType, 2, digits)
+		out.hukouAddress = fe.gbkField("ssse.public.hukou_address", pub.HukouAddress, addressLen, pad, true)
+		out.hukouRegion = fe.bcdField("ssse.public.hukou_region", pub.HukouRegion, 6)
+		out.residenceAddress = fe.gbkField("ssse.public.residence_address", pub.ResidenceAddress, addressLen, pad, true)
+		out.residenceRegion = fe.bcdField("ssse.public.residence_region", pub.ResidenceRegion, 6)
+	}
+	if pki := p.PKI; pki != nil {
+		out.pki = fe.pkiField(pki, out, issued, expires)
+	}
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// pkiField validates the PKI section (also when disabled) and, when it is
+// enabled and everything else is valid, makes the key pair and the signing
+// certificate.
+func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, issued, expires time.Time) *pkiData {
+	d := &pkiData{pin: pki.PIN, tries: pki.PINTries}
+	if fe.textField("pki.pin", pki.PIN, 6, digits) != nil {
+		d.pinBCD, _ = hex.DecodeString(pki.PIN)
+	}
+	if pki.PINTries < 1 || pki.PINTries > 15 {
+		fe.add("pki.pin_tries", "%d, want 1..15", pki.PINTries)
+	}
+	cn := pki.CertCommonName
+	if cn == "" {
+		cn = strings.TrimRight(p2s(out.name), " \x00")
+	}
+	if pki.CertCommonName != "" && (strings.TrimSpace(cn) == "" || strings.ContainsFunc(cn, func(r rune) bool { return r < 0x20 || r == 0x7F })) {
+		fe.add("pki.cert_common_name", "%q is not a printable name", cn)
+	}
+	if !pki.Enabled || len(fe.errs) > 0 || out.cardID == nil || out.cardNumber == nil {
+		return nil
+	}
+	key, err := sm.SIMCardSigningKey(out.cardID)
+	if err != nil {
+		fe.add("pki", "signing key: %v", err)
+		return nil
+	}
+	d.key = key
+	if d.pubFile, err = sm.MarshalCardPublicKey(&key.PublicKey); err != nil {
+		fe.add("pki", "public key: %v", err)
+		return nil
+	}
+	subject := pkix.Name{Country: []string{"CN"}, CommonName: cn, SerialNumber: string(out.cardNumber)}
+	d.cert, err = simCertificate(out.cardID, key, subject, issued, expires.Add(24*time.Hour-time.Second))
+	if err != nil {
+		fe.add("pki", "signing certificate: %v", err)
+		return nil
+	}
+	return d
 }
 
 // ParseProfile decodes and validates a profile; format is "json", "yaml" or
@@ -413,6 +599,13 @@ func LoadProfile(path string) (*Profile, error) {
 
 //go:embed profiles/gen3.yaml profiles/gen2.json
 var builtinFS embed.FS
+
+// defaultPhoto is the made-up holder photo of EF08 (photo: builtin),
+// written by internal/genphoto.
+//
+//go:generate go run ./internal/genphoto -o profiles/photo.jpg
+//go:embed profiles/photo.jpg
+var defaultPhoto []byte
 
 var builtinFiles = map[string]string{
 	"gen3": "profiles/gen3.yaml",

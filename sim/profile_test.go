@@ -148,6 +148,19 @@ func TestProfileErrors(t *testing.T) {
 		{"pin letters", "ssse.pin", func(p *Profile) { p.SSSE.PIN = "12345a" }},
 		{"pin tries", "ssse.pin_tries", func(p *Profile) { p.SSSE.PINTries = 16 }},
 		{"pin tries negative", "ssse.pin_tries", func(p *Profile) { p.SSSE.PINTries = -1 }},
+		{"hukou type", "ssse.public.hukou_type", func(p *Profile) { p.SSSE.Public.HukouType = "1" }},
+		{"hukou address", "ssse.public.hukou_address", func(p *Profile) { p.SSSE.Public.HukouAddress = strings.Repeat("街", 41) }},
+		{"hukou address control", "ssse.public.hukou_address", func(p *Profile) { p.SSSE.Public.HukouAddress = "a\nb" }},
+		{"hukou region", "ssse.public.hukou_region", func(p *Profile) { p.SSSE.Public.HukouRegion = "41160F" }},
+		{"residence address", "ssse.public.residence_address", func(p *Profile) { p.SSSE.Public.ResidenceAddress = "\u00e9\u0800\U0001F600" }},
+		{"residence region", "ssse.public.residence_region", func(p *Profile) { p.SSSE.Public.ResidenceRegion = "4116021" }},
+		{"fingerprint size", "ssse.fingerprint_size", func(p *Profile) { p.SSSE.FingerprintSize = 0x8000 }},
+		{"fingerprint size negative", "ssse.fingerprint_size", func(p *Profile) { p.SSSE.FingerprintSize = -1 }},
+		{"photo", "ssse.photo", func(p *Profile) { p.SSSE.Photo = "me.jpg" }},
+		{"pki pin", "pki.pin", func(p *Profile) { p.PKI.PIN = "12345" }},
+		{"pki pin letters", "pki.pin", func(p *Profile) { p.PKI.PIN = "12345x" }},
+		{"pki pin tries", "pki.pin_tries", func(p *Profile) { p.PKI.PINTries = 16 }},
+		{"pki cert common name", "pki.cert_common_name", func(p *Profile) { p.PKI.CertCommonName = " \t" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,6 +187,51 @@ func TestProfileErrors(t *testing.T) {
 				t.Errorf("YAML: %v, want an error about %s", err, tt.field)
 			}
 		})
+	}
+}
+
+// TestProfileNewFieldDefaults: extended length and the PKI application
+// follow the generation unless the profile says otherwise.
+func TestProfileNewFieldDefaults(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		extended, pki bool
+	}{{"gen2", false, false}, {"gen3", true, true}} {
+		p, _ := Builtin(tt.name)
+		if p.ExtendedLength == nil || *p.ExtendedLength != tt.extended {
+			t.Errorf("%s: extended_length %v", tt.name, p.ExtendedLength)
+		}
+		if p.PKI == nil || p.PKI.Enabled != tt.pki || p.PKI.PIN != "123456" || p.PKI.PINTries != 3 {
+			t.Errorf("%s: pki %+v", tt.name, p.PKI)
+		}
+		if p.SSSE.FingerprintSize != 0x300 || p.SSSE.Photo != "builtin" || p.SSSE.Public == nil || p.SSSE.Public.HukouType == "" {
+			t.Errorf("%s: ssse %+v", tt.name, p.SSSE)
+		}
+	}
+	// A bare profile without the new sections gets them from the version.
+	p, _ := Builtin("gen3")
+	p.ExtendedLength, p.PKI, p.SSSE.Public, p.SSSE.FingerprintSize, p.SSSE.Photo = nil, nil, nil, 0, ""
+	p.SSSE.Version = "2.00"
+	q := p.withDefaults()
+	if *q.ExtendedLength || q.PKI.Enabled {
+		t.Errorf("version 2.00: extended %v, pki %+v", *q.ExtendedLength, q.PKI)
+	}
+	p.SSSE.Version = "3.10"
+	if q := p.withDefaults(); !*q.ExtendedLength || !q.PKI.Enabled {
+		t.Errorf("version 3.10: extended %v, pki %+v", *q.ExtendedLength, q.PKI)
+	}
+	// PKI on a 2nd-gen card, if a profile asks for it.
+	g2, _ := Builtin("gen2")
+	g2.PKI.Enabled = true
+	c, err := New(g2, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c, step{selPKIADF, "6110"})
+	// A disabled PKI section is still validated.
+	g2.PKI.Enabled, g2.PKI.PIN = false, "1"
+	if err := g2.Validate(); err == nil || !strings.Contains(err.Error(), "pki.pin:") {
+		t.Errorf("disabled pki with a bad pin: %v", err)
 	}
 }
 
