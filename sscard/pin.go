@@ -1,0 +1,211 @@
+package sscard
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/sscard/ssc/apdu"
+)
+
+// PIN errors.
+var (
+	// ErrPINFormat: a PIN is not exactly 6 decimal digits (checked before
+	// any APDU is sent).
+	ErrPINFormat = errors.New("sscard: PIN must be 6 digits")
+	// ErrPINLastTry: only one try is left and PINOptions.Force is not set.
+	ErrPINLastTry = errors.New("sscard: only one PIN try left; refusing without Force")
+	// ErrPINBlocked: the PIN is blocked (6983). Wraps apdu.ErrBlocked.
+	ErrPINBlocked = fmt.Errorf("sscard: PIN blocked: %w", apdu.ErrBlocked)
+)
+
+// PINOptions tune VerifyPIN.
+type PINOptions struct {
+	// Force allows using the last remaining try.
+	Force bool
+}
+
+// encodePIN validates a 6-digit PIN and packs it as 3 BCD bytes.
+func encodePIN(pin string) ([3]byte, error) {
+	var out [3]byte
+	if len(pin) != 6 {
+		return out, ErrPINFormat
+	}
+	for i := 0; i < 6; i++ {
+		if pin[i] < '0' || pin[i] > '9' {
+			return [3]byte{}, ErrPINFormat
+		}
+		out[i/2] |= (pin[i] - '0') << (4 * (1 - i%2))
+	}
+	return out, nil
+}
+
+func pinError(op string, err error) error {
+	switch {
+	case errors.Is(err, apdu.ErrBlocked):
+		return fmt.Errorf("%w (%s: %w)", ErrPINBlocked, op, err)
+	}
+	return fmt.Errorf("sscard: %s: %w", op, err)
+}
+
+// PINStatus asks the card for the SSSE PIN state with VERIFY without data
+// (no try is used). It returns the tries left, or -1 when the PIN is already
+// verified in this card session (the card then does not say the count).
+// A blocked PIN gives ErrPINBlocked.
+func (s *Session) PINStatus(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending != nil {
+		return 0, ErrBusy
+	}
+	var tries int
+	err := s.inTransaction(ctx, func() error {
+		if err := s.ensureSSSE(ctx); err != nil {
+			return err
+		}
+		var err error
+		tries, err = s.pinStatus(ctx)
+		return err
+	})
+	return tries, err
+}
+
+func (s *Session) pinStatus(ctx context.Context) (int, error) {
+	_, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x20})
+	var ae *apdu.AuthError
+	switch {
+	case err == nil:
+		return -1, nil
+	case errors.As(err, &ae) && ae.Retries > 0:
+		return ae.Retries, nil
+	}
+	return 0, pinError("PIN status", err)
+}
+
+// VerifyPIN verifies the SSSE PIN (00 20 00 00 03 <BCD>). It first queries
+// the try counter and refuses with ErrPINLastTry when one try is left unless
+// opts.Force is set. A wrong PIN returns an error wrapping *apdu.AuthError
+// (Retries = tries left); it never retries by itself. The PIN is not logged
+// (the transmitter's trace redacts VERIFY).
+func (s *Session) VerifyPIN(ctx context.Context, pin string, opts PINOptions) error {
+	bcd, err := encodePIN(pin)
+	defer clear(bcd[:])
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending != nil {
+		return ErrBusy
+	}
+	return s.inTransaction(ctx, func() error {
+		if err := s.ensureSSSE(ctx); err != nil {
+			return err
+		}
+		tries, err := s.pinStatus(ctx)
+		if err != nil {
+			return err
+		}
+		if tries == 1 && !opts.Force {
+			return ErrPINLastTry
+		}
+		data := bcd[:]
+		_, err = s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x20, Data: data})
+		if err != nil {
+			return pinError("verify PIN", err)
+		}
+		return nil
+	})
+}
+
+// ChangePIN changes the SSSE PIN: CHANGE REFERENCE DATA
+// 00 24 00 00 06 <old BCD3 || new BCD3>. A wrong old PIN returns an error
+// wrapping *apdu.AuthError.
+func (s *Session) ChangePIN(ctx context.Context, oldPIN, newPIN string) error {
+	o, err := encodePIN(oldPIN)
+	defer clear(o[:])
+	if err != nil {
+		return err
+	}
+	n, err := encodePIN(newPIN)
+	defer clear(n[:])
+	if err != nil {
+		return err
+	}
+	data := append(o[:], n[:]...)
+	defer clear(data)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending != nil {
+		return ErrBusy
+	}
+	return s.inTransaction(ctx, func() error {
+		if err := s.ensureSSSE(ctx); err != nil {
+			return err
+		}
+		if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x24, Data: data}); err != nil {
+			return pinError("change PIN", err)
+		}
+		return nil
+	})
+}
+
+// Authorizer computes an EXTERNAL AUTHENTICATE cryptogram for a key id:
+// C = cryptogram(K(kid) of the card, factor = the card's challenge, orig).
+// It stands for the PSAM/HSM holding the update keys.
+type Authorizer interface {
+	ExternalAuthCryptogram(ctx context.Context, kid byte, cardID, factor, orig []byte) ([8]byte, error)
+}
+
+// ResetPIN sets a new SSSE PIN and resets the try counter: EXTERNAL
+// AUTHENTICATE with kid 04 (cryptogram from auth over a fresh card
+// challenge), then RESET RETRY COUNTER 00 2C 00 00 03 <new BCD3>.
+func (s *Session) ResetPIN(ctx context.Context, auth Authorizer, newPIN string) error {
+	n, err := encodePIN(newPIN)
+	defer clear(n[:])
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending != nil {
+		return ErrBusy
+	}
+	return s.inTransaction(ctx, func() error {
+		if err := s.ensureSSSE(ctx); err != nil {
+			return err
+		}
+		var info BasicInfo
+		if err := s.readRecord(ctx, &info, &records[0]); err != nil {
+			return err
+		}
+		f, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x84, Ne: 8})
+		if err != nil {
+			return fmt.Errorf("sscard: get challenge: %w", err)
+		}
+		var orig [8]byte
+		if _, err := rand.Read(orig[:]); err != nil {
+			return err
+		}
+		c, err := auth.ExternalAuthCryptogram(ctx, KidUpdate, info.CardID, f, orig[:])
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrHSM, err)
+		}
+		if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x82, P2: KidUpdate, Data: append(c[:], orig[:]...)}); err != nil {
+			return fmt.Errorf("sscard: external authenticate (kid 04): %w", err)
+		}
+		if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x2C, Data: n[:]}); err != nil {
+			return pinError("reset PIN", err)
+		}
+		return nil
+	})
+}
+
+// ExternalAuthCryptogram implements Authorizer with the SIM keys.
+func (SIMHSM) ExternalAuthCryptogram(ctx context.Context, kid byte, cardID, factor, orig []byte) ([8]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return [8]byte{}, err
+	}
+	return simCryptogram(kid, cardID, factor, orig)
+}
