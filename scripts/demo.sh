@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the built-in software card: start a private pcscd with the
 # vpcd virtual reader, insert the software social security card, and read it
-# through the real PC/SC stack with sscctl (readers, events, ATR, SSSE data).
+# through the real PC/SC stack with sscctl: readers, events, ATR, the basic
+# information (iReadCardBas) of a 3rd-gen card via the HSM two-step flow and
+# of a 2nd-gen card, and the raw APDUs behind it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -56,11 +58,13 @@ wait_card 1
 run "$SSCCTL" readers
 run "$SSCCTL" atr
 
-step "select SSSE (61xx + GET RESPONSE done by sscctl) and read EF05 (card data) with SFI addressing"
-run "$SSCCTL" apdu 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00B2012C00 00B2022C00 00B2032C00 00B2052C00 00B2062C00
+step "basic information: a 3rd-gen card needs the HSM two-step authentication (software HSM here)"
+run "$SSCCTL" info --partial --format bas
+run "$SSCCTL" info --hsm sim
+run "$SSCCTL" info --hsm sim --format bas --terminal 410100813475 --device 00000001
 
-step "the card number and holder data are protected on a 3rd-gen card (6982 until HSM authentication)"
-run "$SSCCTL" apdu 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00B2072C00 00B2013400
+step "the same data as raw APDUs: SELECT SSSE (61xx + GET RESPONSE done by sscctl), EF05 by SFI, 6982 on the card number"
+run "$SSCCTL" apdu 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00B2012C00 00B2032C00 00B2072C00
 
 step "the same exchange without T=0 handling (--raw) and with the APDU trace"
 run "$SSCCTL" --trace apdu --raw 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00C0000018
@@ -71,7 +75,7 @@ wait_card 0
 "$SSCCTL" sim --vpcd "127.0.0.1:$port" --profile gen2 2>>"$work/sim.log" &
 sim_pid=$!
 wait_card 1
-run "$SSCCTL" apdu --json 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00B2072C00 00B2013400 00B2023400 00B2083000
+run "$SSCCTL" info --all --json
 
 step "events seen meanwhile by 'sscctl watch'"
 kill "$watch_pid"; wait "$watch_pid" 2>/dev/null || true

@@ -98,7 +98,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.BoolVar(&a.trace, "trace", false, "trace APDUs to stderr (PINs redacted)")
 	pf.StringVar(&a.simProfile, "sim-profile", envOr("SSC_SIM_PROFILE", sim.DefaultProfile), "personalisation of the in-process software card: built-in name or file (env SSC_SIM_PROFILE)")
 	pf.StringVar(&a.simMode, "sim-mode", "contact", "interface of the in-process software card: contact or contactless")
-	root.AddCommand(a.readersCommand(), a.watchCommand(), a.atrCommand(), a.apduCommand(), a.simCommand())
+	root.AddCommand(a.readersCommand(), a.watchCommand(), a.atrCommand(), a.apduCommand(), a.infoCommand(), a.simCommand())
 	return root
 }
 
@@ -163,6 +163,9 @@ func (a *app) simCard() (*sim.Card, error) {
 	return sim.New(p, sim.Options{Mode: mode})
 }
 
+// tracer prints APDUs on stderr (PIN and key data redacted).
+func (a *app) tracer() apdu.Tracer { return apdu.NewTextTracer(a.stderr) }
+
 // connect opens the chosen reader's card and wraps it in a transmitter.
 func (a *app) connect(ctx context.Context) (*reader.System, reader.Card, *apdu.Transmitter, error) {
 	sys, err := a.system()
@@ -176,7 +179,7 @@ func (a *app) connect(ctx context.Context) (*reader.System, reader.Card, *apdu.T
 	}
 	tx := &apdu.Transmitter{Transport: card}
 	if a.trace {
-		tx.Trace = apdu.NewTextTracer(a.stderr)
+		tx.Trace = a.tracer()
 	}
 	return sys, card, tx, nil
 }
