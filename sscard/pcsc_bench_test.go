@@ -1,0 +1,124 @@
+//go:build cgo && !nopcsc
+
+package sscard_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/internal/pcsctest"
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sscard"
+)
+
+// BenchmarkInfoPCSC measures the basic-information read as an application
+// does it, through pcscd + vpcd, contact T=0: Open + Read (2nd gen, the
+// iReadCardBas set) and Open + ReadWithHSM with the SIM HSM (3rd gen). The
+// card runs in a process of its own (this test binary re-executed, see
+// TestMain), gen2 in vpcd slot 0 and gen3 in slot 1, inserted once per test
+// binary and left in. See docs/benchmarks.md (issue #4).
+func BenchmarkInfoPCSC(b *testing.B) {
+	for _, bc := range []struct {
+		profile string
+		slot    int
+		read    func(context.Context, *sscard.Session) (*sscard.BasicInfo, error)
+	}{
+		{"gen2", 0, func(ctx context.Context, s *sscard.Session) (*sscard.BasicInfo, error) {
+			return s.Read(ctx, sscard.ReadOptions{})
+		}},
+		{"gen3-hsm", 1, func(ctx context.Context, s *sscard.Session) (*sscard.BasicInfo, error) {
+			return sscard.ReadWithHSM(ctx, s, sscard.SIMHSM{}, sscard.ReadOptions{})
+		}},
+	} {
+		b.Run(bc.profile, func(b *testing.B) {
+			profile := bc.profile[:4]
+			card := benchPCSCCard(b, profile, bc.slot)
+			if card.Protocol() != reader.T0 {
+				b.Fatalf("protocol %v, want T=0", card.Protocol())
+			}
+			var n int
+			var mu sync.Mutex
+			count := func(in apdu.Transport) apdu.Transport {
+				return transportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
+					mu.Lock()
+					n++
+					mu.Unlock()
+					return in.Transmit(ctx, cmd)
+				})
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			ops := 0
+			for b.Loop() {
+				s, err := sscard.Open(ctx, card, sscard.Options{WrapTransport: count})
+				if err != nil {
+					b.Fatal(err)
+				}
+				info, err := bc.read(ctx, s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if info.SSN == "" || info.Name == "" {
+					b.Fatalf("incomplete info %+v", info)
+				}
+				ops++
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(n)/float64(ops), "APDUs/op")
+		})
+	}
+}
+
+type transportFunc func(context.Context, []byte) ([]byte, error)
+
+func (f transportFunc) Transmit(ctx context.Context, cmd []byte) ([]byte, error) { return f(ctx, cmd) }
+
+var benchCards sync.Map // profile -> *sync.Once
+
+// benchPCSCCard starts (once per test binary and profile) a separate
+// software-card process serving profile on vpcd slot, waits until pcscd
+// reports the card and connects to it. The card stays in: re-inserting it
+// for every benchmark run would race pcscd's 400 ms presence poll.
+func benchPCSCCard(b *testing.B, profile string, slot int) reader.Card {
+	b.Helper()
+	env := pcsctest.Shared(b)
+	backend := reader.NewPCSC()
+	b.Cleanup(func() { backend.Close() })
+	ctx := context.Background()
+	name := env.ReaderName(slot)
+	once, _ := benchCards.LoadOrStore(profile, new(sync.Once))
+	once.(*sync.Once).Do(func() {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), simProcessEnv+"="+profile+"|"+env.VPCDAddr(slot))
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		// The card process dies with the test process.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		for range 250 {
+			rs, err := backend.ListReaders(ctx)
+			if err == nil && slices.ContainsFunc(rs, func(r reader.ReaderInfo) bool {
+				return r.Name == name && r.CardPresent
+			}) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		b.Fatalf("card process for %s: reader %q shows no card after 5 s", profile, name)
+	})
+	card, err := backend.Connect(ctx, name, reader.ConnectOptions{})
+	if err != nil {
+		b.Fatalf("connect: %v", err)
+	}
+	b.Cleanup(func() { card.Close() })
+	return card
+}
