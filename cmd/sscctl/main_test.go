@@ -63,6 +63,7 @@ func TestScriptsPCSC(t *testing.T) {
 // depend on whether pcscd is reachable (those are in testdata/script).
 func TestExitCodes(t *testing.T) {
 	t.Setenv("SSC_READER", "")
+	t.Setenv("SSC_HSM", "")
 	t.Setenv("PCSCLITE_CSOCK_NAME", t.TempDir()+"/no-pcscd.comm") // only the in-process sim exists
 	tests := []struct {
 		name   string
@@ -86,6 +87,24 @@ func TestExitCodes(t *testing.T) {
 		{"strict stops on error SW", []string{"--reader", "sim", "apdu", "--strict", "00B2010400"}, 1, "6986"},
 		{"watch negative count", []string{"watch", "--count", "-1"}, 2, "must not be negative"},
 		{"sim show unknown", []string{"sim", "show", "gen9"}, 2, "unknown profile"},
+		{"pin without subcommand", []string{"--reader", "sim", "pin"}, 2, "needs a subcommand"},
+		{"pin verify no source no tty", []string{"--reader", "sim", "pin", "verify"}, 2, "use --pin-env NAME or --pin-stdin"},
+		{"pin flag does not exist", []string{"--reader", "sim", "pin", "verify", "--pin", "123456"}, 2, "unknown flag: --pin"},
+		{"pin env unset", []string{"--reader", "sim", "pin", "verify", "--pin-env", "SSCCTL_TEST_UNSET_PIN"}, 2, "SSCCTL_TEST_UNSET_PIN"},
+		{"pin stdin empty", []string{"--reader", "sim", "pin", "verify", "--pin-stdin"}, 2, "no line for the PIN"},
+		{"pin change half env", []string{"--reader", "sim", "pin", "change", "--pin-env", "X"}, 2, "--new-pin-env"},
+		{"pin reset without hsm", []string{"--reader", "sim", "pin", "reset", "--pin-stdin"}, 2, "needs --hsm sim"},
+		{"hsm without hsm", []string{"--reader", "sim", "hsm", "--hsm", ""}, 2, "give --hsm sim"},
+		{"hsm bad hsm", []string{"--reader", "sim", "hsm", "--hsm", "nowhere"}, 2, "--hsm must be"},
+		{"hsm step1 no answer", []string{"--reader", "sim", "hsm", "step1"}, 1, "no answer on stdin"},
+		{"pki without subcommand", []string{"--reader", "sim", "pki"}, 2, "needs a subcommand"},
+		{"pki cert pem and der", []string{"--reader", "sim", "pki", "cert", "--pem", "--der"}, 2, "exclude each other"},
+		{"pki sign no message", []string{"--reader", "sim", "pki", "sign", "--pin-stdin"}, 2, "--in"},
+		{"pki sign stdin twice", []string{"--reader", "sim", "pki", "sign", "--in", "-", "--pin-stdin"}, 2, "both want stdin"},
+		{"photo without output", []string{"--reader", "sim", "photo", "--hsm", "sim"}, 2, "-o FILE"},
+		{"photo without hsm", []string{"--reader", "sim", "photo", "-o", "x.jpg", "--hsm", ""}, 2, "needs the HSM"},
+		{"dump bad hsm", []string{"--reader", "sim", "dump", "--hsm", "nowhere"}, 2, "--hsm must be"},
+		{"ok pin status", []string{"--reader", "sim", "pin", "status"}, 0, ""},
 		{"ok apdu", []string{"--reader", "sim", "apdu", "00A40000023F00"}, 0, ""},
 	}
 	for _, tt := range tests {

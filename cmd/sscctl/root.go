@@ -98,7 +98,9 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.BoolVar(&a.trace, "trace", false, "trace APDUs to stderr (PINs redacted)")
 	pf.StringVar(&a.simProfile, "sim-profile", envOr("SSC_SIM_PROFILE", sim.DefaultProfile), "personalisation of the in-process software card: built-in name or file (env SSC_SIM_PROFILE)")
 	pf.StringVar(&a.simMode, "sim-mode", "contact", "interface of the in-process software card: contact or contactless")
-	root.AddCommand(a.readersCommand(), a.watchCommand(), a.atrCommand(), a.apduCommand(), a.infoCommand(), a.simCommand())
+	root.AddCommand(a.readersCommand(), a.watchCommand(), a.atrCommand(), a.apduCommand(), a.infoCommand(), a.simCommand(),
+		a.pinCommand(), a.hsmCommand(), a.pkiCommand(),
+		a.photoCommand(), a.dumpCommand())
 	return root
 }
 

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/sscard"
+)
+
+func (a *app) pinCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pin",
+		Short: "Check, verify, change or reset the social security application's PIN",
+		Long: "pin works on the SSSE PIN. PINs are never taken as flag values: use --pin-env NAME " +
+			"(environment variable), --pin-stdin (one line per PIN on stdin) or type them at the prompt.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usagef("pin needs a subcommand: status, verify, change or reset")
+		},
+	}
+	cmd.AddCommand(a.pinStatusCommand(), a.pinVerifyCommand(), a.pinChangeCommand(), a.pinResetCommand())
+	return cmd
+}
+
+func (a *app) pinStatusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Print the PIN tries left (uses no try)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			sess, _, closeAll, err := a.openSession(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			tries, err := sess.PINStatus(ctx)
+			blocked := errors.Is(err, apdu.ErrBlocked)
+			if err != nil && !blocked {
+				return err
+			}
+			if a.json {
+				if err := writeJSON(a.stdout, struct {
+					TriesLeft int  `json:"tries_left"`
+					Verified  bool `json:"verified"`
+					Blocked   bool `json:"blocked"`
+				}{max(tries, 0), tries < 0, blocked}); err != nil {
+					return err
+				}
+			} else {
+				switch {
+				case blocked:
+				case tries < 0:
+					fmt.Fprintln(a.stdout, "PIN verified")
+				default:
+					fmt.Fprintf(a.stdout, "PIN: %d tries left\n", tries)
+				}
+			}
+			if blocked {
+				return pinFailure("PIN", err)
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) pinVerifyCommand() *cobra.Command {
+	var src pinSource
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Verify the PIN (refuses to use the last try without --force)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			pins, err := a.readPINs(ctx, src, "PIN")
+			if err != nil {
+				return err
+			}
+			sess, _, closeAll, err := a.openSession(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			if err := sess.VerifyPIN(ctx, pins[0], sscard.PINOptions{Force: force}); err != nil {
+				return pinFailure("PIN", err)
+			}
+			return a.done("PIN verified")
+		},
+	}
+	src.addFlags(cmd.Flags(), false)
+	cmd.Flags().BoolVar(&force, "force", false, "try even when only one try is left")
+	return cmd
+}
+
+func (a *app) pinChangeCommand() *cobra.Command {
+	var src pinSource
+	cmd := &cobra.Command{
+		Use:   "change",
+		Short: "Change the PIN (old PIN, then new PIN)",
+		Long: "change asks for the old PIN and the new one: --pin-env OLD --new-pin-env NEW, " +
+			"--pin-stdin with two lines (old, new), or the prompt (the new PIN twice).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if (src.env == "") != (src.newEnv == "") && !src.stdin {
+				return usagef("give both --pin-env and --new-pin-env, or --pin-stdin with two lines")
+			}
+			prompts := []string{"old PIN", "new PIN"}
+			interactive := !src.given()
+			if interactive {
+				prompts = append(prompts, "new PIN again")
+			}
+			pins, err := a.readPINs(ctx, src, prompts...)
+			if err != nil {
+				return err
+			}
+			if interactive && pins[1] != pins[2] {
+				return usagef("the new PINs differ")
+			}
+			if _, err := sscardPINCheck(pins[1]); err != nil {
+				return pinFailure("new PIN", err)
+			}
+			sess, _, closeAll, err := a.openSession(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			if err := sess.ChangePIN(ctx, pins[0], pins[1]); err != nil {
+				return pinFailure("old PIN", err)
+			}
+			return a.done("PIN changed")
+		},
+	}
+	src.addFlags(cmd.Flags(), true)
+	return cmd
+}
+
+func (a *app) pinResetCommand() *cobra.Command {
+	var src pinSource
+	var hsmName string
+	cmd := &cobra.Command{
+		Use:   "reset",
+		Short: "Set a new PIN and reset the try counter with the update key (--hsm sim)",
+		Long: "reset authenticates with the card's update key (EXTERNAL AUTHENTICATE, kid 04) and sets a " +
+			"new PIN. Only the software HSM (--hsm sim, software cards) holds that key here. The new PIN " +
+			"comes from --pin-env NAME, --pin-stdin or the prompt.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if hsmName != "sim" {
+				return usagef("pin reset needs --hsm sim (the software HSM; a key system URL cannot reset PINs)")
+			}
+			prompts := []string{"new PIN"}
+			if !src.given() {
+				prompts = append(prompts, "new PIN again")
+			}
+			pins, err := a.readPINs(ctx, src, prompts...)
+			if err != nil {
+				return err
+			}
+			if len(pins) == 2 && pins[0] != pins[1] {
+				return usagef("the new PINs differ")
+			}
+			sess, _, closeAll, err := a.openSession(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			if err := sess.ResetPIN(ctx, sscard.SIMHSM{}, pins[0]); err != nil {
+				return pinFailure("new PIN", err)
+			}
+			return a.done("PIN reset")
+		},
+	}
+	src.addFlags(cmd.Flags(), false)
+	cmd.Flags().StringVar(&hsmName, "hsm", "", "HSM holding the update key: sim")
+	return cmd
+}
+
+// sscardPINCheck validates a PIN's format before any APDU (same rule as sscard).
+func sscardPINCheck(pin string) (bool, error) {
+	if len(pin) != 6 {
+		return false, sscard.ErrPINFormat
+	}
+	for i := 0; i < len(pin); i++ {
+		if pin[i] < '0' || pin[i] > '9' {
+			return false, sscard.ErrPINFormat
+		}
+	}
+	return true, nil
+}
+
+// done prints a one-line result, or {"ok": true, "message": ...} with --json.
+func (a *app) done(msg string) error {
+	if a.json {
+		return writeJSON(a.stdout, map[string]any{"ok": true, "message": msg})
+	}
+	_, err := fmt.Fprintln(a.stdout, msg)
+	return err
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/sscard"
+)
+
+// pinSource says where PINs come from. There is deliberately no flag that
+// takes a PIN as its value: command lines end up in shell histories and in
+// ps output.
+type pinSource struct {
+	env    string // --pin-env NAME
+	newEnv string // --new-pin-env NAME (commands that need a second PIN)
+	stdin  bool   // --pin-stdin: one line per PIN
+}
+
+func (p *pinSource) addFlags(fs *pflag.FlagSet, second bool) {
+	fs.StringVar(&p.env, "pin-env", "", "read the PIN from the environment variable `NAME`")
+	if second {
+		fs.StringVar(&p.newEnv, "new-pin-env", "", "read the new PIN from the environment variable `NAME`")
+	}
+	fs.BoolVar(&p.stdin, "pin-stdin", false, "read the PIN from the first line of stdin (one line per PIN)")
+}
+
+// given reports whether a non-interactive source was chosen.
+func (p *pinSource) given() bool { return p.env != "" || p.newEnv != "" || p.stdin }
+
+// readPINs returns one PIN per prompt (prompts[0] is the PIN of --pin-env,
+// prompts[1] the one of --new-pin-env). The PINs never appear in errors.
+func (a *app) readPINs(ctx context.Context, p pinSource, prompts ...string) ([]string, error) {
+	envs := []string{p.env, p.newEnv}
+	out := make([]string, len(prompts))
+	var lines *bufio.Reader
+	for i, prompt := range prompts {
+		switch {
+		case i < len(envs) && envs[i] != "":
+			v, ok := os.LookupEnv(envs[i])
+			if !ok || v == "" {
+				return nil, usagef("environment variable %s (%s) is not set", envs[i], prompt)
+			}
+			out[i] = v
+		case p.stdin:
+			if lines == nil {
+				lines = bufio.NewReader(a.stdin)
+			}
+			l, err := lines.ReadString('\n')
+			if err != nil && (err != io.EOF || l == "") {
+				return nil, usagef("--pin-stdin: no line for the %s on stdin", prompt)
+			}
+			out[i] = strings.TrimRight(l, "\r\n")
+		default:
+			v, err := a.promptPIN(ctx, prompt)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+	}
+	return out, nil
+}
+
+// promptPIN asks on the terminal with echo off.
+func (a *app) promptPIN(ctx context.Context, prompt string) (string, error) {
+	f, ok := a.stdin.(*os.File)
+	var saved *unix.Termios
+	if ok {
+		t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+		if err == nil {
+			saved = t
+		}
+	}
+	if saved == nil {
+		return "", usagef("no PIN given and stdin is not a terminal: use --pin-env NAME or --pin-stdin")
+	}
+	fd := int(f.Fd())
+	noecho := *saved
+	noecho.Lflag &^= unix.ECHO
+	noecho.Lflag |= unix.ICANON | unix.ECHONL
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &noecho); err != nil {
+		return "", fmt.Errorf("turning off terminal echo: %w", err)
+	}
+	defer unix.IoctlSetTermios(fd, unix.TCSETS, saved) //nolint:errcheck // best effort restore
+	fmt.Fprintf(a.stderr, "%s: ", prompt)
+	type res struct {
+		s   string
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		l, err := bufio.NewReader(f).ReadString('\n')
+		ch <- res{strings.TrimRight(l, "\r\n"), err}
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(a.stderr)
+		return "", ctx.Err()
+	case r := <-ch:
+		if r.err != nil && r.s == "" {
+			return "", errors.New("no PIN entered")
+		}
+		return r.s, nil
+	}
+}
+
+// pinFailure turns the sscard PIN errors into short messages without PINs.
+func pinFailure(what string, err error) error {
+	var ae *apdu.AuthError
+	switch {
+	case errors.Is(err, sscard.ErrPINFormat):
+		return usagef("%s must be 6 digits", what)
+	case errors.Is(err, sscard.ErrPINLastTry):
+		return fmt.Errorf("only one %s try left: not trying without --force (a wrong PIN would block it)", what)
+	case errors.Is(err, apdu.ErrBlocked):
+		return fmt.Errorf("%s blocked: it must be reset (sscctl pin reset with the update key, or at the card issuer)", what)
+	case errors.As(err, &ae) && ae.Retries > 0:
+		return fmt.Errorf("wrong %s, %d tries left (card returned %s)", what, ae.Retries, ae.SW)
+	case errors.As(err, &ae):
+		return fmt.Errorf("wrong %s (card returned %s)", what, ae.SW)
+	}
+	return err
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r any) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
