@@ -75,6 +75,9 @@ func (c *Card) execute(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	if cmd.Extended && !c.extended { // extended length switched off (profile)
 		return nil, apdu.SWWrongLength
 	}
+	if app := c.curDF.application(); app != nil && app.invalidated && cmd.INS != insSelect {
+		return nil, apdu.SWConditionsNotSatisfied
+	}
 	return run(cmd)
 }
 
@@ -164,6 +167,10 @@ func (c *Card) cmdSelect(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 		return nil, apdu.SWFileNotFound
 	}
 	c.selectFile(target)
+	if target.typ == typeDF && target.invalidated {
+		// Selected, but blocked: no FCI, the warning is the answer.
+		return nil, apdu.SWFileInvalidated
+	}
 	if wantFCI && target.typ == typeDF {
 		return target.fci, apdu.SWOK
 	}

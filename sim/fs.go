@@ -30,10 +30,12 @@ type file struct {
 	children []*file
 
 	// DF only.
-	fci  []byte // answered by SELECT with P2 = 00; nil: no FCI
-	app  bool   // application DF: owns a security state, keys and a PIN
-	keys []*key // application keys (app DFs)
-	pin  *pin   // application PIN (app DFs); nil: none
+	fci []byte // answered by SELECT with P2 = 00; nil: no FCI
+	app bool   // application DF: owns a security state, keys and a PIN
+	// invalidated: SELECT answers 6283 and commands inside answer 6985.
+	invalidated bool
+	keys        []*key // application keys (app DFs)
+	pin         *pin   // application PIN (app DFs); nil: none
 	// signKey is the SM2 key of PSO COMPUTE DIGITAL SIGNATURE in this
 	// application (the PKI ADF); nil: the command is not available.
 	signKey *sm2.PrivateKey

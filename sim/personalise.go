@@ -123,7 +123,7 @@ func personalise(p *personalisation) *file {
 		}},
 	)
 	ssse := &file{
-		typ: typeDF, fid: fidSSSE, name: ssseName, fci: ssseFCI(), app: true,
+		typ: typeDF, fid: fidSSSE, name: ssseName, fci: ssseFCI(), app: true, invalidated: p.blocked,
 		keys: []*key{
 			{kid: sm.KidExternalRead, use: useExternalAuth, tries: extTries, maxTries: extTries},
 			{kid: sm.KidExternalUpdate, use: useExternalAuth, tries: extTries, maxTries: extTries},

@@ -101,6 +101,10 @@ type SSSEProfile struct {
 	// Photo is the content of EF08: "builtin" (default; the made-up JPEG
 	// profiles/photo.jpg) or "none" (no EF08).
 	Photo string `json:"photo,omitempty" yaml:"photo,omitempty"`
+	// Blocked personalises an invalidated (blocked) SSSE application, as
+	// after the card was reported lost: SELECT answers 6283 and every other
+	// command inside it 6985 (SIM choice; real COSes vary).
+	Blocked bool `json:"blocked,omitempty" yaml:"blocked,omitempty"`
 }
 
 // PublicDataProfile is a SIM sample of DF01 (公共应用, ssc-facts §1.6), read
@@ -250,6 +254,7 @@ type personalisation struct {
 	pinTries                     int
 
 	extended        bool
+	blocked         bool // SSSE invalidated
 	fingerprintSize int
 	photo           []byte // nil: no EF08
 
@@ -459,6 +464,7 @@ func (p *Profile) compile() (*personalisation, error) {
 		fe.add("ssse.pin_tries", "%d, want 1..15", s.PINTries)
 	}
 	out.pinTries = s.PINTries
+	out.blocked = s.Blocked
 	out.extended = p.ExtendedLength != nil && *p.ExtendedLength
 	if s.FingerprintSize < 1 || s.FingerprintSize > maxBinaryEF {
 		fe.add("ssse.fingerprint_size", "%d, want 1..%d", s.FingerprintSize, maxBinaryEF)

@@ -96,8 +96,27 @@ func newChip(t testing.TB, profile string, mode sim.Mode) *sim.Card {
 // closed.
 func openPCSC(t *testing.T, profile string, mode sim.Mode, opts sscard.Options) *pcscCard {
 	t.Helper()
+	pc := insertPCSC(t, newChip(t, profile, mode), mode)
+	opts.WrapTransport = func(in apdu.Transport) apdu.Transport {
+		pc.rec = &counter{inner: in}
+		return pc.rec
+	}
+	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer ccancel()
+	sess, err := sscard.Open(cctx, pc.card, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	pc.sess = sess
+	return pc
+}
+
+// insertPCSC inserts chip into vpcd slot 0, waits until pcscd reports it and
+// connects through PC/SC (no session yet).
+func insertPCSC(t *testing.T, chip *sim.Card, mode sim.Mode) *pcscCard {
+	t.Helper()
 	env := pcsctest.Shared(t)
-	pc := &pcscCard{env: env, chip: newChip(t, profile, mode)}
+	pc := &pcscCard{env: env, chip: chip}
 	name := env.ReaderName(testSlot)
 	waitPresent(t, name, false) // the previous test's card is gone
 	ctx, cancel := context.WithCancel(context.Background())
@@ -132,15 +151,6 @@ func openPCSC(t *testing.T, profile string, mode sim.Mode, opts sscard.Options) 
 	if card.Protocol() != wantProto {
 		t.Fatalf("protocol %v, want %v", card.Protocol(), wantProto)
 	}
-	opts.WrapTransport = func(in apdu.Transport) apdu.Transport {
-		pc.rec = &counter{inner: in}
-		return pc.rec
-	}
-	sess, err := sscard.Open(cctx, card, opts)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	pc.sess = sess
 	return pc
 }
 
@@ -488,6 +498,29 @@ func TestPCSCReadPublic(t *testing.T) {
 			t.Logf("ReadPublic (%v): %d APDUs", pc.card.Protocol(), pc.rec.count()-n)
 			if _, err := sscard.ReadWithHSM(ctx, s, sscard.SIMHSM{}, sscard.ReadOptions{}); err != nil {
 				t.Fatalf("ReadWithHSM after ReadPublic: %v", err)
+			}
+		})
+	}
+}
+
+// A blocked (invalidated) SSSE application is reported as such, through
+// pcscd, in both interfaces.
+func TestPCSCBlockedApplication(t *testing.T) {
+	for _, m := range pcscModes {
+		t.Run(m.name, func(t *testing.T) {
+			p, err := sim.Builtin("gen3")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.SSSE.Blocked = true
+			chip, err := sim.New(p, sim.Options{Mode: m.mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc := insertPCSC(t, chip, m.mode)
+			_, err = sscard.Open(tctx(t), pc.card, sscard.Options{})
+			if !errors.Is(err, sscard.ErrApplicationBlocked) || !errors.Is(err, apdu.ErrAppBlocked) {
+				t.Fatalf("Open on a blocked card: %v, want ErrApplicationBlocked", err)
 			}
 		})
 	}
