@@ -89,7 +89,7 @@ func (s *slot) insert(chip sim.Chip) {
 	case <-time.After(5 * time.Second):
 		s.t.Fatal("virtual card did not connect to vpcd")
 	}
-	waitPresent(s.t, s.name(), true)
+	pcsctest.WaitCard(s.t, s.name(), true)
 }
 
 // remove takes the card out (closes the vpcd connection); with wait it also
@@ -102,31 +102,8 @@ func (s *slot) remove(wait bool) {
 	<-s.served
 	s.cancel = nil
 	if wait {
-		waitPresent(s.t, s.name(), false)
+		pcsctest.WaitCard(s.t, s.name(), false)
 	}
-}
-
-// waitPresent polls ListReaders until the reader shows (or no longer shows)
-// a card; pcscd polls vpcd about every 400 ms.
-func waitPresent(t testing.TB, name string, present bool) reader.ReaderInfo {
-	t.Helper()
-	b := reader.NewPCSC()
-	defer b.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	var last []reader.ReaderInfo
-	var lastErr error
-	for time.Now().Before(deadline) {
-		ris, err := b.ListReaders(context.Background())
-		last, lastErr = ris, err
-		for _, ri := range ris {
-			if ri.Name == name && ri.CardPresent == present {
-				return ri
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("reader %q: card present != %v after 5 s (readers %+v, err %v)", name, present, last, lastErr)
-	return reader.ReaderInfo{}
 }
 
 func connect(t testing.TB, b reader.Backend, name string) reader.Card {
@@ -856,7 +833,7 @@ func TestPCSCRestart(t *testing.T) {
 	if after == before {
 		t.Errorf("same insertion id %d after the restart", after)
 	}
-	waitPresent(t, env.ReaderName(0), true)
+	pcsctest.WaitCard(t, env.ReaderName(0), true)
 
 	// The stream keeps working.
 	s0.remove(false)

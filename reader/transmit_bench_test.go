@@ -7,13 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/internal/pcsctest"
@@ -124,15 +122,7 @@ func benchPCSCCard(b *testing.B) (*pcsctest.Env, reader.Card) {
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
-		for range 200 {
-			rs, err := backend.ListReaders(ctx)
-			if err == nil && slices.ContainsFunc(rs, func(r reader.ReaderInfo) bool {
-				return r.Name == env.ReaderName(0) && r.CardPresent
-			}) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		pcsctest.WaitCard(b, env.ReaderName(0), true)
 	})
 	card, err := backend.Connect(ctx, env.ReaderName(0), reader.ConnectOptions{})
 	if err != nil {

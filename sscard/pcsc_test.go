@@ -118,7 +118,7 @@ func insertPCSC(t *testing.T, chip *sim.Card, mode sim.Mode) *pcscCard {
 	env := pcsctest.Shared(t)
 	pc := &pcscCard{env: env, chip: chip}
 	name := env.ReaderName(testSlot)
-	waitPresent(t, name, false) // the previous test's card is gone
+	pcsctest.WaitCard(t, name, false) // the previous test's card is gone
 	ctx, cancel := context.WithCancel(context.Background())
 	pc.cancel, pc.served = cancel, make(chan struct{})
 	v := &sim.VPCD{Addr: env.VPCDAddr(testSlot), Card: pc.chip, RetryInterval: 50 * time.Millisecond}
@@ -132,7 +132,7 @@ func insertPCSC(t *testing.T, chip *sim.Card, mode sim.Mode) *pcscCard {
 	case <-time.After(5 * time.Second):
 		t.Fatal("virtual card did not connect to vpcd")
 	}
-	waitPresent(t, name, true)
+	pcsctest.WaitCard(t, name, true)
 
 	backend := reader.NewPCSC()
 	t.Cleanup(func() { backend.Close() })
@@ -164,29 +164,7 @@ func (pc *pcscCard) remove(t testing.TB) {
 	pc.cancel()
 	<-pc.served
 	pc.cancel = nil
-	waitPresent(t, pc.env.ReaderName(testSlot), false)
-}
-
-// waitPresent polls ListReaders until the reader shows (or no longer shows)
-// a card; pcscd polls vpcd about every 400 ms.
-func waitPresent(t testing.TB, name string, present bool) {
-	t.Helper()
-	b := reader.NewPCSC()
-	defer b.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	var last []reader.ReaderInfo
-	var lastErr error
-	for time.Now().Before(deadline) {
-		ris, err := b.ListReaders(context.Background())
-		last, lastErr = ris, err
-		for _, ri := range ris {
-			if ri.Name == name && ri.CardPresent == present {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("reader %q: card present != %v after 5 s (readers %+v, err %v)", name, present, last, lastErr)
+	pcsctest.WaitCard(t, pc.env.ReaderName(testSlot), false)
 }
 
 func tctx(t *testing.T) context.Context {
