@@ -54,16 +54,8 @@ func pinError(op string, err error) error {
 // verified in this card session (the card then does not say the count).
 // A blocked PIN gives ErrPINBlocked.
 func (s *Session) PINStatus(ctx context.Context) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending != nil {
-		return 0, ErrBusy
-	}
 	var tries int
-	err := s.inTransaction(ctx, func() error {
-		if err := s.ensureSSSE(ctx); err != nil {
-			return err
-		}
+	err := s.doSSSE(ctx, func() error {
 		var err error
 		tries, err = s.pinStatus(ctx)
 		return err
@@ -94,15 +86,7 @@ func (s *Session) VerifyPIN(ctx context.Context, pin string, opts PINOptions) er
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending != nil {
-		return ErrBusy
-	}
-	return s.inTransaction(ctx, func() error {
-		if err := s.ensureSSSE(ctx); err != nil {
-			return err
-		}
+	return s.doSSSE(ctx, func() error {
 		tries, err := s.pinStatus(ctx)
 		if err != nil {
 			return err
@@ -135,15 +119,7 @@ func (s *Session) ChangePIN(ctx context.Context, oldPIN, newPIN string) error {
 	}
 	data := append(o[:], n[:]...)
 	defer clear(data)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending != nil {
-		return ErrBusy
-	}
-	return s.inTransaction(ctx, func() error {
-		if err := s.ensureSSSE(ctx); err != nil {
-			return err
-		}
+	return s.doSSSE(ctx, func() error {
 		if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x24, Data: data}); err != nil {
 			return pinError("change PIN", err)
 		}
@@ -167,15 +143,7 @@ func (s *Session) ResetPIN(ctx context.Context, auth Authorizer, newPIN string) 
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending != nil {
-		return ErrBusy
-	}
-	return s.inTransaction(ctx, func() error {
-		if err := s.ensureSSSE(ctx); err != nil {
-			return err
-		}
+	return s.doSSSE(ctx, func() error {
 		var info BasicInfo
 		if err := s.readRecord(ctx, &info, &records[0]); err != nil {
 			return err

@@ -67,12 +67,7 @@ func fid(f uint16) []byte { return []byte{byte(f >> 8), byte(f)} }
 // run runs f in a transaction with the PKI ADF selected.
 func (p *PKI) run(ctx context.Context, f func() error) error {
 	s := p.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending != nil {
-		return ErrBusy
-	}
-	return s.inTransaction(ctx, func() error {
+	return s.do(ctx, func() error {
 		if !s.pkiSelected {
 			if err := s.selectPKI(ctx); err != nil {
 				return err

@@ -73,13 +73,8 @@ func (d *publicDef) decodeTLV(p *PublicInfo, record []byte) error {
 // session selects SSSE again (one extra SELECT, and the PIN must be
 // verified again before the next ReadPublic).
 func (s *Session) ReadPublic(ctx context.Context) (*PublicInfo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending != nil {
-		return nil, ErrBusy
-	}
 	info := &PublicInfo{}
-	err := s.inTransaction(ctx, func() error {
+	err := s.do(ctx, func() error {
 		// From here on the current DF is no longer SSSE (whatever the
 		// outcome of the SELECT).
 		s.selected, s.pkiSelected = false, false

@@ -112,6 +112,28 @@ func (s *Session) ATRHistorical() []byte { return slices.Clone(s.atrHist) }
 // does not cover). Using it can change the selected application.
 func (s *Session) Transmitter() *apdu.Transmitter { return s.tx }
 
+// do runs f as one operation on the card: under the session lock, refused
+// with ErrBusy while an HSM request holds the card, inside one reader
+// transaction.
+func (s *Session) do(ctx context.Context, f func() error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending != nil {
+		return ErrBusy
+	}
+	return s.inTransaction(ctx, f)
+}
+
+// doSSSE is do with the SSSE application selected first.
+func (s *Session) doSSSE(ctx context.Context, f func() error) error {
+	return s.do(ctx, func() error {
+		if err := s.ensureSSSE(ctx); err != nil {
+			return err
+		}
+		return f()
+	})
+}
+
 func (s *Session) inTransaction(ctx context.Context, f func() error) error {
 	if err := s.card.BeginTransaction(ctx); err != nil {
 		s.selected = false
@@ -204,20 +226,13 @@ func (s *Session) readRecord(ctx context.Context, info *BasicInfo, d *recordDef)
 // before reading anything, unless opts.AllowPartial is set; use BeginHSM or
 // ReadWithHSM for them. The spec version is always reported (from Open).
 func (s *Session) Read(ctx context.Context, opts ReadOptions) (*BasicInfo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending != nil {
-		return nil, ErrBusy
-	}
 	fields := opts.fields()
 	info := &BasicInfo{ATRHistorical: slices.Clone(s.atrHist)}
+	// The generation is fixed at Open: no card I/O or lock needed to refuse.
 	if !opts.AllowPartial && s.needsHSM(opts) {
 		return nil, fmt.Errorf("%w: %s", ErrNeedsHSM, namesOf(fields&^FieldsFree))
 	}
-	err := s.inTransaction(ctx, func() error {
-		if err := s.ensureSSSE(ctx); err != nil {
-			return err
-		}
+	err := s.doSSSE(ctx, func() error {
 		partial := s.Generation() == 3 && opts.AllowPartial
 		if err := s.readFields(ctx, info, fields, partial, false); err != nil {
 			return err
