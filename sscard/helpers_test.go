@@ -58,7 +58,9 @@ func openSim(t *testing.T, profile string, mode sim.Mode) *testCard {
 	return openSimOpts(t, profile, mode, Options{})
 }
 
-func openSimOpts(t *testing.T, profile string, mode sim.Mode, opts Options) *testCard {
+// NewTestChip makes a software card of a built-in profile; the external
+// tests (package sscard_test) use it too.
+func NewTestChip(t testing.TB, profile string, mode sim.Mode) *sim.Card {
 	t.Helper()
 	p, err := sim.Builtin(profile)
 	if err != nil {
@@ -73,6 +75,12 @@ func openSimOpts(t *testing.T, profile string, mode sim.Mode, opts Options) *tes
 	if err != nil {
 		t.Fatal(err)
 	}
+	return chip
+}
+
+func openSimOpts(t *testing.T, profile string, mode sim.Mode, opts Options) *testCard {
+	t.Helper()
+	chip := NewTestChip(t, profile, mode)
 	b := reader.NewSimBackend("r")
 	t.Cleanup(func() { b.Close() })
 	if err := b.Insert("r", chip); err != nil {

@@ -72,31 +72,13 @@ type pcscCard struct {
 
 const testSlot = 0
 
-func newChip(t testing.TB, profile string, mode sim.Mode) *sim.Card {
-	t.Helper()
-	p, err := sim.Builtin(profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Contactless == nil && mode == sim.Contactless {
-		// 2nd-gen data over a contactless (T=1) link, as the in-process
-		// tests do: real 2nd-gen cards are contact only.
-		p.Contactless = &sim.ContactlessProfile{UID: "01020304"}
-	}
-	chip, err := sim.New(p, sim.Options{Mode: mode})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return chip
-}
-
 // openPCSC inserts the built-in profile into vpcd slot 0, waits until pcscd
 // reports it, connects through PC/SC and opens a session. The card is
 // removed (and the removal awaited) in t.Cleanup, after the connection is
 // closed.
 func openPCSC(t *testing.T, profile string, mode sim.Mode, opts sscard.Options) *pcscCard {
 	t.Helper()
-	pc := insertPCSC(t, newChip(t, profile, mode), mode)
+	pc := insertPCSC(t, sscard.NewTestChip(t, profile, mode), mode)
 	opts.WrapTransport = func(in apdu.Transport) apdu.Transport {
 		pc.rec = &counter{inner: in}
 		return pc.rec
