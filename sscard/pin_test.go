@@ -9,15 +9,6 @@ import (
 	"github.com/sscard/ssc/sim"
 )
 
-// skipIfUnsupported skips only when the software card answers 6D00 (INS not
-// supported) for the command under test.
-func skipIfUnsupported(t *testing.T, err error) {
-	t.Helper()
-	if sw, ok := apdu.StatusOf(err); ok && sw == apdu.SWINSNotSupported {
-		t.Skipf("software card does not implement the command yet (6D00): %v", err)
-	}
-}
-
 func TestPINFormat(t *testing.T) {
 	tc := openSim(t, "gen2", sim.Contact)
 	n := tc.rec.count()
@@ -81,7 +72,6 @@ func TestPINBlocked(t *testing.T) {
 	}
 	// Reset with kid 04 through the SIM HSM.
 	err := tc.sess.ResetPIN(ctx, SIMHSM{}, "654321")
-	skipIfUnsupported(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +84,6 @@ func TestChangePIN(t *testing.T) {
 	ctx := context.Background()
 	tc := openSim(t, "gen3", sim.Contactless)
 	err := tc.sess.ChangePIN(ctx, "123456", "112233")
-	skipIfUnsupported(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}

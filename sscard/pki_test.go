@@ -18,10 +18,6 @@ func TestPKI(t *testing.T) {
 			tc := openSim(t, "gen3", m.mode)
 			pki := tc.sess.PKI()
 			pub, err := pki.PublicKey(ctx)
-			skipIfUnsupported(t, err)
-			if errors.Is(err, apdu.ErrNotFound) {
-				t.Skipf("software card has no PKI application yet: %v", err)
-			}
 			if err != nil {
 				t.Fatal(err)
 			}
