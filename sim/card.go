@@ -60,6 +60,7 @@ type Card struct {
 	pending   []byte // T=0 GET RESPONSE data still to fetch
 	pendingSW apdu.StatusWord
 	pendBuf   [512]byte
+	pbocSel   pbocSelection // state of the current PBOC ADF selection
 }
 
 var _ Chip = (*Card)(nil)
@@ -144,6 +145,7 @@ func (c *Card) Reset() {
 func (c *Card) resetLocked() {
 	c.curDF, c.curEF = c.mf, nil
 	c.sec = securityState{}
+	c.pbocSel = pbocSelection{}
 	c.clearChallenge()
 	c.pending = nil
 }

@@ -18,6 +18,8 @@ const (
 	insResetRetry   = 0x2C
 	insPSO          = 0x2A
 	insPINHash      = 0xC4 // proprietary class 80 (PKI, ssc-facts §3.5)
+	insGPO          = 0xA8 // proprietary class 80 (PBOC)
+	insGetData      = 0xCA // proprietary class 80 (PBOC)
 	insExternalAuth = 0x82
 	insGetChallenge = 0x84
 	insInternalAuth = 0x88
@@ -29,56 +31,87 @@ const (
 // execute runs one command (GET RESPONSE is the link's) and returns the
 // response data (which may alias card memory) and the status word.
 func (c *Card) execute(cmd apdu.Command) ([]byte, apdu.StatusWord) {
+	var run func(apdu.Command) ([]byte, apdu.StatusWord)
 	switch cmd.CLA {
 	case 0x00:
-	case 0x80: // proprietary class: only the PIN hash of applications that have it
-		if app := c.curDF.application(); app == nil || !app.pinHash {
+		run = c.interindustry(cmd.INS)
+	case 0x80: // proprietary class: only inside applications that define commands in it
+		app := c.curDF.application()
+		if app == nil || (!app.pinHash && app.pboc == nil) {
 			return nil, apdu.SWCLANotSupported
 		}
-		if cmd.INS != insPINHash {
-			return nil, apdu.SWINSNotSupported
-		}
-		if cmd.Extended && !c.extended {
-			return nil, apdu.SWWrongLength
-		}
-		return c.cmdPINHash(cmd)
+		run = c.proprietary(app, cmd.INS)
 	case 0x04, 0x08, 0x0C: // interindustry class with secure messaging
 		return nil, apdu.SWSMNotSupported
 	default:
 		return nil, apdu.SWCLANotSupported
 	}
-	var run func(apdu.Command) ([]byte, apdu.StatusWord)
-	switch cmd.INS {
-	case insChangeRef:
-		run = c.cmdChangeReference
-	case insResetRetry:
-		run = c.cmdResetRetryCounter
-	case insPSO:
-		run = c.cmdPSO
-	case insSelect:
-		run = c.cmdSelect
-	case insReadRecord:
-		run = c.cmdReadRecord
-	case insReadBinary:
-		run = c.cmdReadBinary
-	case insGetChallenge:
-		run = c.cmdGetChallenge
-	case insExternalAuth:
-		run = c.cmdExternalAuth
-	case insInternalAuth:
-		run = c.cmdInternalAuth
-	case insVerify:
-		run = c.cmdVerify
-	default:
+	if run == nil {
 		return nil, apdu.SWINSNotSupported
 	}
 	if cmd.Extended && !c.extended { // extended length switched off (profile)
 		return nil, apdu.SWWrongLength
 	}
-	if app := c.curDF.application(); app != nil && app.invalidated && cmd.INS != insSelect {
+	if c.blocked() && !(cmd.CLA == 0x00 && cmd.INS == insSelect) {
 		return nil, apdu.SWConditionsNotSatisfied
 	}
 	return run(cmd)
+}
+
+// proprietary returns the class 80 command INS of an application, or nil.
+func (c *Card) proprietary(app *file, ins byte) func(apdu.Command) ([]byte, apdu.StatusWord) {
+	switch {
+	case app.pinHash && ins == insPINHash:
+		return c.cmdPINHash
+	case app.pboc != nil && ins == insGPO:
+		return c.cmdGPO
+	case app.pboc != nil && ins == insGetData:
+		return c.cmdGetData
+	}
+	return nil
+}
+
+// interindustry returns the class 00 command INS, or nil.
+func (c *Card) interindustry(ins byte) func(apdu.Command) ([]byte, apdu.StatusWord) {
+	switch ins {
+	case insChangeRef:
+		return c.cmdChangeReference
+	case insResetRetry:
+		return c.cmdResetRetryCounter
+	case insPSO:
+		return c.cmdPSO
+	case insSelect:
+		return c.cmdSelect
+	case insReadRecord:
+		return c.cmdReadRecord
+	case insReadBinary:
+		return c.cmdReadBinary
+	case insGetChallenge:
+		return c.cmdGetChallenge
+	case insExternalAuth:
+		return c.cmdExternalAuth
+	case insInternalAuth:
+		// The application decides what INTERNAL AUTHENTICATE means: DDA in
+		// a PBOC ADF, the SIM cryptogram elsewhere.
+		if app := c.curDF.application(); app != nil && app.pboc != nil {
+			return c.cmdDDA
+		}
+		return c.cmdInternalAuth
+	case insVerify:
+		return c.cmdVerify
+	}
+	return nil
+}
+
+// blocked reports whether the current DF or a DF above it is invalidated:
+// every command but SELECT answers 6985 there.
+func (c *Card) blocked() bool {
+	for f := c.curDF; f != nil; f = f.parent {
+		if f.invalidated {
+			return true
+		}
+	}
+	return false
 }
 
 // selectFile makes f current, keeping or clearing the security state:
@@ -91,6 +124,7 @@ func (c *Card) selectFile(f *file) {
 		c.curEF = f
 	} else {
 		c.curEF = nil
+		c.pbocSel = pbocSelection{} // a new selection: GPO allowed again
 	}
 	c.curDF = df
 	app := df.application()
@@ -103,11 +137,15 @@ func (c *Card) selectFile(f *file) {
 // P1 00 FID (3F00 or empty = MF; then the current DF, its children, its
 // parent and the parent's children), 01 child DF, 02 child of the current
 // DF by FID (lenient: EFs and DFs, as COSes in the field accept), 03 parent
-// DF, 04 DF name (full name only). P2 00 returns the FCI of a DF (EFs have
-// none), 0C returns nothing; P2 02 ("next occurrence") finds nothing, as DF
-// names are unique.
+// DF, 04 DF name: the full name, or a prefix of the name of a DF that
+// accepts partial selection (the PBOC ADFs; the first in card order). P2
+// 00 returns the FCI of a DF (EFs have none), 0C returns nothing; P2 02 /
+// 0E ("next occurrence", with / without FCI) select the next DF in card
+// order after the current DF that accepts partial selection and whose name
+// starts with the data; other DF names are unique, so it finds nothing for
+// them.
 func (c *Card) cmdSelect(cmd apdu.Command) ([]byte, apdu.StatusWord) {
-	var wantFCI bool
+	var wantFCI, next bool
 	switch cmd.P2 {
 	case 0x00:
 		wantFCI = true
@@ -116,10 +154,7 @@ func (c *Card) cmdSelect(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 		if cmd.P1 != 0x04 {
 			return nil, apdu.SWIncorrectP1P2
 		}
-		if len(cmd.Data) == 0 || len(cmd.Data) > 16 {
-			return nil, apdu.SWWrongLength
-		}
-		return nil, apdu.SWFileNotFound
+		wantFCI, next = cmd.P2 == 0x02, true
 	default:
 		return nil, apdu.SWIncorrectP1P2
 	}
@@ -159,7 +194,14 @@ func (c *Card) cmdSelect(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 		if len(cmd.Data) == 0 || len(cmd.Data) > 16 {
 			return nil, apdu.SWWrongLength
 		}
-		target = c.mf.findName(cmd.Data)
+		switch {
+		case next:
+			target = c.mf.findPartial(cmd.Data, c.curDF)
+		default:
+			if target = c.mf.findName(cmd.Data); target == nil {
+				target = c.mf.findPartial(cmd.Data, nil)
+			}
+		}
 	default:
 		return nil, apdu.SWIncorrectP1P2
 	}

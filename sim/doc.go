@@ -8,9 +8,13 @@
 // REFERENCE DATA and RESET RETRY COUNTER of the PIN) and, on 3rd-gen
 // profiles, the SM2 PKI application (PKI.社会保障 / SS.CERT.ADF1: public key
 // EF 0012, signing certificate EF 0018, PIN hash, challenge-based user PIN
-// and PSO COMPUTE DIGITAL SIGNATURE) over a contact link (ISO 7816-3 T=0:
-// 61xx / GET RESPONSE / 6Cxx) or a contactless link (ISO 14443-4 as a PC/SC
-// reader presents it). Both links serve the same applications and data;
+// and PSO COMPUTE DIGITAL SIGNATURE), and, when the profile has a pboc
+// section (gen3 does), the PBOC 3.0 bank application of docs/pboc.md (PSE,
+// PPSE, debit and e-cash ADFs with partial selection, GPO, records, GET
+// DATA, SM2 DDA/fDDA with the SIM issuer keys of package sm, qPBOC offline
+// e-cash purchases and the transaction log), over a contact link (ISO
+// 7816-3 T=0: 61xx / GET RESPONSE / 6Cxx) or a contactless link (ISO
+// 14443-4 as a PC/SC reader presents it). Both links serve the same applications and data;
 // extended-length APDUs are answered directly on both when the profile
 // switches them on (extended_length).
 //

@@ -41,6 +41,10 @@ type file struct {
 	signKey *sm2.PrivateKey
 	sign    access // condition of PSO COMPUTE DIGITAL SIGNATURE
 	pinHash bool   // the application answers the PIN hash command 80 C4
+	// partialName: SELECT by DF name also finds this DF by a prefix of its
+	// name, and P2 02 walks to the next such DF (the PBOC ADFs).
+	partialName bool
+	pboc        *pbocADF // PBOC 3.0 ADF (pboc.go); nil: not one
 
 	// EF only.
 	read, write access // conditions for every access to the file
@@ -112,6 +116,40 @@ func (f *file) findName(name []byte) *file {
 		}
 	}
 	return nil
+}
+
+// walk calls fn for f and every file under it in card order (pre-order,
+// children in personalisation order) until fn returns false.
+func (f *file) walk(fn func(*file) bool) bool {
+	if !fn(f) {
+		return false
+	}
+	for _, c := range f.children {
+		if !c.walk(fn) {
+			return false
+		}
+	}
+	return true
+}
+
+// findPartial returns the first DF after `after` in card order (after nil:
+// from the start) that accepts partial selection and whose name starts with
+// prefix, or nil.
+func (f *file) findPartial(prefix []byte, after *file) *file {
+	var found *file
+	passed := after == nil
+	f.walk(func(g *file) bool {
+		if !passed {
+			passed = g == after
+			return true
+		}
+		if g.typ == typeDF && g.partialName && bytes.HasPrefix(g.name, prefix) {
+			found = g
+			return false
+		}
+		return true
+	})
+	return found
 }
 
 // recordByNumber returns record n (1-based), or nil.

@@ -79,6 +79,9 @@ func simFingerprint(cardID []byte, n int) []byte {
 //	    └─ DF01 (D15600000501): public data, read after VERIFY (SIM sample)
 //	        ├─ EF05 SFI 05: records 20 21 0E (户籍)
 //	        └─ EF06 SFI 06: records 23 24 (常住地)
+//
+// then, when the profile has them, the PKI DDF (pki.go) and the PBOC DFs
+// (pboc.go).
 func personalise(p *personalisation) *file {
 	var protected access // 2nd gen reads everything freely (sim-profile §2)
 	if p.gen3 {
@@ -148,6 +151,9 @@ func personalise(p *personalisation) *file {
 	mf.add(ssse)
 	if p.pki != nil {
 		mf.add(personalisePKI(p.pki))
+	}
+	if p.pboc != nil {
+		mf.add(personalisePBOC(p.pboc)...)
 	}
 	return mf
 }

@@ -47,6 +47,10 @@ type Profile struct {
 	// PKI is the SM2 PKI application (ssc-facts §3.5, sim-profile §5).
 	// Absent: enabled with defaults on a 3rd-gen card, disabled on 2nd gen.
 	PKI *PKIProfile `json:"pki,omitempty" yaml:"pki,omitempty"`
+	// PBOC is the PBOC 3.0 bank application (docs/pboc.md). Absent:
+	// no bank application; present: the docs/pboc.md values fill in
+	// empty fields.
+	PBOC *PBOCProfile `json:"pboc,omitempty" yaml:"pboc,omitempty"`
 }
 
 // PKIProfile personalises the PKI application: the user PIN and the
@@ -158,6 +162,11 @@ func (p *Profile) clone() *Profile {
 		pub := *p.SSSE.Public
 		q.SSSE.Public = &pub
 	}
+	if p.PKI != nil {
+		pki := *p.PKI
+		q.PKI = &pki
+	}
+	q.PBOC = p.PBOC.clone()
 	return &q
 }
 
@@ -187,6 +196,9 @@ func (p *Profile) withDefaults() *Profile {
 	}
 	if q.PKI.PINTries == 0 {
 		q.PKI.PINTries = defaultPINTries
+	}
+	if q.PBOC != nil {
+		q.PBOC.withDefaults()
 	}
 	if s.FingerprintSize == 0 {
 		s.FingerprintSize = defaultFingerprint
@@ -258,7 +270,8 @@ type personalisation struct {
 	fingerprintSize int
 	photo           []byte // nil: no EF08
 
-	pki *pkiData // nil: no PKI application
+	pki  *pkiData  // nil: no PKI application
+	pboc *pbocData // nil: no PBOC application
 
 	// DF01 public data.
 	hukouType, hukouAddress, hukouRegion []byte
@@ -486,6 +499,9 @@ func (p *Profile) compile() (*personalisation, error) {
 	}
 	if pki := p.PKI; pki != nil {
 		out.pki = fe.pkiField(pki, out, issued, expires)
+	}
+	if pb := p.PBOC; pb != nil {
+		out.pboc = fe.pbocField(pb)
 	}
 	if err := fe.err(); err != nil {
 		return nil, err

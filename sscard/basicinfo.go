@@ -1,29 +1,11 @@
 package sscard
 
 import (
-	"encoding/hex"
-	"fmt"
-	"strings"
+	"github.com/sscard/ssc/apdu"
 )
 
-// HexBytes is binary data shown as uppercase hex (in JSON and String).
-type HexBytes []byte
-
-// String returns the uppercase hex form.
-func (h HexBytes) String() string { return strings.ToUpper(hex.EncodeToString(h)) }
-
-// MarshalText implements encoding.TextMarshaler.
-func (h HexBytes) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (h *HexBytes) UnmarshalText(b []byte) error {
-	v, err := hex.DecodeString(string(b))
-	if err != nil {
-		return fmt.Errorf("sscard: hex: %w", err)
-	}
-	*h = v
-	return nil
-}
+// HexBytes is binary data shown as uppercase hex (apdu.HexBytes).
+type HexBytes = apdu.HexBytes
 
 // BasicInfo is the card and holder information of SSSE/EF05 and EF06
 // (ssc-facts §1.4, §1.5). Fields not read are empty; Unavailable lists the
