@@ -3,6 +3,7 @@ package apdu
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // ErrMalformedTLV is wrapped by every TLV decoding error (BER, SIMPLE and
@@ -43,6 +44,22 @@ func (t Tag) Constructed() bool { return byte(t>>(8*(t.Len()-1)))&0x20 != 0 }
 
 // String is the tag in hex, e.g. "9F36".
 func (t Tag) String() string { return fmt.Sprintf("%0*X", 2*t.Len(), uint32(t)) }
+
+// MarshalText writes the tag as hex ("9F66"), so JSON shows tags as on paper.
+func (t Tag) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads a tag written as hex (1 to 4 bytes).
+func (t *Tag) UnmarshalText(b []byte) error {
+	if len(b) == 0 || len(b) > 8 || len(b)%2 != 0 {
+		return fmt.Errorf("apdu: tag %q: want 1 to 4 bytes of hex", b)
+	}
+	v, err := strconv.ParseUint(string(b), 16, 32)
+	if err != nil {
+		return fmt.Errorf("apdu: tag %q: %w", b, err)
+	}
+	*t = Tag(v)
+	return nil
+}
 
 func (t Tag) appendTo(dst []byte) []byte {
 	for i := t.Len() - 1; i >= 0; i-- {

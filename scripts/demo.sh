@@ -69,6 +69,23 @@ run "$SSCCTL" apdu 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00B2012C00 00B2032C0
 step "the same exchange without T=0 handling (--raw) and with the APDU trace"
 run "$SSCCTL" --trace apdu --raw 00A404000F7378312E73682EC9E7BBE1B1A3D5CF 00C0000018
 
+step "the card's PBOC 3.0 bank application (contact: PSE, GPO, records, SM2 DDA against the SIM payment CA)"
+run "$SSCCTL" pboc apps
+run "$SSCCTL" pboc read --oda
+run "$SSCCTL" pboc balance
+run "$SSCCTL" pboc log
+run "$SSCCTL" tlv 6F5D8408A000000333010101A551500A50424F432044454249548701019F381B9F66049F02069F03069F1A0295055F2A029A039C019F3704DF69015F2D047A68656E9F1101019F120E556E696F6E506179204465626974BF0C059F4D020B0A
+
+step "the same card contactless: PPSE, qPBOC GPO with fDDA, an offline e-cash purchase of 12.50"
+kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true
+wait_card 0
+"$SSCCTL" sim --vpcd "127.0.0.1:$port" --profile gen3 --mode contactless 2>>"$work/sim.log" &
+sim_pid=$!
+wait_card 1
+run "$SSCCTL" pboc oda --amount 12.50
+run "$SSCCTL" pboc balance
+run "$SSCCTL" pboc log
+
 step "remove it, insert the second-generation card: everything is readable"
 kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true
 wait_card 0

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -39,6 +41,20 @@ func TestScripts(t *testing.T) {
 	})
 }
 
+// pcscSlots serialises the transcripts that use the same vpcd slot of the
+// shared pcscd (a script owns the card in its slot).
+var pcscSlots [2]sync.Mutex
+
+// slotOf says which vpcd slot a script of testdata/pcsc uses; testscript
+// names the work directory "script-<name>".
+func slotOf(workDir string) int {
+	switch strings.TrimPrefix(filepath.Base(workDir), "script-") {
+	case "info":
+		return 1
+	}
+	return 0 // vpcd, pboc
+}
+
 // TestScriptsPCSC runs the CLI transcripts through the real pcscd with the
 // software card in the vpcd reader.
 func TestScriptsPCSC(t *testing.T) {
@@ -47,6 +63,11 @@ func TestScriptsPCSC(t *testing.T) {
 		Dir:           "testdata/pcsc",
 		UpdateScripts: *update,
 		Setup: func(e *testscript.Env) error {
+			// testscript runs scripts in parallel, but a script owns the
+			// card in its vpcd slot: one script per slot at a time.
+			slot := &pcscSlots[slotOf(e.WorkDir)]
+			slot.Lock()
+			e.Defer(slot.Unlock)
 			e.Setenv("PCSCLITE_CSOCK_NAME", os.Getenv("PCSCLITE_CSOCK_NAME"))
 			e.Setenv("VPCD0", env.VPCDAddr(0))
 			e.Setenv("VPCD1", env.VPCDAddr(1))

@@ -100,7 +100,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.simMode, "sim-mode", "contact", "interface of the in-process software card: contact or contactless")
 	root.AddCommand(a.readersCommand(), a.watchCommand(), a.atrCommand(), a.apduCommand(), a.infoCommand(), a.simCommand(),
 		a.pinCommand(), a.hsmCommand(), a.pkiCommand(),
-		a.photoCommand(), a.dumpCommand())
+		a.photoCommand(), a.dumpCommand(), a.pbocCommand(), a.tlvCommand())
 	return root
 }
 

@@ -1,0 +1,163 @@
+//go:build cgo && !nopcsc
+
+package pboc_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/internal/pcsctest"
+	"github.com/sscard/ssc/pboc"
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sm"
+)
+
+// The terminal flow through the real PC/SC stack: a private pcscd with the
+// vpcd driver (internal/pcsctest) and the software card connected to vpcd
+// slot 0, contact (T=0) and contactless (T=1). Every test inserts its own
+// card and removes it at the end, waiting until pcscd has seen the
+// removal, so the next test starts with an empty slot. The tests do not
+// run in parallel.
+
+const testSlot = 0
+
+// insertPCSC inserts chip into vpcd slot 0, waits until pcscd reports it
+// and connects through reader.NewPCSC. The card is removed (and the
+// removal awaited) in t.Cleanup, after the connection is closed.
+func insertPCSC(t *testing.T, chip *sim.Card, mode sim.Mode) reader.Card {
+	t.Helper()
+	env := pcsctest.Shared(t)
+	name := env.ReaderName(testSlot)
+	pcsctest.WaitCard(t, name, false) // the previous test's card is gone
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	v := &sim.VPCD{Addr: env.VPCDAddr(testSlot), Card: chip, RetryInterval: 50 * time.Millisecond}
+	go func() {
+		defer close(served)
+		v.Serve(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-served
+		pcsctest.WaitCard(t, name, false)
+	})
+	select {
+	case <-v.Connected():
+	case <-time.After(5 * time.Second):
+		t.Fatal("virtual card did not connect to vpcd")
+	}
+	pcsctest.WaitCard(t, name, true)
+
+	backend := reader.NewPCSC()
+	t.Cleanup(func() { backend.Close() })
+	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer ccancel()
+	card, err := backend.Connect(cctx, name, reader.ConnectOptions{})
+	if err != nil {
+		t.Fatalf("connect %q: %v", name, err)
+	}
+	t.Cleanup(func() { card.Close() })
+	want := reader.T0
+	if mode == sim.Contactless {
+		want = reader.T1
+	}
+	if card.Protocol() != want {
+		t.Fatalf("protocol %v, want %v", card.Protocol(), want)
+	}
+	return card
+}
+
+func TestPCSC(t *testing.T) {
+	for _, m := range simModes {
+		t.Run(m.name, func(t *testing.T) {
+			card := insertPCSC(t, newSimChip(t, m.mode, nil), m.mode)
+			// The interface comes from the ATR (AutoInterface).
+			if got := pboc.NewSession(card, pboc.Options{}).Interface(); got.String() != m.name {
+				t.Errorf("interface %v from ATR %X", got, card.ATR())
+			}
+			checkSimCard(t, card, m.method, m.oda)
+		})
+	}
+}
+
+func TestPCSCNoDirectory(t *testing.T) {
+	off := false
+	for _, m := range simModes {
+		t.Run(m.name, func(t *testing.T) {
+			card := insertPCSC(t, newSimChip(t, m.mode, func(p *sim.PBOCProfile) { p.PSE, p.PPSE = &off, &off }), m.mode)
+			s := pboc.NewSession(card, simOptions(new(int)))
+			ctx := context.Background()
+			list, err := s.Applications(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if list.Method != "AID list" || list.Fallback == "" || !slices.Equal(aids(list.Candidates), []string{debitHex, ecashHex}) {
+				t.Errorf("applications %+v", list)
+			}
+			r, err := s.Read(ctx, pboc.ReadOptions{ODA: true})
+			if err != nil || !r.ODA.OK || r.Account.PAN != "6217991000001234561" {
+				t.Fatalf("Read: %v", err)
+			}
+		})
+	}
+}
+
+func TestPCSCBlocked(t *testing.T) {
+	ctx := context.Background()
+	for _, m := range simModes {
+		t.Run(m.name, func(t *testing.T) {
+			card := insertPCSC(t, newSimChip(t, m.mode, func(p *sim.PBOCProfile) { p.BlockedAIDs = []string{debitHex} }), m.mode)
+			s := pboc.NewSession(card, simOptions(new(int)))
+			list, err := s.Applications(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(aids(list.Candidates), []string{ecashHex}) || !slices.Equal(aids(list.Blocked), []string{debitHex}) {
+				t.Errorf("applications %+v", list)
+			}
+			r, err := s.Read(ctx, pboc.ReadOptions{ODA: true})
+			if err != nil || r.Application.AID.String() != ecashHex || !r.ODA.OK || r.ODA.Method != m.oda {
+				t.Fatalf("Read: %v", err)
+			}
+			if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDDebit}); !errors.Is(err, pboc.ErrApplicationBlocked) {
+				t.Errorf("Read of the blocked application: %v", err)
+			}
+		})
+	}
+}
+
+// TestPCSCBadCertificate corrupts the issuer certificate (tag 90, 142
+// bytes) on its way from the card: ODA fails at the issuer certificate,
+// the reading itself is complete.
+func TestPCSCBadCertificate(t *testing.T) {
+	card := insertPCSC(t, newSimChip(t, sim.Contact, nil), sim.Contact)
+	opts := pboc.Options{CAKeys: sm.SIMCAKeyTable(), ODATime: odaTime}
+	flipped := 0
+	opts.WrapTransport = func(in apdu.Transport) apdu.Transport {
+		return apdu.TransportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
+			rsp, err := in.Transmit(ctx, cmd)
+			if i := bytes.Index(rsp, []byte{0x90, 0x81, 0x8E}); err == nil && i >= 0 && len(rsp) > i+3+100 {
+				rsp = slices.Clone(rsp)
+				rsp[i+3+100] ^= 0x01 // inside the CA signature
+				flipped++
+			}
+			return rsp, err
+		})
+	}
+	r, err := pboc.NewSession(card, opts).Read(context.Background(), pboc.ReadOptions{ODA: true})
+	if flipped != 1 {
+		t.Fatalf("certificate record seen %d times", flipped)
+	}
+	if !errors.Is(err, sm.ErrIssuerCert) || !errors.Is(err, sm.ErrSM2Verify) {
+		t.Fatalf("err = %v, want the issuer certificate rejected", err)
+	}
+	if r == nil || r.ODA == nil || r.ODA.OK || r.ODA.Method != "DDA" || r.Account == nil {
+		t.Fatalf("reading %+v", r)
+	}
+}
