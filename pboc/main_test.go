@@ -1,50 +1,22 @@
 package pboc_test
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/sim"
 )
 
-// simProcessEnv, when set to "<mode>|<vpcd address>", makes the test binary
-// act as a separate software-card process serving the gen3 profile with
-// its PBOC application to vpcd; the benchmarks through pcscd use it so the
-// card does not share the measuring process.
-const simProcessEnv = "SSC_PBOC_SIM_PROCESS"
-
 // TestMain shares one private pcscd (with vpcd) among the PC/SC tests of
-// this package (see internal/pcsctest).
+// this package (see internal/pcsctest); re-executed as a card process for
+// the benchmarks, the binary serves the gen3 card with its PBOC
+// application in the mode named by the spec ("contact", "contactless").
 func TestMain(m *testing.M) {
-	if v := os.Getenv(simProcessEnv); v != "" {
-		os.Exit(serveSimProcess(v))
-	}
-	pcsctest.Main(m)
-}
-
-func serveSimProcess(v string) int {
-	modeName, addr, ok := strings.Cut(v, "|")
-	if !ok {
-		fmt.Fprintf(os.Stderr, "%s=%q: want <mode>|<addr>\n", simProcessEnv, v)
-		return 2
-	}
-	mode := sim.Contact
-	if modeName == sim.Contactless.String() {
-		mode = sim.Contactless
-	}
-	card, err := newPBOCChip(mode, nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	(&sim.VPCD{Addr: addr, Card: card}).Serve(ctx)
-	return 0
+	pcsctest.MainWithCards(m, func(spec string) (sim.Chip, error) {
+		mode := sim.Contact
+		if spec == sim.Contactless.String() {
+			mode = sim.Contactless
+		}
+		return newPBOCChip(mode, nil)
+	})
 }

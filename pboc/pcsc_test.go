@@ -8,7 +8,6 @@ import (
 	"errors"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/internal/pcsctest"
@@ -28,49 +27,12 @@ import (
 const testSlot = 0
 
 // insertPCSC inserts chip into vpcd slot 0, waits until pcscd reports it
-// and connects through reader.NewPCSC. The card is removed (and the
-// removal awaited) in t.Cleanup, after the connection is closed.
+// and connects through PC/SC. The card is removed (and the removal
+// awaited) at cleanup, after the connection is closed.
 func insertPCSC(t *testing.T, chip *sim.Card, mode sim.Mode) reader.Card {
 	t.Helper()
-	env := pcsctest.Shared(t)
-	name := env.ReaderName(testSlot)
-	pcsctest.WaitCard(t, name, false) // the previous test's card is gone
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	v := &sim.VPCD{Addr: env.VPCDAddr(testSlot), Card: chip, RetryInterval: 50 * time.Millisecond}
-	go func() {
-		defer close(served)
-		v.Serve(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-served
-		pcsctest.WaitCard(t, name, false)
-	})
-	select {
-	case <-v.Connected():
-	case <-time.After(5 * time.Second):
-		t.Fatal("virtual card did not connect to vpcd")
-	}
-	pcsctest.WaitCard(t, name, true)
-
-	backend := reader.NewPCSC()
-	t.Cleanup(func() { backend.Close() })
-	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer ccancel()
-	card, err := backend.Connect(cctx, name, reader.ConnectOptions{})
-	if err != nil {
-		t.Fatalf("connect %q: %v", name, err)
-	}
-	t.Cleanup(func() { card.Close() })
-	want := reader.T0
-	if mode == sim.Contactless {
-		want = reader.T1
-	}
-	if card.Protocol() != want {
-		t.Fatalf("protocol %v, want %v", card.Protocol(), want)
-	}
-	return card
+	name, _ := pcsctest.Shared(t).Insert(t, testSlot, chip)
+	return pcsctest.Connect(t, name, pcsctest.Protocol(mode))
 }
 
 func TestPCSC(t *testing.T) {

@@ -421,3 +421,21 @@ func cardAnswer(err error) bool {
 	_, ok := apdu.StatusOf(err)
 	return ok || errors.Is(err, ErrMalformed)
 }
+
+// Select selects the application aid (exact DF name) for the operations
+// that work on "the selected application" (GetData, Balance, Counters,
+// Log), without GPO; nil aid means the first candidate of application
+// selection. A blocked application gives ErrApplicationBlocked.
+func (s *Session) Select(ctx context.Context, aid []byte) (*Candidate, error) {
+	var c *Candidate
+	err := s.do(ctx, func() error {
+		var err error
+		c, err = s.prepare(ctx, aid, aid == nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := *c
+	return &out, nil
+}

@@ -217,6 +217,9 @@ func TestSimBlocked(t *testing.T) {
 			if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDDebit}); !errors.Is(err, pboc.ErrApplicationBlocked) || !errors.Is(err, apdu.ErrAppBlocked) {
 				t.Errorf("Read of the blocked debit application: %v", err)
 			}
+			if _, err := s.Select(ctx, pboc.AIDDebit); !errors.Is(err, pboc.ErrApplicationBlocked) {
+				t.Errorf("Select of the blocked debit application: %v", err)
+			}
 		})
 	}
 	t.Run("all", func(t *testing.T) {
@@ -312,5 +315,35 @@ func TestSimConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestSimSelect: Select chooses the application the GET DATA family works
+// in, without GPO (the ATC does not move).
+func TestSimSelect(t *testing.T) {
+	ctx := context.Background()
+	card := connectSim(t, newSimChip(t, sim.Contact, nil))
+	s := pboc.NewSession(card, simOptions(new(int)))
+	c, err := s.Select(ctx, pboc.AIDECash)
+	if err != nil || c.AID.String() != ecashHex || c.FCI == nil || c.FCI.PreferredName != "电子现金" {
+		t.Fatalf("Select: %+v, %v", c, err)
+	}
+	before, err := s.Counters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Balance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Counters(ctx)
+	if err != nil || after.ATC != before.ATC {
+		t.Fatalf("ATC %d then %d (%v): Select/GET DATA must not run GPO", before.ATC, after.ATC, err)
+	}
+	if _, err := s.Select(ctx, []byte{0xA0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01, 0x99}); !errors.Is(err, pboc.ErrNoApplication) {
+		t.Fatalf("Select of an absent AID: %v", err)
+	}
+	c, err = s.Select(ctx, nil)
+	if err != nil || c.AID.String() != debitHex {
+		t.Fatalf("Select(nil): %+v, %v", c, err)
 	}
 }

@@ -10,12 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sim"
 )
 
 // benchAPDU is GET CHALLENGE with the exact Le: 8 data bytes + 9000 in one
@@ -110,28 +110,9 @@ func benchTransmitter(b *testing.B, card reader.Card) {
 func benchPCSCCard(b *testing.B) (*pcsctest.Env, reader.Card) {
 	b.Helper()
 	env := pcsctest.Shared(b)
-	backend := reader.NewPCSC()
-	b.Cleanup(func() { backend.Close() })
-	ctx := context.Background()
-	benchCardOnce.Do(func() {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), simProcessEnv+"="+env.VPCDAddr(0))
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		// The card process dies with the test process.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		pcsctest.WaitCard(b, env.ReaderName(0), true)
-	})
-	card, err := backend.Connect(ctx, env.ReaderName(0), reader.ConnectOptions{})
-	if err != nil {
-		b.Fatalf("connect: %v", err)
-	}
-	return env, card
+	name := env.StartCardProcess(b, 0, sim.DefaultProfile)
+	return env, pcsctest.Connect(b, name, reader.T0)
 }
-
-var benchCardOnce sync.Once
 
 // buildCLoop compiles bench/pcscloop.c once per test binary.
 func buildCLoop(b *testing.B) string {

@@ -1,52 +1,15 @@
 package sscard_test
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/sscard/ssc/internal/pcsctest"
-	"github.com/sscard/ssc/sim"
 )
 
-// simProcessEnv, when set to "<profile>|<vpcd address>", makes the test
-// binary act as a separate software-card process serving the built-in
-// profile (contact mode) to vpcd; the benchmarks through pcscd use it so the
-// card does not share the measuring process.
-const simProcessEnv = "SSC_SSCARD_SIM_PROCESS"
-
 // TestMain shares one private pcscd (with vpcd) among the PC/SC tests of this
-// package (see internal/pcsctest). Tests that do not call pcsctest.Shared are
-// unaffected.
+// package (see internal/pcsctest). Re-executed as a card process for the
+// benchmarks, the binary serves the built-in profile named by the spec
+// (contact mode).
 func TestMain(m *testing.M) {
-	if v := os.Getenv(simProcessEnv); v != "" {
-		os.Exit(serveSimProcess(v))
-	}
-	pcsctest.Main(m)
-}
-
-func serveSimProcess(v string) int {
-	profile, addr, ok := strings.Cut(v, "|")
-	if !ok {
-		fmt.Fprintf(os.Stderr, "%s=%q: want <profile>|<addr>\n", simProcessEnv, v)
-		return 2
-	}
-	p, err := sim.Builtin(profile)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	card, err := sim.New(p, sim.Options{Mode: sim.Contact})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	(&sim.VPCD{Addr: addr, Card: card}).Serve(ctx)
-	return 0
+	pcsctest.MainWithCards(m, pcsctest.BuiltinCard)
 }

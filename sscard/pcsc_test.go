@@ -66,8 +66,7 @@ type pcscCard struct {
 	card   reader.Card
 	sess   *sscard.Session
 	rec    *counter
-	cancel context.CancelFunc // removes the card
-	served chan struct{}
+	remove func() // takes the card out, waits until pcscd noticed
 }
 
 const testSlot = 0
@@ -99,54 +98,10 @@ func insertPCSC(t *testing.T, chip *sim.Card, mode sim.Mode) *pcscCard {
 	t.Helper()
 	env := pcsctest.Shared(t)
 	pc := &pcscCard{env: env, chip: chip}
-	name := env.ReaderName(testSlot)
-	pcsctest.WaitCard(t, name, false) // the previous test's card is gone
-	ctx, cancel := context.WithCancel(context.Background())
-	pc.cancel, pc.served = cancel, make(chan struct{})
-	v := &sim.VPCD{Addr: env.VPCDAddr(testSlot), Card: pc.chip, RetryInterval: 50 * time.Millisecond}
-	go func() {
-		defer close(pc.served)
-		v.Serve(ctx)
-	}()
-	t.Cleanup(func() { pc.remove(t) })
-	select {
-	case <-v.Connected():
-	case <-time.After(5 * time.Second):
-		t.Fatal("virtual card did not connect to vpcd")
-	}
-	pcsctest.WaitCard(t, name, true)
-
-	backend := reader.NewPCSC()
-	t.Cleanup(func() { backend.Close() })
-	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer ccancel()
-	card, err := backend.Connect(cctx, name, reader.ConnectOptions{})
-	if err != nil {
-		t.Fatalf("connect %q: %v", name, err)
-	}
-	t.Cleanup(func() { card.Close() })
-	pc.card = card
-	wantProto := reader.T0
-	if mode == sim.Contactless {
-		wantProto = reader.T1
-	}
-	if card.Protocol() != wantProto {
-		t.Fatalf("protocol %v, want %v", card.Protocol(), wantProto)
-	}
+	var name string
+	name, pc.remove = env.Insert(t, testSlot, chip)
+	pc.card = pcsctest.Connect(t, name, pcsctest.Protocol(mode))
 	return pc
-}
-
-// remove takes the card out of the reader (closes the vpcd connection) and
-// waits until pcscd has noticed. Safe to call more than once.
-func (pc *pcscCard) remove(t testing.TB) {
-	t.Helper()
-	if pc.cancel == nil {
-		return
-	}
-	pc.cancel()
-	<-pc.served
-	pc.cancel = nil
-	pcsctest.WaitCard(t, pc.env.ReaderName(testSlot), false)
 }
 
 func tctx(t *testing.T) context.Context {
@@ -332,7 +287,7 @@ func TestPCSCHSMCardRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc.remove(t)
+	pc.remove()
 	info, err := req.Complete(ctx, ans)
 	t.Logf("Complete after removal: %v", err)
 	if info != nil || !errors.Is(err, reader.ErrCardRemoved) {

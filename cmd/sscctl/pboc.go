@@ -133,6 +133,19 @@ func (a *app) withPBOC(ctx context.Context, f *pbocFlags, fn func(s *pboc.Sessio
 	return fn(pboc.NewSession(card, opts), aid)
 }
 
+// withPBOCApp is withPBOC with the --aid application selected (without
+// GPO) when one is given.
+func (a *app) withPBOCApp(ctx context.Context, f *pbocFlags, fn func(s *pboc.Session) error) error {
+	return a.withPBOC(ctx, f, func(s *pboc.Session, aid []byte) error {
+		if aid != nil {
+			if _, err := s.Select(ctx, aid); err != nil {
+				return err
+			}
+		}
+		return fn(s)
+	})
+}
+
 func (a *app) pbocAppsCommand(f *pbocFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "apps",
@@ -305,12 +318,7 @@ func (a *app) pbocBalanceCommand(f *pbocFlags) *cobra.Command {
 		Short: "Read the e-cash balance and limits (GET DATA 9F79, 9F77, 9F78, 9F6D)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPBOC(cmd.Context(), f, func(s *pboc.Session, aid []byte) error {
-				if aid != nil {
-					if _, err := s.Read(cmd.Context(), pboc.ReadOptions{AID: aid}); err != nil {
-						return err
-					}
-				}
+			return a.withPBOCApp(cmd.Context(), f, func(s *pboc.Session) error {
 				b, err := s.Balance(cmd.Context())
 				if err != nil {
 					return err
@@ -340,12 +348,7 @@ func (a *app) pbocLogCommand(f *pbocFlags) *cobra.Command {
 		Short: "Read the transaction log (newest first)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withPBOC(cmd.Context(), f, func(s *pboc.Session, aid []byte) error {
-				if aid != nil {
-					if _, err := s.Read(cmd.Context(), pboc.ReadOptions{AID: aid}); err != nil {
-						return err
-					}
-				}
+			return a.withPBOCApp(cmd.Context(), f, func(s *pboc.Session) error {
 				recs, err := s.Log(cmd.Context())
 				if err != nil {
 					return err
