@@ -23,4 +23,8 @@ var (
 	ErrClosed             = errors.New("connection closed")
 	ErrTimeout            = errors.New("timed out")
 	ErrNotSupported       = errors.New("operation not supported by this reader")
+	// ErrProtocol: the reader's answers make no sense (damaged frames
+	// that retries did not cure, refused commands, a failure the reader
+	// reports); the line is resynchronised before the next command.
+	ErrProtocol = errors.New("reader protocol error")
 )

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 )
 
@@ -69,13 +70,34 @@ func (a *app) pinStatusCommand() *cobra.Command {
 
 func (a *app) pinVerifyCommand() *cobra.Command {
 	var src pinSource
-	var force bool
+	var force, pinpad bool
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Verify the PIN (refuses to use the last try without --force)",
-		Args:  cobra.NoArgs,
+		Long: "verify checks the PIN with the card. --pinpad has the cardholder type it on the " +
+			"reader's own keypad (a GemPC PinPad serial reader, or a PC/SC reader with secure PIN " +
+			"entry), so it never passes through this computer.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if pinpad {
+				if src.given() {
+					return usagef("--pinpad takes the PIN on the reader's keypad: no --pin-stdin/--pin-env")
+				}
+				sess, card, closeAll, err := a.openSession(ctx)
+				if err != nil {
+					return err
+				}
+				defer closeAll()
+				if _, ok := card.(reader.PINPad); !ok {
+					return pinFailure("PIN", reader.ErrNoPINPad)
+				}
+				fmt.Fprintln(a.stderr, "enter the PIN on the reader's keypad")
+				if err := sess.VerifyPINPad(ctx, sscard.PINOptions{Force: force}); err != nil {
+					return pinFailure("PIN", err)
+				}
+				return a.done("PIN verified")
+			}
 			pins, err := a.readPINs(ctx, src, "PIN")
 			if err != nil {
 				return err
@@ -93,6 +115,7 @@ func (a *app) pinVerifyCommand() *cobra.Command {
 	}
 	src.addFlags(cmd.Flags(), false)
 	cmd.Flags().BoolVar(&force, "force", false, "try even when only one try is left")
+	cmd.Flags().BoolVar(&pinpad, "pinpad", false, "enter the PIN on the reader's keypad")
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 )
 
@@ -127,6 +128,12 @@ func pinFailure(what string, err error) error {
 		return fmt.Errorf("wrong %s, %d tries left (card returned %s)", what, ae.Retries, ae.SW)
 	case errors.As(err, &ae):
 		return fmt.Errorf("wrong %s (card returned %s)", what, ae.SW)
+	case errors.Is(err, reader.ErrPINPadCancelled):
+		return fmt.Errorf("%s entry cancelled on the reader's keypad (no try used)", what)
+	case errors.Is(err, reader.ErrPINPadTimeout):
+		return fmt.Errorf("%s entry timed out on the reader's keypad (no try used)", what)
+	case errors.Is(err, reader.ErrNoPINPad):
+		return fmt.Errorf("this reader has no PIN pad: verify without --pinpad")
 	}
 	return err
 }

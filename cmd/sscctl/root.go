@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -41,6 +42,7 @@ type app struct {
 	trace      bool
 	simProfile string
 	simMode    string
+	serial     []string // serial readers, PATH[:TYPE]
 
 	// newBackends builds the reader backends; tests replace it.
 	newBackends func(a *app) ([]reader.Backend, error)
@@ -98,6 +100,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.BoolVar(&a.trace, "trace", false, "trace APDUs to stderr (PINs redacted)")
 	pf.StringVar(&a.simProfile, "sim-profile", envOr("SSC_SIM_PROFILE", sim.DefaultProfile), "personalisation of the in-process software card: built-in name or file (env SSC_SIM_PROFILE)")
 	pf.StringVar(&a.simMode, "sim-mode", "contact", "interface of the in-process software card: contact or contactless")
+	pf.StringSliceVar(&a.serial, "serial", splitList(os.Getenv("SSC_SERIAL")), "serial CCID reader PATH[:GemPCTwin|GemPCPinPad] (repeatable; env SSC_SERIAL, comma-separated); --reader serial:PATH adds one too")
 	root.AddCommand(a.readersCommand(), a.watchCommand(), a.atrCommand(), a.apduCommand(), a.infoCommand(), a.simCommand(),
 		a.pinCommand(), a.hsmCommand(), a.pkiCommand(),
 		a.photoCommand(), a.dumpCommand(), a.pbocCommand(), a.tlvCommand())
@@ -129,7 +132,57 @@ func defaultBackends(a *app) ([]reader.Backend, error) {
 	if err := sb.Insert(reader.SimReaderName, card); err != nil {
 		return nil, err
 	}
-	return []reader.Backend{reader.NewPCSC(), sb}, nil
+	bs := []reader.Backend{reader.NewPCSC()}
+	serial, err := a.serialConfigs()
+	if err != nil {
+		return nil, err
+	}
+	if len(serial) > 0 {
+		bs = append(bs, reader.NewSerial(serial...))
+	}
+	return append(bs, sb), nil
+}
+
+// serialConfigs are the serial readers of --serial / SSC_SERIAL, plus the
+// one --reader names with the serial: prefix.
+func (a *app) serialConfigs() ([]reader.SerialConfig, error) {
+	specs := slices.Clone(a.serial)
+	if strings.HasPrefix(a.readerName, reader.SerialPrefix) {
+		specs = append(specs, a.readerName)
+	}
+	var out []reader.SerialConfig
+	for _, spec := range specs {
+		c, err := reader.ParseSerialSpec(spec)
+		if err != nil {
+			return nil, usagef("serial reader %q: %v", spec, err)
+		}
+		if !slices.ContainsFunc(out, func(o reader.SerialConfig) bool { return o.Path == c.Path }) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// reader is the --reader name to look for: a serial spec
+// "serial:PATH:TYPE" names the reader "serial:PATH".
+func (a *app) reader() string {
+	if strings.HasPrefix(a.readerName, reader.SerialPrefix) {
+		if c, err := reader.ParseSerialSpec(a.readerName); err == nil {
+			return reader.SerialPrefix + c.Path
+		}
+	}
+	return a.readerName
+}
+
+// splitList splits a comma-separated environment value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func parseMode(s string) (sim.Mode, error) {
@@ -174,7 +227,7 @@ func (a *app) connect(ctx context.Context) (*reader.System, reader.Card, *apdu.T
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	card, err := sys.Connect(ctx, a.readerName, reader.ConnectOptions{})
+	card, err := sys.Connect(ctx, a.reader(), reader.ConnectOptions{})
 	if err != nil {
 		sys.Close()
 		return nil, nil, nil, err

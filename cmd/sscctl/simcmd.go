@@ -9,10 +9,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sim/gempc"
 )
 
 func (a *app) simCommand() *cobra.Command {
-	var addr, profile, mode string
+	var addr, profile, mode, serialPath, readerType, keypad string
 	var dur time.Duration
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -20,7 +21,11 @@ func (a *app) simCommand() *cobra.Command {
 		Long: "sim connects the software social security card to pcscd's vpcd driver (package vsmartcard-vpcd), " +
 			"so every PC/SC application sees it in the reader \"Virtual PCD 00 00\". The card stays inserted until " +
 			"Ctrl-C (or --for); if pcscd restarts, the card is inserted again. 'sim list' and 'sim show' print the " +
-			"built-in personalisations.",
+			"built-in personalisations.\n\n" +
+			"--serial PATH instead emulates a serial GemPC Twin / GemPC PinPad reader holding the card on PATH, " +
+			"one end of a pty pair (socat -d -d pty,raw,echo=0,link=/tmp/ttyHost pty,raw,echo=0,link=/tmp/ttyCard): " +
+			"use the other end with --reader serial:/tmp/ttyHost:GemPCPinPad, or from pcscd with libccidtwin. " +
+			"--keypad gives the PIN-pad entries as a script, e.g. \"123456 OK; CANCEL; TIMEOUT\".",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := loadProfile(profile)
@@ -43,6 +48,12 @@ func (a *app) simCommand() *cobra.Command {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, dur)
 				defer cancel()
+			}
+			if serialPath != "" {
+				if m != sim.Contact {
+					return usagef("--serial emulates a contact reader: --mode must be contact")
+				}
+				return a.serveSerialReader(ctx, card, p.Name, serialPath, readerType, keypad)
 			}
 			if addr == "" {
 				addr = sim.DefaultVPCDAddr
@@ -74,6 +85,9 @@ func (a *app) simCommand() *cobra.Command {
 	cmd.Flags().StringVar(&profile, "profile", sim.DefaultProfile, "personalisation: built-in name or .json/.yaml file")
 	cmd.Flags().StringVar(&mode, "mode", "contact", "interface: contact (T=0) or contactless")
 	cmd.Flags().DurationVar(&dur, "for", 0, "remove the card after this long (default: until interrupted)")
+	cmd.Flags().StringVar(&serialPath, "serial", "", "emulate a serial GemPC reader on this device (one end of a pty pair) instead of using vpcd")
+	cmd.Flags().StringVar(&readerType, "reader-type", string(gempc.GemPCPinPad), "with --serial: GemPCTwin or GemPCPinPad")
+	cmd.Flags().StringVar(&keypad, "keypad", "", "with --serial and GemPCPinPad: PIN-pad entries, e.g. \"123456 OK; CANCEL\"")
 
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
@@ -131,4 +145,34 @@ func (a *app) simCommand() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// serveSerialReader runs the GemPC reader emulator with card on path until
+// ctx ends.
+func (a *app) serveSerialReader(ctx context.Context, card *sim.Card, name, path, typ, script string) error {
+	t := gempc.Type(typ)
+	if t != gempc.GemPCTwin && t != gempc.GemPCPinPad {
+		return usagef("--reader-type must be GemPCTwin or GemPCPinPad, not %q", typ)
+	}
+	opts := gempc.Options{Logf: func(f string, args ...any) {
+		fmt.Fprintf(a.stderr, "sscctl sim: "+f+"\n", args...)
+	}}
+	if script != "" {
+		if t != gempc.GemPCPinPad {
+			return usagef("--keypad needs --reader-type GemPCPinPad")
+		}
+		k, err := gempc.ScriptKeypad(script)
+		if err != nil {
+			return usagef("--keypad: %v", err)
+		}
+		opts.Keypad = k
+	}
+	r := gempc.New(t, opts)
+	r.Insert(card)
+	fmt.Fprintf(a.stderr, "sscctl sim: card %q in an emulated %s on %s\n", name, t, path)
+	err := r.ServePath(ctx, path)
+	if ctx.Err() != nil {
+		return nil // interrupted or --for elapsed: the normal end
+	}
+	return err
 }

@@ -50,7 +50,7 @@ func (a *app) watchCommand() *cobra.Command {
 			cards := map[string]bool{} // reader → card present, for --until
 			for ev := range events {
 				// --reader narrows the stream to readers it matches.
-				if a.readerName != "" && ev.Reader != "" && !strings.Contains(strings.ToLower(ev.Reader), strings.ToLower(a.readerName)) {
+				if a.reader() != "" && ev.Reader != "" && !strings.Contains(strings.ToLower(ev.Reader), strings.ToLower(a.reader())) {
 					continue
 				}
 				if a.json {

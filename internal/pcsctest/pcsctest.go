@@ -29,6 +29,14 @@
 // run after it, and tests using a shared Env must not run in parallel with a
 // test that restarts it.
 //
+// # Serial readers
+//
+// WithSerialReader adds a serial CCID reader (Debian's libccidtwin driver)
+// on a device path, in practice the host end of a PTYPair whose other end
+// an emulated GemPC reader (package sim/gempc) serves; it must be serving
+// before the daemon starts. SerialReaderName gives its PC/SC name. See
+// serial.go.
+//
 // # Skip or fail
 //
 // When pcscd, unshare or the vpcd driver are missing, or mount namespaces
@@ -101,6 +109,7 @@ type config struct {
 	name    string
 	driver  string
 	pcscd   string
+	serial  []serialReader // WithSerialReader
 }
 
 // WithDebug runs pcscd with -d (debug messages). SSC_PCSCD_DEBUG=1 in the
@@ -290,6 +299,9 @@ func preflight(cfg *config) error {
 	if _, err := os.Stat(cfg.driver); err != nil {
 		return unavailable("vpcd driver %s missing (apt-get install vsmartcard-vpcd)", cfg.driver)
 	}
+	if err := checkSerial(cfg); err != nil {
+		return err
+	}
 	if err := readersAvailable(); err != nil {
 		return unavailable("%v", err)
 	}
@@ -378,7 +390,10 @@ func portFree(p int) bool {
 func (e *Env) writeConf() error {
 	conf := fmt.Sprintf("FRIENDLYNAME \"%s\"\nDEVICENAME   /dev/null:0x%X\nLIBPATH      %s\nCHANNELID    0x%X\n",
 		e.cfg.name, e.port, e.cfg.driver, e.port)
-	return os.WriteFile(filepath.Join(e.Dir, "conf", "vpcd"), []byte(conf), 0o644)
+	if err := os.WriteFile(filepath.Join(e.Dir, "conf", "vpcd"), []byte(conf), 0o644); err != nil {
+		return err
+	}
+	return e.writeSerialConf()
 }
 
 // VPCDAddr is the address a virtual card connects to for slot 0 or 1.
@@ -479,7 +494,8 @@ func (e *Env) appendLog(s string) {
 	f.Close()
 }
 
-// launch starts pcscd and waits until it lists both readers.
+// launch starts pcscd and waits until it lists both vpcd readers and the
+// serial ones.
 func (e *Env) launch() error {
 	// Stale files of a killed daemon would be in the way.
 	if ents, err := os.ReadDir(e.runDir); err == nil {
@@ -521,7 +537,7 @@ func (e *Env) launch() error {
 	e.proc = p
 	e.mu.Unlock()
 
-	want := []string{e.ReaderName(0), e.ReaderName(1)}
+	want := append([]string{e.ReaderName(0), e.ReaderName(1)}, e.serialNames()...)
 	deadline := time.Now().Add(readyTimeout)
 	var last error
 	for {
