@@ -17,10 +17,11 @@ SSCCTL=$PWD/bin/sscctl
 work=$(mktemp -d)
 port=$(ssc_free_port_pair)
 sim_pid=""
+serial_pid=""
 watch_pid=""
 cleanup() {
 	local p
-	for p in $sim_pid $watch_pid; do
+	for p in $sim_pid $watch_pid $serial_pid; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
@@ -93,6 +94,16 @@ wait_card 0
 sim_pid=$!
 wait_card 1
 run "$SSCCTL" info --all --json
+
+step "a serial GemPC PinPad reader (emulated on a pty) read directly by sscctl, PIN typed on its keypad"
+serial="serial:$work/ttyGemPC:GemPCPinPad"
+"$SSCCTL" sim --pty "$work/ttyGemPC" --keypad "123456 OK" 2>>"$work/sim.log" &
+serial_pid=$!
+"$SSCCTL" --reader "$serial" watch --until card-inserted --timeout 10s >/dev/null
+run "$SSCCTL" --reader "$serial" readers
+run "$SSCCTL" --reader "$serial" info --hsm sim
+run "$SSCCTL" --reader "$serial" pin verify --pinpad
+kill "$serial_pid"; wait "$serial_pid" 2>/dev/null || true
 
 step "events seen meanwhile by 'sscctl watch'"
 kill "$watch_pid"; wait "$watch_pid" 2>/dev/null || true

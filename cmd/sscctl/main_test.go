@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,15 +14,63 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/sscard/ssc/internal/pcsctest"
+	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sim/gempc"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden outputs of the transcript tests")
 
 // pcscMain starts the shared private pcscd around the tests (not around the
-// re-executed sscctl commands of the transcripts).
+// re-executed sscctl commands of the transcripts). Next to vpcd, pcscd gets
+// a serial GemPC PinPad through Debian's libccidtwin: the reader emulator
+// (sim/gempc) with a gen3 card on a pty, started first because the driver
+// gives up on a reader that does not answer its initialisation.
 type pcscMain struct{ m *testing.M }
 
-func (p pcscMain) Run() int { return pcsctest.Run(p.m) }
+// The serial reader of the transcripts in testdata/pcsc.
+const serialFriendly = "GemPCPinPad serial"
+
+var (
+	serialErr    error // why the serial reader could not be set up
+	serialKeypad = "123456 OK; 000000 OK; CANCEL"
+)
+
+func (p pcscMain) Run() int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pty, err := startSerialReader(ctx)
+	if err != nil {
+		serialErr = err
+		return pcsctest.Run(p.m)
+	}
+	defer pty.Close()
+	return pcsctest.Run(p.m, pcsctest.WithSerialReader(pty.Path, string(gempc.GemPCPinPad), serialFriendly))
+}
+
+// startSerialReader serves an emulated GemPC PinPad holding the gen3 card
+// on a new pty until ctx ends.
+func startSerialReader(ctx context.Context) (*gempc.PTY, error) {
+	p, err := sim.Builtin("gen3")
+	if err != nil {
+		return nil, err
+	}
+	card, err := sim.New(p, sim.Options{Mode: sim.Contact})
+	if err != nil {
+		return nil, err
+	}
+	keypad, err := gempc.ScriptKeypad(serialKeypad)
+	if err != nil {
+		return nil, err
+	}
+	pty, err := gempc.OpenPTY()
+	if err != nil {
+		return nil, err
+	}
+	r := gempc.New(gempc.GemPCPinPad, gempc.Options{Keypad: keypad})
+	r.Insert(card)
+	go r.Serve(ctx, pty.Master)
+	return pty, nil
+}
 
 func TestMain(m *testing.M) {
 	testscript.Main(pcscMain{m}, map[string]func(){
@@ -41,9 +91,10 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// pcscSlots serialises the transcripts that use the same vpcd slot of the
-// shared pcscd (a script owns the card in its slot).
-var pcscSlots [2]sync.Mutex
+// pcscSlots serialises the transcripts that use the same reader of the
+// shared pcscd (vpcd slots 0 and 1, the serial reader): a script owns the
+// card in its reader.
+var pcscSlots [3]sync.Mutex
 
 // slotOf says which vpcd slot a script of testdata/pcsc uses; testscript
 // names the work directory "script-<name>".
@@ -51,6 +102,8 @@ func slotOf(workDir string) int {
 	switch strings.TrimPrefix(filepath.Base(workDir), "script-") {
 	case "info":
 		return 1
+	case "serial":
+		return 2 // the serial reader, not a vpcd slot
 	}
 	return 0 // vpcd, pboc
 }
@@ -71,6 +124,10 @@ func TestScriptsPCSC(t *testing.T) {
 			e.Setenv("PCSCLITE_CSOCK_NAME", os.Getenv("PCSCLITE_CSOCK_NAME"))
 			e.Setenv("VPCD0", env.VPCDAddr(0))
 			e.Setenv("VPCD1", env.VPCDAddr(1))
+			if serialErr != nil {
+				return fmt.Errorf("serial reader emulator: %w", serialErr)
+			}
+			e.Setenv("SERIAL_READER", env.SerialReaderName(serialFriendly))
 			e.Setenv("READER0", env.ReaderName(0))
 			e.Setenv("READER1", env.ReaderName(1))
 			return nil

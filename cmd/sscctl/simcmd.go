@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,7 @@ import (
 )
 
 func (a *app) simCommand() *cobra.Command {
-	var addr, profile, mode, serialPath, readerType, keypad string
+	var addr, profile, mode, serialPath, ptyLink, readerType, keypad string
 	var dur time.Duration
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -25,6 +26,8 @@ func (a *app) simCommand() *cobra.Command {
 			"--serial PATH instead emulates a serial GemPC Twin / GemPC PinPad reader holding the card on PATH, " +
 			"one end of a pty pair (socat -d -d pty,raw,echo=0,link=/tmp/ttyHost pty,raw,echo=0,link=/tmp/ttyCard): " +
 			"use the other end with --reader serial:/tmp/ttyHost:GemPCPinPad, or from pcscd with libccidtwin. " +
+			"--pty LINK makes the pseudo-terminal itself and links LINK to the host's end " +
+			"(sscctl sim --pty /tmp/ttyGemPC, then --reader serial:/tmp/ttyGemPC:GemPCPinPad). " +
 			"--keypad gives the PIN-pad entries as a script, e.g. \"123456 OK; CANCEL; TIMEOUT\".",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -49,11 +52,14 @@ func (a *app) simCommand() *cobra.Command {
 				ctx, cancel = context.WithTimeout(ctx, dur)
 				defer cancel()
 			}
-			if serialPath != "" {
+			if serialPath != "" && ptyLink != "" {
+				return usagef("give --serial or --pty, not both")
+			}
+			if serialPath != "" || ptyLink != "" {
 				if m != sim.Contact {
 					return usagef("--serial emulates a contact reader: --mode must be contact")
 				}
-				return a.serveSerialReader(ctx, card, p.Name, serialPath, readerType, keypad)
+				return a.serveSerialReader(ctx, card, p.Name, serialPath, ptyLink, readerType, keypad)
 			}
 			if addr == "" {
 				addr = sim.DefaultVPCDAddr
@@ -86,6 +92,7 @@ func (a *app) simCommand() *cobra.Command {
 	cmd.Flags().StringVar(&mode, "mode", "contact", "interface: contact (T=0) or contactless")
 	cmd.Flags().DurationVar(&dur, "for", 0, "remove the card after this long (default: until interrupted)")
 	cmd.Flags().StringVar(&serialPath, "serial", "", "emulate a serial GemPC reader on this device (one end of a pty pair) instead of using vpcd")
+	cmd.Flags().StringVar(&ptyLink, "pty", "", "emulate a serial GemPC reader on a new pseudo-terminal and make this path a link to it (no socat needed)")
 	cmd.Flags().StringVar(&readerType, "reader-type", string(gempc.GemPCPinPad), "with --serial: GemPCTwin or GemPCPinPad")
 	cmd.Flags().StringVar(&keypad, "keypad", "", "with --serial and GemPCPinPad: PIN-pad entries, e.g. \"123456 OK; CANCEL\"")
 
@@ -147,9 +154,9 @@ func (a *app) simCommand() *cobra.Command {
 	return cmd
 }
 
-// serveSerialReader runs the GemPC reader emulator with card on path until
-// ctx ends.
-func (a *app) serveSerialReader(ctx context.Context, card *sim.Card, name, path, typ, script string) error {
+// serveSerialReader runs the GemPC reader emulator with card on path (or
+// on a new pty linked from ptyLink) until ctx ends.
+func (a *app) serveSerialReader(ctx context.Context, card *sim.Card, name, path, ptyLink, typ, script string) error {
 	t := gempc.Type(typ)
 	if t != gempc.GemPCTwin && t != gempc.GemPCPinPad {
 		return usagef("--reader-type must be GemPCTwin or GemPCPinPad, not %q", typ)
@@ -169,8 +176,26 @@ func (a *app) serveSerialReader(ctx context.Context, card *sim.Card, name, path,
 	}
 	r := gempc.New(t, opts)
 	r.Insert(card)
-	fmt.Fprintf(a.stderr, "sscctl sim: card %q in an emulated %s on %s\n", name, t, path)
-	err := r.ServePath(ctx, path)
+	var err error
+	if ptyLink != "" {
+		var pty *gempc.PTY
+		if pty, err = gempc.OpenPTY(); err != nil {
+			return err
+		}
+		defer pty.Close()
+		if fi, lerr := os.Lstat(ptyLink); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+			os.Remove(ptyLink) // a stale link of an earlier run
+		}
+		if err := os.Symlink(pty.Path, ptyLink); err != nil {
+			return err
+		}
+		defer os.Remove(ptyLink)
+		fmt.Fprintf(a.stderr, "sscctl sim: card %q in an emulated %s on %s (%s)\n", name, t, ptyLink, pty.Path)
+		err = r.Serve(ctx, pty.Master)
+	} else {
+		fmt.Fprintf(a.stderr, "sscctl sim: card %q in an emulated %s on %s\n", name, t, path)
+		err = r.ServePath(ctx, path)
+	}
 	if ctx.Err() != nil {
 		return nil // interrupted or --for elapsed: the normal end
 	}
