@@ -69,9 +69,16 @@ func ParsePINVerifyPCSC(b []byte) (PINVerify, error) {
 		return PINVerify{}, fmt.Errorf("%w: PIN_VERIFY_STRUCTURE ulDataLength %d but %d APDU bytes",
 			ErrMalformed, n, len(b)-pinVerifyPCSCSize)
 	}
+	v := verifyFields(b, b[pinVerifyPCSCSize:])
+	v.TimeOut, v.TimeOut2 = b[0], b[1]
+	return v, nil
+}
+
+// verifyFields decodes bmFormatString .. bTeoPrologue, which both the
+// PC/SC structure (after bTimerOut, bTimerOut2) and the CCID Secure data
+// (after bPINOperation, bTimerOut) hold at offsets 2..14.
+func verifyFields(b, apdu []byte) PINVerify {
 	return PINVerify{
-		TimeOut:         b[0],
-		TimeOut2:        b[1],
 		FormatString:    b[2],
 		PINBlockString:  b[3],
 		PINLengthFormat: b[4],
@@ -82,8 +89,8 @@ func ParsePINVerifyPCSC(b []byte) (PINVerify, error) {
 		LangID:          binary.LittleEndian.Uint16(b[9:11]),
 		MsgIndex:        b[11],
 		TeoPrologue:     [3]byte{b[12], b[13], b[14]},
-		APDU:            append([]byte(nil), b[pinVerifyPCSCSize:]...),
-	}, nil
+		APDU:            append([]byte(nil), apdu...),
+	}
 }
 
 // SecureData encodes the abData of a PC_to_RDR_Secure verify as libccid
@@ -173,20 +180,9 @@ func ParseSecureData(b []byte) (verify *PINVerify, modify *PINModify, err error)
 			return nil, nil, fmt.Errorf("%w: PIN verify data of %d bytes, need %d",
 				ErrMalformed, len(b), pinVerifySecureSize+minAPDU)
 		}
-		return &PINVerify{
-			TimeOut:         b[1],
-			FormatString:    b[2],
-			PINBlockString:  b[3],
-			PINLengthFormat: b[4],
-			MaxDigits:       b[5],
-			MinDigits:       b[6],
-			EntryValidation: b[7],
-			NumberMessage:   b[8],
-			LangID:          binary.LittleEndian.Uint16(b[9:11]),
-			MsgIndex:        b[11],
-			TeoPrologue:     [3]byte{b[12], b[13], b[14]},
-			APDU:            append([]byte(nil), b[pinVerifySecureSize:]...),
-		}, nil, nil
+		v := verifyFields(b, b[pinVerifySecureSize:])
+		v.TimeOut = b[1]
+		return &v, nil, nil
 	case pinOpModify:
 		if len(b) < pinModifySecureSize+minAPDU {
 			return nil, nil, fmt.Errorf("%w: PIN modify data of %d bytes, need %d",
