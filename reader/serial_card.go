@@ -194,7 +194,8 @@ func (c *serialCard) run(ctx context.Context, op string, f func() error) error {
 
 // serialTPDU turns a short command APDU into a T=0 TPDU: case 1 gets P3 = 00,
 // case 4 loses Le (the card answers 61xx and apdu.Transmitter sends GET
-// RESPONSE). Extended APDUs cannot be carried by T=0.
+// RESPONSE). Extended APDUs cannot be carried by T=0. (Transmit checks the
+// reader's size limit.)
 func serialTPDU(cmd []byte) ([]byte, error) {
 	switch n := len(cmd); {
 	case n < 4:
@@ -208,9 +209,6 @@ func serialTPDU(cmd []byte) ([]byte, error) {
 	case n == 5+int(cmd[4]):
 		return cmd, nil
 	case n == 6+int(cmd[4]):
-		if n-1 > maxSerialTPDU {
-			return nil, fmt.Errorf("%w: %d-byte TPDU exceeds the reader's %d", ErrInvalidCommand, n-1, maxSerialTPDU)
-		}
 		return cmd[:n-1], nil
 	default:
 		return nil, fmt.Errorf("%w: Lc %d does not match %d bytes", ErrInvalidCommand, cmd[4], n)
