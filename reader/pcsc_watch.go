@@ -234,8 +234,12 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 			if s.EventState&(scard.StateUnknown|scard.StateIgnore) != 0 {
 				// Going away: relist below. Take the state so that
 				// the next wait does not return at once for it.
+				// Keep the event counter: pcsc-lite also reports a
+				// transient UNKNOWN|UNAVAILABLE state with counter 0
+				// (seen after a GetStatusChange timeout under load),
+				// and the next real state must not look like a swap.
 				if r := w.find(s.Reader); r != nil {
-					r.state = s.EventState &^ scard.StateChanged
+					r.state = s.EventState&^scard.StateChanged&0xFFFF | r.state&^0xFFFF
 				}
 				readersChanged = true
 				continue

@@ -1,0 +1,132 @@
+// Command sscd is the reader daemon: it owns the card readers (PC/SC, serial,
+// and the software card with --sim) and serves the v1 API of package sscd on
+// a Unix socket. See docs/api.md and docs/deploy.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sscard/ssc/internal/daemon"
+	"github.com/sscard/ssc/reader"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "sscd:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line flags; set ones override the file.
+type options struct {
+	config      string
+	socket      string
+	group       string
+	sim         string
+	hsm         string
+	checkConfig bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*pflag.FlagSet, options, error) {
+	var o options
+	fs := pflag.NewFlagSet("sscd", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.config, "config", "", "YAML configuration `file`")
+	fs.StringVar(&o.socket, "socket", "", "Unix socket `path` (default /run/sscd/sscd.sock)")
+	fs.StringVar(&o.group, "group", "", "group owning the socket")
+	fs.StringVar(&o.sim, "sim", "", "add the software card reader \"sim\" with this `profile` (built-in name or file)")
+	fs.Lookup("sim").NoOptDefVal = "gen3"
+	fs.StringVar(&o.hsm, "hsm", "", "HSM adapter: \"sim\" or an http(s) URL")
+	fs.BoolVar(&o.checkConfig, "check-config", false, "check the configuration and exit")
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return fs, o, err
+}
+
+// config merges the file and the flags.
+func config(fs *pflag.FlagSet, o options) (daemon.Config, error) {
+	var cfg daemon.Config
+	if o.config != "" {
+		var err error
+		if cfg, err = daemon.LoadConfig(o.config); err != nil {
+			return cfg, err
+		}
+	}
+	if fs.Changed("socket") {
+		cfg.Socket = o.socket
+	}
+	if fs.Changed("group") {
+		cfg.Group = o.group
+	}
+	if fs.Changed("sim") {
+		cfg.Sim = o.sim
+	}
+	if fs.Changed("hsm") {
+		cfg.HSM = o.hsm
+	}
+	cfg = cfg.WithDefaults()
+	return cfg, cfg.Validate()
+}
+
+// run is main with its environment, so tests can drive it; it returns after
+// SIGINT/SIGTERM (or ctx done) and a graceful shutdown.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, o, err := parseFlags(args, stderr)
+	if errors.Is(err, pflag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cfg, err := config(fs, o)
+	if err != nil {
+		return err
+	}
+	if o.checkConfig {
+		fmt.Fprintf(stdout, "configuration OK (socket %s)\n", cfg.Socket)
+		return nil
+	}
+	backends, err := cfg.Backends()
+	if err != nil {
+		return err
+	}
+	logger := log.New(stderr, "sscd: ", 0)
+	d, err := daemon.New(cfg, reader.Open(backends...))
+	if err != nil {
+		return err
+	}
+	d.Logf = logger.Printf
+	l, err := daemon.Listen(cfg.Socket, cfg.Group)
+	if err != nil {
+		d.Shutdown(context.Background())
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- d.Serve(l) }()
+	logger.Printf("serving on %s", cfg.Socket)
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		logger.Printf("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), daemon.DefaultShutdownTimeout)
+	defer cancel()
+	if serr := d.Shutdown(sctx); serr != nil && err == nil {
+		err = serr
+	}
+	l.Close() // removes the socket file
+	return err
+}

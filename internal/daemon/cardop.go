@@ -1,0 +1,131 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
+)
+
+// cardOp is one operation on one card: it holds the reader's queue and an
+// exclusive connection until done is called.
+type cardOp struct {
+	d         *Daemon
+	reader    sscd.Reader
+	card      reader.Card
+	sess      *sscard.Session
+	release   func()
+	raised    bool // security state raised: reset before releasing
+	closeOnce bool
+}
+
+// begin waits for the reader's turn (FIFO), checks that the card is the
+// expected insertion, and connects exclusively, so no other process can
+// send APDUs in between, then opens the SSSE application.
+func (d *Daemon) begin(ctx context.Context, name string, want uint64) (*cardOp, error) {
+	r, err := d.state.find(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkInsertion(r, want); err != nil {
+		return nil, err
+	}
+	release, err := d.queues.lock(ctx, r.Name)
+	if err != nil {
+		return nil, sscd.Errorf(sscd.CodeBusy, "reader %q busy: %v", r.Name, err)
+	}
+	op := &cardOp{d: d, reader: r, release: release}
+	// The state may have changed while we queued.
+	if r, err = d.state.find(r.Name); err == nil {
+		err = checkInsertion(r, want)
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	op.reader = r
+	card, err := d.sys.Connect(ctx, r.Name, reader.ConnectOptions{Mode: reader.Exclusive})
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("connect %q: %w", r.Name, err)
+	}
+	op.card = card
+	// A swap seen by the watcher while we connected: when the caller named
+	// a card, the one we reached may not be it.
+	now, err := d.state.find(r.Name)
+	if err == nil {
+		err = checkInsertion(now, want)
+	}
+	if err != nil {
+		op.done()
+		return nil, err
+	}
+	op.reader = now
+	sess, err := sscard.Open(ctx, card, sscard.Options{})
+	if err != nil {
+		op.done()
+		return nil, err
+	}
+	op.sess = sess
+	return op, nil
+}
+
+// checkInsertion compares the reader's card with the caller's expectation.
+func checkInsertion(r sscd.Reader, want uint64) error {
+	switch {
+	case want != 0 && r.Insertion != want:
+		return sscd.Errorf(sscd.CodeCardChanged, "reader %q holds insertion %d, not %d", r.Name, r.Insertion, want)
+	case !r.CardPresent:
+		return sscd.Errorf(sscd.CodeNoCard, "no card in %q", r.Name)
+	}
+	return nil
+}
+
+// resetTimeout bounds the reset at the end of an operation, which must run
+// even when the operation's context is done.
+const resetTimeout = 5 * time.Second
+
+// done resets the card if its security state was raised, disconnects and
+// hands the reader to the next in the queue.
+func (op *cardOp) done() {
+	if op.closeOnce {
+		return
+	}
+	op.closeOnce = true
+	if op.sess != nil {
+		op.sess.Close()
+	}
+	if op.card != nil {
+		if op.raised {
+			ctx, cancel := context.WithTimeout(context.Background(), resetTimeout)
+			if err := op.card.Reset(ctx, false); err != nil && !errors.Is(err, reader.ErrCardRemoved) && !errors.Is(err, reader.ErrNoCard) {
+				op.d.logf("reset of %q failed: %v", op.reader.Name, err)
+			}
+			cancel()
+		}
+		op.card.Close()
+	}
+	op.release()
+}
+
+// explain turns the failure of a card that has meanwhile left the reader
+// (a garbled or empty answer as it was pulled out) into card_removed, which
+// is what the caller needs to know. It is best effort: the watcher may not
+// have seen the removal yet.
+func (op *cardOp) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *sscd.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	if now, ferr := op.d.state.find(op.reader.Name); ferr == nil && now.Insertion == op.reader.Insertion {
+		return err
+	}
+	return &sscd.Error{Code: sscd.CodeCardRemoved, Message: fmt.Sprintf("card removed from %q during the operation: %v", op.reader.Name, err)}
+}

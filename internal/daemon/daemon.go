@@ -1,0 +1,119 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sscard"
+)
+
+// Daemon serves the API over the readers of one reader.System.
+type Daemon struct {
+	cfg     Config
+	sys     *reader.System
+	hsm     sscard.HSM
+	term    sscard.TerminalInfo
+	state   *state
+	queues  queues
+	hsmSess hsmSessions
+	started time.Time
+	Logf    func(format string, args ...any)
+
+	ctx    context.Context // cancelled at shutdown: ends streams and operations
+	cancel context.CancelFunc
+	// streams is cancelled first at shutdown: event streams never end by
+	// themselves, and http.Server.Shutdown would wait for them.
+	streams       context.Context
+	cancelStreams context.CancelFunc
+	srv           *http.Server
+	wg            sync.WaitGroup
+}
+
+// New starts watching the readers of sys (which the Daemon then owns and
+// closes at Shutdown) with the settings of cfg (defaults applied).
+func New(cfg Config, sys *reader.System) (*Daemon, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Daemon{
+		cfg: cfg, sys: sys, hsm: cfg.hsmAdapter(),
+		term:    sscard.TerminalInfo{TerminalNo: cfg.TerminalNo, DeviceNo: cfg.DeviceNo},
+		state:   newState(),
+		started: time.Now(),
+		Logf:    log.Printf,
+		ctx:     ctx, cancel: cancel,
+	}
+	d.streams, d.cancelStreams = context.WithCancel(ctx)
+	d.hsmSess.init(d)
+	events, err := sys.Watch(ctx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("watch readers: %w", err)
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.state.run(events)
+	}()
+	// Serve only once the backends have reported what they hold (bounded:
+	// a backend that never finishes its snapshot must not block startup).
+	wctx, wcancel := context.WithTimeout(ctx, 3*time.Second)
+	d.state.waitSynced(wctx)
+	wcancel()
+	d.srv = &http.Server{
+		Handler:           d.Handler(),
+		ConnContext:       connContext,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	return d, nil
+}
+
+func (d *Daemon) logf(format string, args ...any) {
+	if d.Logf != nil {
+		d.Logf(format, args...)
+	}
+}
+
+// Serve serves the API on l until Shutdown; it returns nil after Shutdown.
+func (d *Daemon) Serve(l net.Listener) error {
+	err := d.srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections, lets in-flight operations finish
+// until ctx is done, then cancels the rest (event streams, HSM sessions,
+// operations still running), and closes the readers.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	// Event streams never finish by themselves: end them first so that
+	// http.Server.Shutdown only waits for card operations.
+	d.cancelStreams()
+	// Open HSM sessions hold their readers until step 2; requests queued
+	// behind them would keep the shutdown waiting.
+	d.hsmSess.abortAll()
+	err := d.srv.Shutdown(ctx)
+	d.cancel()
+	d.hsmSess.abortAll() // a step 1 that finished during the shutdown
+	if err != nil {
+		d.srv.Close()
+	}
+	d.wg.Wait()
+	if cerr := d.sys.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}

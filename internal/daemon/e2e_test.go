@@ -1,0 +1,216 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sscard/ssc/internal/pcsctest"
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sscd"
+)
+
+// e2e is a daemon over the shared pcscd, with cards in the vpcd slots.
+type e2e struct {
+	env     *pcsctest.Env
+	c       *sscd.Client
+	sock    string
+	names   [2]string
+	removes [2]func()
+}
+
+// pcscDaemon inserts chips into vpcd slots 0 and 1 (nil: the slot is left
+// as it is, for the test to manage) and serves the shared pcscd's readers once the daemon sees the cards.
+func pcscDaemon(t testing.TB, cfg Config, chips ...sim.Chip) *e2e {
+	t.Helper()
+	e := &e2e{env: pcsctest.Shared(t)}
+	for slot, chip := range chips {
+		e.names[slot] = e.env.ReaderName(slot)
+		if chip != nil {
+			_, e.removes[slot] = e.env.Insert(t, slot, chip)
+		}
+	}
+	_, e.c, e.sock = testDaemon(t, cfg, reader.NewPCSC())
+	for slot, chip := range chips {
+		if chip != nil {
+			waitReader(t, e.c, e.names[slot], func(r sscd.Reader, ok bool) bool { return r.CardPresent })
+		}
+	}
+	return e
+}
+
+func TestE2EConcurrentClients(t *testing.T) {
+	e := pcscDaemon(t, Config{HSM: "sim"}, newCard(t, "gen3", nil), newCard(t, "gen3", secondHolder))
+	want := [2]string{"张三", "李四"}
+	const clients, reads = 20, 4
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*reads)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := sscd.Dial(e.sock) // one client (connection pool) each
+			defer cl.Close()
+			for j := range reads {
+				slot := (i + j) % 2
+				info, err := cl.Info(ctxT(t), e.names[slot], sscd.InfoOptions{})
+				switch {
+				case err != nil:
+					errs <- fmt.Errorf("client %d read %d: %w", i, j, err)
+				case info.Name != want[slot]:
+					errs <- fmt.Errorf("client %d read %d on %s: holder %q, want %q", i, j, e.names[slot], info.Name, want[slot])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestE2ECardSwap(t *testing.T) {
+	e := pcscDaemon(t, Config{HSM: "sim"}, newCard(t, "gen3", nil), nil)
+	ctx := ctxT(t)
+	name := e.names[0]
+	before := waitReader(t, e.c, name, func(r sscd.Reader, ok bool) bool { return r.CardPresent })
+	st, err := e.c.HSMStep1(ctx, name, sscd.CardOptions{Insertion: before.Insertion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another person's card between the two steps.
+	e.removes[0]()
+	e.env.Insert(t, 0, newCard(t, "gen3", secondHolder))
+	after := waitReader(t, e.c, name, func(r sscd.Reader, ok bool) bool { return r.CardPresent && r.Insertion != before.Insertion })
+	_, err = e.c.HSMStep2(ctx, st.Session, hsmStep2(t, st.Step1))
+	wantCode(t, err, sscd.CodeCardChanged)
+
+	_, err = e.c.Info(ctx, name, sscd.InfoOptions{CardOptions: sscd.CardOptions{Insertion: before.Insertion}})
+	wantCode(t, err, sscd.CodeCardChanged)
+	info, err := e.c.Info(ctx, name, sscd.InfoOptions{CardOptions: sscd.CardOptions{Insertion: after.Insertion}})
+	if err != nil || info.Name != "李四" {
+		t.Fatalf("info after swap: %+v, %v", info, err)
+	}
+	// The two steps on the new card work.
+	st, err = e.c.HSMStep1(ctx, name, sscd.CardOptions{Insertion: after.Insertion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err = e.c.HSMStep2(ctx, st.Session, hsmStep2(t, st.Step1)); err != nil || info.SSN != "110101198001010037" {
+		t.Fatalf("HSM read: %+v, %v", info, err)
+	}
+}
+
+func TestE2ERemovalMidOperation(t *testing.T) {
+	env := pcsctest.Shared(t)
+	stall := newStallChip(newCard(t, "gen2", nil))
+	// Slot 0 is served here (not by Env.Insert) so the test can pull the
+	// card while the chip is inside a command.
+	pcsctest.WaitCard(t, env.ReaderName(0), false)
+	vctx, unplug := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	v := &sim.VPCD{Addr: env.VPCDAddr(0), Card: stall, RetryInterval: 50 * time.Millisecond}
+	go func() { defer close(served); v.Serve(vctx) }()
+	t.Cleanup(func() { unplug(); <-served })
+	e := pcscDaemon(t, Config{}, nil, newCard(t, "gen2", nil))
+	// Slot 0 was skipped by pcscDaemon (nil chip), wait for our card.
+	waitReader(t, e.c, env.ReaderName(0), func(r sscd.Reader, ok bool) bool { return r.CardPresent })
+
+	stall.armed.Store(true)
+	res := make(chan error, 1)
+	go func() {
+		_, err := e.c.Info(context.Background(), env.ReaderName(0), sscd.InfoOptions{})
+		res <- err
+	}()
+	select {
+	case <-stall.entered:
+	case err := <-res:
+		t.Fatalf("read ended before reaching the card: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the read did not reach the card in 20 s")
+	}
+	unplug() // the vpcd connection closes: pcscd sees the card go
+	close(stall.release)
+	<-served
+	err := <-res
+	var ae *sscd.Error
+	if !errors.As(err, &ae) {
+		t.Fatalf("read during removal: %v, want an API error", err)
+	}
+	switch ae.Code {
+	case sscd.CodeCardRemoved, sscd.CodeReaderUnavailable, sscd.CodeCardError:
+		t.Logf("read during removal: %v", err)
+	default:
+		t.Fatalf("read during removal: %v", err)
+	}
+	pcsctest.WaitCard(t, env.ReaderName(0), false)
+	waitReader(t, e.c, env.ReaderName(0), func(r sscd.Reader, ok bool) bool { return !r.CardPresent })
+	_, err = e.c.Info(ctxT(t), env.ReaderName(0), sscd.InfoOptions{})
+	wantCode(t, err, sscd.CodeNoCard)
+	// The daemon still serves the other reader.
+	if _, err := e.c.Info(ctxT(t), e.names[1], sscd.InfoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestE2ESecurityReset(t *testing.T) {
+	chip := &countingChip{Chip: newCard(t, "gen3", nil)}
+	e := pcscDaemon(t, Config{}, chip, nil)
+	a, b := sscd.Dial(e.sock), sscd.Dial(e.sock)
+	defer a.Close()
+	defer b.Close()
+	ctx := ctxT(t)
+	before := chip.resets.Load()
+	if _, err := a.VerifyPIN(ctx, e.names[0], sscd.VerifyPINRequest{PIN: "123456"}, sscd.CardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if chip.resets.Load() == before {
+		t.Fatal("the card was not reset after client A's PIN verification")
+	}
+	// Client B (and any other application) finds the PIN not verified.
+	st, err := b.PINStatus(ctx, e.names[0], sscd.CardOptions{})
+	if err != nil || st.TriesLeft != 3 {
+		t.Fatalf("client B: %+v, %v", st, err)
+	}
+	// Directly on PC/SC too: after a reset nothing is selected, so VERIFY
+	// without data does not find a verified SSSE PIN (9000).
+	card := pcsctest.Connect(t, e.names[0], reader.T0)
+	resp, err := card.Transmit(ctx, []byte{0x00, 0x20, 0x00, 0x00})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(resp); n >= 2 && resp[n-2] == 0x90 && resp[n-1] == 0x00 {
+		t.Errorf("VERIFY status after client A: % X (PIN still verified)", resp)
+	}
+}
+
+// TestE2EPCSCRestart runs last of the PC/SC tests: it stops the shared pcscd
+// and starts it again.
+func TestE2EPCSCRestart(t *testing.T) {
+	e := pcscDaemon(t, Config{}, nil, newCard(t, "gen2", nil))
+	ctx := ctxT(t)
+	name := e.names[1]
+	before := waitReader(t, e.c, name, func(r sscd.Reader, ok bool) bool { return r.CardPresent })
+	e.env.Kill()
+	waitReader(t, e.c, name, func(r sscd.Reader, ok bool) bool { return !ok })
+	_, err := e.c.Info(ctx, name, sscd.InfoOptions{})
+	wantCode(t, err, sscd.CodeReaderNotFound)
+	if h, err := e.c.Health(ctx); err != nil || h.BackendError == "" {
+		t.Errorf("health while pcscd is down: %+v, %v", h, err)
+	}
+	e.env.Restart(t)
+	after := waitReader(t, e.c, name, func(r sscd.Reader, ok bool) bool { return r.CardPresent })
+	if after.Insertion == before.Insertion {
+		t.Errorf("insertion %d kept across the pcscd restart", after.Insertion)
+	}
+	_, err = e.c.Info(ctx, name, sscd.InfoOptions{CardOptions: sscd.CardOptions{Insertion: before.Insertion}})
+	wantCode(t, err, sscd.CodeCardChanged)
+	if _, err := e.c.Info(ctx, name, sscd.InfoOptions{CardOptions: sscd.CardOptions{Insertion: after.Insertion}}); err != nil {
+		t.Fatal(err)
+	}
+}

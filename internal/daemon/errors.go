@@ -1,0 +1,68 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
+)
+
+// apiError maps an error of the reader, apdu and sscard layers to the API
+// error a client sees. The order matters: the most specific sentinels first
+// (sscard.ErrNeedsHSM also matches apdu.ErrSecurityStatus).
+func apiError(err error) *sscd.Error {
+	var e *sscd.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	code := sscd.CodeInternal
+	switch {
+	case errors.Is(err, reader.ErrCardRemoved), errors.Is(err, reader.ErrNoCard):
+		code = sscd.CodeCardRemoved
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, reader.ErrTimeout):
+		code = sscd.CodeTimeout
+	case errors.Is(err, context.Canceled):
+		code = sscd.CodeTimeout // the client went away or the daemon is stopping
+	case errors.Is(err, reader.ErrReaderNotFound):
+		code = sscd.CodeReaderNotFound
+	case errors.Is(err, reader.ErrReaderUnavailable), errors.Is(err, reader.ErrServiceUnavailable),
+		errors.Is(err, reader.ErrNoReaders), errors.Is(err, reader.ErrProtocol):
+		code = sscd.CodeReaderUnavailable
+	case errors.Is(err, reader.ErrSharingViolation), errors.Is(err, sscard.ErrBusy):
+		code = sscd.CodeBusy
+	case errors.Is(err, reader.ErrCardReset), errors.Is(err, reader.ErrCardUnresponsive):
+		code = sscd.CodeCardError
+	case errors.Is(err, reader.ErrNoPINPad), errors.Is(err, reader.ErrNotSupported):
+		code = sscd.CodeBadRequest
+	case errors.Is(err, sscard.ErrNeedsHSM):
+		code = sscd.CodeNeedsHSM
+	case errors.Is(err, sscard.ErrNotSSC):
+		code = sscd.CodeNotSSC
+	case errors.Is(err, sscard.ErrPINFormat), errors.Is(err, sscard.ErrMinistryFormat), errors.Is(err, sscard.ErrHSMAnswer):
+		code = sscd.CodeBadRequest
+	case errors.Is(err, sscard.ErrPINLastTry):
+		code = sscd.CodePINLastTry
+	case errors.Is(err, sscard.ErrPINBlocked):
+		code = sscd.CodePINBlocked
+	case errors.Is(err, sscard.ErrHSM):
+		code = sscd.CodeHSMError
+	case errors.As(err, new(*apdu.AuthError)):
+		code = sscd.CodeWrongPIN
+	case errors.Is(err, sscard.ErrCardNotGenuine), errors.Is(err, sscard.ErrApplicationBlocked),
+		errors.Is(err, sscard.ErrMalformedRecord), errors.Is(err, reader.ErrPINPadCancelled),
+		errors.Is(err, reader.ErrPINPadTimeout), errors.Is(err, apdu.ErrMalformedResponse),
+		errors.Is(err, apdu.ErrMalformedTLV):
+		code = sscd.CodeCardError
+	case errors.As(err, new(*apdu.StatusError)):
+		code = sscd.CodeCardError
+	}
+	out := &sscd.Error{Code: code, Message: err.Error()}
+	if sw, ok := apdu.StatusOf(err); ok {
+		out.SW = fmt.Sprintf("%04X", uint16(sw))
+	}
+	return out
+}

@@ -1,0 +1,265 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
+)
+
+// maxBody caps request bodies: the largest legitimate one (a step-2 line)
+// is under 100 bytes.
+const maxBody = 4 << 10
+
+// Handler returns the API handler (also used by tests without a socket).
+func (d *Daemon) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/version", d.handleVersion)
+	mux.HandleFunc("GET /v1/health", d.handleHealth)
+	mux.HandleFunc("GET /v1/readers", d.handleReaders)
+	mux.HandleFunc("GET /v1/events", d.handleEvents)
+	mux.HandleFunc("GET /v1/readers/{reader}/info", d.handleInfo)
+	mux.HandleFunc("POST /v1/readers/{reader}/hsm/step1", d.handleStep1)
+	mux.HandleFunc("POST /v1/hsm/{session}/step2", d.handleStep2)
+	mux.HandleFunc("GET /v1/readers/{reader}/pin", d.handlePINStatus)
+	mux.HandleFunc("POST /v1/readers/{reader}/pin/verify", d.handleVerifyPIN)
+	return d.guard(recoverer(errorPages(mux)))
+}
+
+func (d *Daemon) handleVersion(w http.ResponseWriter, r *http.Request) {
+	v := sscd.Version{Daemon: "devel", API: sscd.APIVersion, Go: runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v.Daemon = bi.Main.Version
+	}
+	writeJSON(w, v)
+}
+
+func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {
+	n, cards, backErr := d.state.health()
+	writeJSON(w, sscd.Health{Status: "ok", Readers: n, Cards: cards, BackendError: backErr, Started: d.started})
+}
+
+func (d *Daemon) handleReaders(w http.ResponseWriter, r *http.Request) {
+	rs, _, _ := d.state.snapshot()
+	writeJSON(w, rs)
+}
+
+func (d *Daemon) handleInfo(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if format == "" {
+		format = sscd.FormatJSON
+	}
+	if format != sscd.FormatJSON && format != sscd.FormatBas {
+		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "format %q: want json or bas", format))
+		return
+	}
+	partial, err := boolParam(q.Get("partial"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var info *sscard.BasicInfo
+	err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
+		opts := sscard.ReadOptions{AllowPartial: partial && d.hsm == nil}
+		if d.hsm != nil && op.sess.Generation() >= 3 {
+			// ReadWithHSM authenticates: the card must be reset afterwards.
+			op.raised = true
+			info, err = sscard.ReadWithHSM(ctx, op.sess, d.hsm, opts)
+		} else {
+			info, err = op.sess.Read(ctx, opts)
+		}
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if format == sscd.FormatBas {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, sscard.FormatReadCardBas(info, d.term))
+		return
+	}
+	writeJSON(w, info)
+}
+
+func (d *Daemon) handlePINStatus(w http.ResponseWriter, r *http.Request) {
+	var st sscd.PINStatus
+	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
+		n, err := op.sess.PINStatus(ctx)
+		st = sscd.PINStatus{TriesLeft: n, PINPad: hasPINPad(ctx, op)}
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, st)
+}
+
+func (d *Daemon) handleVerifyPIN(w http.ResponseWriter, r *http.Request) {
+	var req sscd.VerifyPINRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.PINPad == (req.PIN != "") {
+		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "give either pin or pinpad=true"))
+		return
+	}
+	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
+		// Reset afterwards whatever the outcome: a verified PIN must not
+		// outlive this request.
+		op.raised = true
+		if req.PINPad {
+			return op.sess.VerifyPINPad(ctx, sscard.PINOptions{Force: req.Force})
+		}
+		return op.sess.VerifyPIN(ctx, req.PIN, sscard.PINOptions{Force: req.Force})
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, sscd.VerifyPINResult{Verified: true})
+}
+
+// withCard runs f as one operation on the card of the request's reader,
+// bounded by the operation timeout.
+func (d *Daemon) withCard(r *http.Request, f func(ctx context.Context, op *cardOp) error) error {
+	want, err := insertionParam(r)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
+	defer cancel()
+	op, err := d.begin(ctx, r.PathValue("reader"), want)
+	if err != nil {
+		return err
+	}
+	defer op.done()
+	return op.explain(f(ctx, op))
+}
+
+func (d *Daemon) opTimeout() time.Duration { return time.Duration(d.cfg.OpTimeout) }
+
+func insertionParam(r *http.Request) (uint64, error) {
+	s := r.URL.Query().Get("insertion")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, sscd.Errorf(sscd.CodeBadRequest, "insertion %q: not a number", s)
+	}
+	return n, nil
+}
+
+func boolParam(s string) (bool, error) {
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, sscd.Errorf(sscd.CodeBadRequest, "%q is not a boolean", s)
+	}
+	return b, nil
+}
+
+// readJSON decodes a small JSON body strictly (unknown fields, trailing data
+// and oversize bodies are bad requests).
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return sscd.Errorf(sscd.CodeBadRequest, "body larger than %d bytes", maxBody)
+		}
+		return sscd.Errorf(sscd.CodeBadRequest, "body: %v", err)
+	}
+	if dec.More() {
+		return sscd.Errorf(sscd.CodeBadRequest, "body: data after the JSON value")
+	}
+	return nil
+}
+
+// hasPINPad reports whether the card's reader has a keypad that verifies.
+func hasPINPad(ctx context.Context, op *cardOp) bool {
+	pp, ok := op.card.(reader.PINPad)
+	if !ok {
+		return false
+	}
+	f, err := pp.PINPadFeatures(ctx)
+	return err == nil && f.Verify
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		// The client went away; nothing else to do.
+		return
+	}
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	e := apiError(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.Code.HTTPStatus())
+	json.NewEncoder(w).Encode(sscd.Envelope{Error: e})
+}
+
+// recoverer turns a panic in a handler into an internal error instead of a
+// dropped connection; the daemon keeps serving.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				writeError(w, sscd.Errorf(sscd.CodeInternal, "internal error: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// errorPages replaces the mux's plain-text 404 and 405 with error envelopes.
+func errorPages(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pattern := mux.Handler(r)
+		if pattern == "" {
+			// Ask the mux what it would do: 405 has an Allow header.
+			rec := &statusRecorder{header: http.Header{}}
+			mux.ServeHTTP(rec, r)
+			if rec.status == http.StatusMethodNotAllowed {
+				w.Header().Set("Allow", rec.header.Get("Allow"))
+				writeError(w, sscd.Errorf(sscd.CodeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
+				return
+			}
+			writeError(w, sscd.Errorf(sscd.CodeNotFound, "no endpoint %s", r.URL.Path))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder captures the status of the mux's own error pages.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusRecorder) WriteHeader(code int)        { s.status = code }

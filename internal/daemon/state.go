@@ -1,0 +1,169 @@
+package daemon
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sscd"
+)
+
+// historySize bounds the event history kept for SSE clients; one that falls
+// further behind gets a fresh snapshot.
+const historySize = 256
+
+// state is what the daemon knows of its readers, fed by reader.System.Watch:
+// readers, cards and insertion ids, plus a numbered event history.
+type state struct {
+	mu       sync.Mutex
+	readers  map[string]*sscd.Reader
+	history  []sscd.Event // the last historySize events, Seq ascending
+	seq      uint64
+	changed  chan struct{} // closed and replaced on every event
+	backErr  string
+	synced   chan struct{} // closed after the first SnapshotDone
+	syncOnce sync.Once
+}
+
+func newState() *state {
+	return &state{readers: map[string]*sscd.Reader{}, changed: make(chan struct{}), synced: make(chan struct{})}
+}
+
+// run applies the events of the watch stream until it ends.
+func (s *state) run(events <-chan reader.Event) {
+	for ev := range events {
+		s.apply(ev)
+	}
+}
+
+func (s *state) apply(ev reader.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := sscd.Event{Time: ev.Time, Reader: ev.Reader, Backend: ev.Backend, ATR: ev.ATR, Insertion: ev.Insertion}
+	if out.Time.IsZero() {
+		out.Time = time.Now()
+	}
+	r := s.readers[ev.Reader]
+	switch ev.Type {
+	case reader.ReaderAdded:
+		if r != nil {
+			return // a snapshot after recovery repeats what we know
+		}
+		s.readers[ev.Reader] = &sscd.Reader{Name: ev.Reader, Backend: ev.Backend}
+		out.Type = sscd.EventReaderAdded
+	case reader.ReaderRemoved:
+		if r == nil {
+			return
+		}
+		delete(s.readers, ev.Reader)
+		out.Type = sscd.EventReaderRemoved
+	case reader.CardInserted:
+		if r == nil {
+			r = &sscd.Reader{Name: ev.Reader, Backend: ev.Backend}
+			s.readers[ev.Reader] = r
+		}
+		if r.CardPresent && r.Insertion == ev.Insertion {
+			return
+		}
+		r.CardPresent, r.ATR, r.Insertion = true, ev.ATR, ev.Insertion
+		out.Type = sscd.EventCardInserted
+	case reader.CardRemoved:
+		if r == nil || !r.CardPresent {
+			return
+		}
+		r.CardPresent, r.ATR, r.Insertion = false, nil, 0
+		out.Type = sscd.EventCardRemoved
+	case reader.SnapshotDone:
+		s.backErr = ""
+		s.syncOnce.Do(func() { close(s.synced) })
+		return
+	case reader.BackendError:
+		s.backErr = ev.Backend + ": " + ev.Err
+		out.Type, out.Error = sscd.EventBackendError, ev.Err
+	default:
+		return
+	}
+	s.seq++
+	out.Seq = s.seq
+	s.history = append(s.history, out)
+	if len(s.history) > historySize {
+		s.history = slices.Delete(s.history, 0, len(s.history)-historySize)
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// snapshot returns every reader (sorted by name), the sequence number it is
+// current at and the channel closed at the next change.
+func (s *state) snapshot() ([]sscd.Reader, uint64, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]sscd.Reader, 0, len(s.readers))
+	for _, r := range s.readers {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b sscd.Reader) int { return strings.Compare(a.Name, b.Name) })
+	return out, s.seq, s.changed
+}
+
+// since returns the events after seq; ok is false when some of them have
+// left the history already.
+func (s *state) since(seq uint64) (evs []sscd.Event, changed <-chan struct{}, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seq >= s.seq {
+		return nil, s.changed, true
+	}
+	if len(s.history) == 0 || s.history[0].Seq > seq+1 {
+		return nil, s.changed, false
+	}
+	i := int(seq + 1 - s.history[0].Seq)
+	return slices.Clone(s.history[i:]), s.changed, true
+}
+
+// find resolves a reader name: the exact name, or a unique case-insensitive
+// substring (as reader.System.Find does).
+func (s *state) find(name string) (sscd.Reader, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.readers[name]; ok {
+		return *r, nil
+	}
+	var match *sscd.Reader
+	lname := strings.ToLower(name)
+	for _, r := range s.readers {
+		if name != "" && strings.Contains(strings.ToLower(r.Name), lname) {
+			if match != nil {
+				return sscd.Reader{}, sscd.Errorf(sscd.CodeReaderNotFound, "reader name %q matches more than one reader", name)
+			}
+			match = r
+		}
+	}
+	if match == nil {
+		return sscd.Reader{}, sscd.Errorf(sscd.CodeReaderNotFound, "no reader %q", name)
+	}
+	return *match, nil
+}
+
+func (s *state) health() (readers, cards int, backErr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.readers {
+		if r.CardPresent {
+			cards++
+		}
+	}
+	return len(s.readers), cards, s.backErr
+}
+
+// waitSynced waits for the first complete snapshot of the backends, so the
+// first requests do not see an empty reader list.
+func (s *state) waitSynced(ctx context.Context) {
+	select {
+	case <-s.synced:
+	case <-ctx.Done():
+	}
+}

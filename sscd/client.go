@@ -1,0 +1,211 @@
+package sscd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// maxResponse caps a JSON answer read by the client (a photo in BasicInfo
+// is at most tens of KiB).
+const maxResponse = 8 << 20
+
+// Client talks to sscd over its Unix socket. It is safe for concurrent use.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// Dial returns a client of the daemon listening on socketPath (DefaultSocket
+// when empty). It does not connect yet: every request opens (or reuses) a
+// connection to the socket, and fails with an error wrapping the dial error
+// when the daemon is not there.
+func Dial(socketPath string) *Client {
+	if socketPath == "" {
+		socketPath = DefaultSocket
+	}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socketPath)
+		},
+		MaxIdleConnsPerHost: 16,
+	}
+	return &Client{socket: socketPath, hc: &http.Client{Transport: tr}}
+}
+
+// Close releases idle connections.
+func (c *Client) Close() error {
+	c.hc.CloseIdleConnections()
+	return nil
+}
+
+// Version returns the daemon and API versions.
+func (c *Client) Version(ctx context.Context) (*Version, error) {
+	var v Version
+	return &v, c.do(ctx, http.MethodGet, "/v1/version", nil, nil, &v)
+}
+
+// Health reports whether the daemon serves and what it sees.
+func (c *Client) Health(ctx context.Context) (*Health, error) {
+	var h Health
+	return &h, c.do(ctx, http.MethodGet, "/v1/health", nil, nil, &h)
+}
+
+// Readers lists the readers and their cards.
+func (c *Client) Readers(ctx context.Context) ([]Reader, error) {
+	var rs []Reader
+	return rs, c.do(ctx, http.MethodGet, "/v1/readers", nil, nil, &rs)
+}
+
+// Info reads the basic information of the card in readerName as JSON.
+func (c *Client) Info(ctx context.Context, readerName string, opts InfoOptions) (*BasicInfo, error) {
+	var info BasicInfo
+	q := infoQuery(opts, FormatJSON)
+	return &info, c.do(ctx, http.MethodGet, readerPath(readerName, "info"), q, nil, &info)
+}
+
+// InfoBas reads the basic information as the ministry iReadCardBas string,
+// with the terminal and device numbers configured in the daemon.
+func (c *Client) InfoBas(ctx context.Context, readerName string, opts InfoOptions) (string, error) {
+	var b strings.Builder
+	if err := c.do(ctx, http.MethodGet, readerPath(readerName, "info"), infoQuery(opts, FormatBas), nil, &b); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func infoQuery(opts InfoOptions, format string) url.Values {
+	q := cardQuery(opts.CardOptions)
+	q.Set("format", format)
+	if opts.Partial {
+		q.Set("partial", "true")
+	}
+	return q
+}
+
+// HSMStep1 starts the HSM two-step read on the card in readerName. The card
+// stays reserved for this session until HSMStep2 or the session expires.
+func (c *Client) HSMStep1(ctx context.Context, readerName string, opts CardOptions) (*HSMStep1, error) {
+	var st HSMStep1
+	return &st, c.do(ctx, http.MethodPost, readerPath(readerName, "hsm/step1"), cardQuery(opts), struct{}{}, &st)
+}
+
+// HSMStep2 completes the session with the HSM's RESULT1|RESULT2| line and
+// returns the card's basic information.
+func (c *Client) HSMStep2(ctx context.Context, session, result string) (*BasicInfo, error) {
+	var info BasicInfo
+	p := "/v1/hsm/" + url.PathEscape(session) + "/step2"
+	return &info, c.do(ctx, http.MethodPost, p, nil, HSMStep2Request{Result: result}, &info)
+}
+
+// PINStatus reports the tries left of the SSSE PIN.
+func (c *Client) PINStatus(ctx context.Context, readerName string, opts CardOptions) (*PINStatus, error) {
+	var st PINStatus
+	return &st, c.do(ctx, http.MethodGet, readerPath(readerName, "pin"), cardQuery(opts), nil, &st)
+}
+
+// VerifyPIN verifies the SSSE PIN (req.PIN, or on the reader's keypad with
+// req.PINPad). A wrong PIN gives an *Error matching ErrWrongPIN whose SW
+// (63Cx) carries the tries left.
+func (c *Client) VerifyPIN(ctx context.Context, readerName string, req VerifyPINRequest, opts CardOptions) (*VerifyPINResult, error) {
+	var res VerifyPINResult
+	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "pin/verify"), cardQuery(opts), req, &res)
+}
+
+func readerPath(name, op string) string {
+	return "/v1/readers/" + url.PathEscape(name) + "/" + op
+}
+
+func cardQuery(o CardOptions) url.Values {
+	q := url.Values{}
+	if o.Insertion != 0 {
+		q.Set("insertion", strconv.FormatUint(o.Insertion, 10))
+	}
+	return q
+}
+
+// request builds a request for the daemon; the host part is a placeholder,
+// the transport always dials the socket.
+func (c *Client) request(ctx context.Context, method, path string, q url.Values, body any) (*http.Request, error) {
+	u := "http://sscd" + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("sscd: encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("sscd: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// do runs one request; out is decoded from JSON, or receives the text body
+// when it is a *strings.Builder.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	req, err := c.request(ctx, method, path, q, body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("sscd: %s %s: %w", method, path, ctx.Err())
+		}
+		return fmt.Errorf("sscd: %s %s (socket %s): %w", method, path, c.socket, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("sscd: %s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return decodeError(resp.StatusCode, data)
+	}
+	if sb, ok := out.(*strings.Builder); ok {
+		sb.Write(data)
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("sscd: %s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// decodeError turns an error answer into *Error; a body that is not an
+// envelope (a proxy, an old daemon) becomes an internal error quoting it.
+func decodeError(status int, data []byte) error {
+	var env Envelope
+	if err := json.Unmarshal(data, &env); err != nil || env.Error == nil || env.Error.Code == "" {
+		if len(data) > 200 {
+			data = data[:200]
+		}
+		return &Error{Code: CodeInternal, Message: fmt.Sprintf("HTTP %d: %q", status, data), Status: status}
+	}
+	env.Error.Status = status
+	return env.Error
+}
+
+// IsCode reports whether err is an *Error with code.
+func IsCode(err error, code Code) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}

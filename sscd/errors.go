@@ -1,0 +1,150 @@
+package sscd
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable machine-readable error code of the API.
+type Code string
+
+// Error codes. They are part of the API: new ones may be added, existing ones
+// keep their meaning.
+const (
+	CodeBadRequest        Code = "bad_request"        // malformed path, query or body (HTTP 400)
+	CodeForbidden         Code = "forbidden"          // peer uid/gid not allowed (403)
+	CodeNotFound          Code = "not_found"          // no such endpoint (404)
+	CodeMethodNotAllowed  Code = "method_not_allowed" // wrong HTTP method (405)
+	CodeReaderNotFound    Code = "reader_not_found"   // 404
+	CodeNoCard            Code = "no_card"            // 409
+	CodeCardChanged       Code = "card_changed"       // not the expected insertion (409)
+	CodeCardRemoved       Code = "card_removed"       // removed during the operation (409)
+	CodeBusy              Code = "busy"               // reader busy past the operation timeout (503)
+	CodeTimeout           Code = "timeout"            // card operation timed out (504)
+	CodeNeedsHSM          Code = "needs_hsm"          // protected data without an HSM (409)
+	CodeNotSSC            Code = "not_ssc"            // not a social security card (422)
+	CodeReaderUnavailable Code = "reader_unavailable" // reader unplugged, pcscd gone (503)
+	CodeCardError         Code = "card_error"         // the card refused (sw set) (422)
+	CodeWrongPIN          Code = "wrong_pin"          // sw 63Cx: tries left in SW2 (422)
+	CodePINBlocked        Code = "pin_blocked"        // 422
+	CodePINLastTry        Code = "pin_last_try"       // one try left and force not set (409)
+	CodeHSMError          Code = "hsm_error"          // the configured HSM failed (502)
+	CodeSessionNotFound   Code = "session_not_found"  // unknown, finished or expired HSM session (404)
+	CodeInternal          Code = "internal"           // 500
+)
+
+// Sentinels, one per code; *Error matches the one of its code with errors.Is.
+var (
+	ErrBadRequest        = errors.New("sscd: bad request")
+	ErrForbidden         = errors.New("sscd: forbidden")
+	ErrNotFound          = errors.New("sscd: no such endpoint")
+	ErrMethodNotAllowed  = errors.New("sscd: method not allowed")
+	ErrReaderNotFound    = errors.New("sscd: reader not found")
+	ErrNoCard            = errors.New("sscd: no card in the reader")
+	ErrCardChanged       = errors.New("sscd: the card is not the expected one")
+	ErrCardRemoved       = errors.New("sscd: card removed")
+	ErrBusy              = errors.New("sscd: reader busy")
+	ErrTimeout           = errors.New("sscd: operation timed out")
+	ErrNeedsHSM          = errors.New("sscd: protected data needs HSM authentication")
+	ErrNotSSC            = errors.New("sscd: not a social security card")
+	ErrReaderUnavailable = errors.New("sscd: reader unavailable")
+	ErrCardError         = errors.New("sscd: card error")
+	ErrWrongPIN          = errors.New("sscd: wrong PIN")
+	ErrPINBlocked        = errors.New("sscd: PIN blocked")
+	ErrPINLastTry        = errors.New("sscd: only one PIN try left")
+	ErrHSM               = errors.New("sscd: HSM error")
+	ErrSessionNotFound   = errors.New("sscd: HSM session not found")
+	ErrInternal          = errors.New("sscd: internal error")
+)
+
+var sentinels = map[Code]error{
+	CodeBadRequest:        ErrBadRequest,
+	CodeForbidden:         ErrForbidden,
+	CodeNotFound:          ErrNotFound,
+	CodeMethodNotAllowed:  ErrMethodNotAllowed,
+	CodeReaderNotFound:    ErrReaderNotFound,
+	CodeNoCard:            ErrNoCard,
+	CodeCardChanged:       ErrCardChanged,
+	CodeCardRemoved:       ErrCardRemoved,
+	CodeBusy:              ErrBusy,
+	CodeTimeout:           ErrTimeout,
+	CodeNeedsHSM:          ErrNeedsHSM,
+	CodeNotSSC:            ErrNotSSC,
+	CodeReaderUnavailable: ErrReaderUnavailable,
+	CodeCardError:         ErrCardError,
+	CodeWrongPIN:          ErrWrongPIN,
+	CodePINBlocked:        ErrPINBlocked,
+	CodePINLastTry:        ErrPINLastTry,
+	CodeHSMError:          ErrHSM,
+	CodeSessionNotFound:   ErrSessionNotFound,
+	CodeInternal:          ErrInternal,
+}
+
+var statuses = map[Code]int{
+	CodeBadRequest:        400,
+	CodeForbidden:         403,
+	CodeNotFound:          404,
+	CodeMethodNotAllowed:  405,
+	CodeReaderNotFound:    404,
+	CodeNoCard:            409,
+	CodeCardChanged:       409,
+	CodeCardRemoved:       409,
+	CodeBusy:              503,
+	CodeTimeout:           504,
+	CodeNeedsHSM:          409,
+	CodeNotSSC:            422,
+	CodeReaderUnavailable: 503,
+	CodeCardError:         422,
+	CodeWrongPIN:          422,
+	CodePINBlocked:        422,
+	CodePINLastTry:        409,
+	CodeHSMError:          502,
+	CodeSessionNotFound:   404,
+	CodeInternal:          500,
+}
+
+// HTTPStatus is the HTTP status the daemon answers with for code (500 for an
+// unknown one).
+func (c Code) HTTPStatus() int {
+	if s, ok := statuses[c]; ok {
+		return s
+	}
+	return 500
+}
+
+// Error is an API error: the "error" object of the envelope.
+type Error struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+	// SW is the card's status word (4 hex digits) when the card caused it.
+	SW string `json:"sw,omitempty"`
+	// Status is the HTTP status it came with (client side only).
+	Status int `json:"-"`
+}
+
+// Envelope is the JSON body of every failed request.
+type Envelope struct {
+	Error *Error `json:"error"`
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("sscd: %s: %s", e.Code, e.Message)
+	if e.SW != "" {
+		s += " (SW " + e.SW + ")"
+	}
+	return s
+}
+
+// Is matches the sentinel of e's code (ErrInternal for an unknown code).
+func (e *Error) Is(target error) bool {
+	s, ok := sentinels[e.Code]
+	if !ok {
+		s = ErrInternal
+	}
+	return target == s
+}
+
+// Errorf builds an *Error.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,72 @@
+package sscd
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// maxEventLine caps one SSE line (a snapshot of many readers is a few KiB).
+const maxEventLine = 1 << 20
+
+// EventStream is an open GET /v1/events stream.
+type EventStream struct {
+	body io.ReadCloser
+	sc   *bufio.Scanner
+}
+
+// Events opens the event stream. The first event is a snapshot of every
+// reader; then changes follow in order. Cancelling ctx (or Close) ends it.
+func (c *Client) Events(ctx context.Context) (*EventStream, error) {
+	req, err := c.request(ctx, http.MethodGet, "/v1/events", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("sscd: GET /v1/events: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		return nil, decodeError(resp.StatusCode, data)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 4096), maxEventLine)
+	return &EventStream{body: resp.Body, sc: sc}, nil
+}
+
+// Next returns the next event; it blocks until one arrives, the stream ends
+// (io.EOF) or its context is cancelled.
+func (s *EventStream) Next() (*Event, error) {
+	var data strings.Builder
+	for s.sc.Scan() {
+		line := s.sc.Text()
+		switch {
+		case line == "":
+			if data.Len() == 0 {
+				continue // keep-alive or an event without data
+			}
+			var ev Event
+			if err := json.Unmarshal([]byte(data.String()), &ev); err != nil {
+				return nil, fmt.Errorf("sscd: event: %w", err)
+			}
+			return &ev, nil
+		case strings.HasPrefix(line, "data:"):
+			data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
+		}
+		// "event:", "id:" and ":" comments repeat what data holds.
+	}
+	if err := s.sc.Err(); err != nil {
+		return nil, fmt.Errorf("sscd: event stream: %w", err)
+	}
+	return nil, io.EOF
+}
+
+// Close ends the stream.
+func (s *EventStream) Close() error { return s.body.Close() }

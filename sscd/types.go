@@ -1,0 +1,129 @@
+package sscd
+
+import (
+	"time"
+
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sscard"
+)
+
+// Version is the answer of GET /v1/version.
+type Version struct {
+	Daemon string `json:"daemon"` // build version of sscd ("devel" when unknown)
+	API    string `json:"api"`    // "v1"
+	Go     string `json:"go"`
+}
+
+// Health is the answer of GET /v1/health.
+type Health struct {
+	Status  string `json:"status"` // "ok"
+	Readers int    `json:"readers"`
+	Cards   int    `json:"cards"`
+	// BackendError is the last error a reader backend reported (pcscd
+	// gone, ...), empty once it recovered.
+	BackendError string    `json:"backend_error,omitempty"`
+	Started      time.Time `json:"started"`
+}
+
+// Reader is one reader and the card in it, as the daemon last saw them.
+type Reader struct {
+	Name        string     `json:"name"`
+	Backend     string     `json:"backend"` // "pcsc", "serial", "sim"
+	CardPresent bool       `json:"card_present"`
+	ATR         reader.ATR `json:"atr,omitempty"`
+	// Insertion identifies the current card insertion (0 when empty); pass
+	// it to card operations to make sure they act on this card.
+	Insertion uint64 `json:"insertion,omitempty"`
+}
+
+// Event types of the event stream.
+const (
+	EventSnapshot      = "snapshot" // Event.Readers holds the full state
+	EventReaderAdded   = "reader_added"
+	EventReaderRemoved = "reader_removed"
+	EventCardInserted  = "card_inserted"
+	EventCardRemoved   = "card_removed"
+	EventBackendError  = "backend_error"
+)
+
+// Event is one message of GET /v1/events. The stream starts with a snapshot
+// (Type EventSnapshot, Readers set, Seq = the last change it includes); then
+// every change follows with Seq increasing by one. A client that fell too far
+// behind gets a new snapshot instead of the changes it missed.
+type Event struct {
+	Seq       uint64     `json:"seq"`
+	Type      string     `json:"type"`
+	Time      time.Time  `json:"time"`
+	Reader    string     `json:"reader,omitempty"`
+	Backend   string     `json:"backend,omitempty"`
+	ATR       reader.ATR `json:"atr,omitempty"`
+	Insertion uint64     `json:"insertion,omitempty"`
+	Error     string     `json:"error,omitempty"`
+	Readers   []Reader   `json:"readers,omitempty"`
+}
+
+// Info formats of GET /v1/readers/{reader}/info.
+const (
+	FormatJSON = "json" // sscard.BasicInfo as JSON
+	FormatBas  = "bas"  // the ministry iReadCardBas string, text/plain
+)
+
+// CardOptions are the options every card operation takes.
+type CardOptions struct {
+	// Insertion, when not 0, is the card insertion the caller expects; another
+	// card (or none) gives ErrCardChanged.
+	Insertion uint64
+}
+
+// InfoOptions tune Info and InfoBas.
+type InfoOptions struct {
+	CardOptions
+	// Partial returns the free fields of a 3rd-gen card when no HSM is
+	// configured, listing the others in BasicInfo.Unavailable, instead of
+	// failing with ErrNeedsHSM.
+	Partial bool
+}
+
+// HSMStep1 is the answer of POST /v1/readers/{reader}/hsm/step1: the HSM
+// Step-1 string to hand to the HSM, and the session that step 2 continues.
+// The card stays reserved for the session until step 2, or until Expires.
+type HSMStep1 struct {
+	Session   string    `json:"session"`
+	Step1     string    `json:"step1"`
+	Insertion uint64    `json:"insertion"`
+	Expires   time.Time `json:"expires"`
+}
+
+// HSMStep2Request is the body of POST /v1/hsm/{session}/step2.
+type HSMStep2Request struct {
+	// Result is the HSM's answer line RESULT1|RESULT2|.
+	Result string `json:"result"`
+}
+
+// PINStatus is the answer of GET /v1/readers/{reader}/pin.
+type PINStatus struct {
+	// TriesLeft is the number of tries left; -1 when the card did not say.
+	TriesLeft int `json:"tries_left"`
+	// PINPad says the reader has a keypad that can verify the PIN.
+	PINPad bool `json:"pinpad"`
+}
+
+// VerifyPINRequest is the body of POST /v1/readers/{reader}/pin/verify.
+// The PIN travels only over the local socket and is never logged.
+type VerifyPINRequest struct {
+	PIN string `json:"pin,omitempty"`
+	// PINPad has the reader's keypad collect the PIN instead (PIN empty).
+	PINPad bool `json:"pinpad,omitempty"`
+	// Force allows using the last remaining try.
+	Force bool `json:"force,omitempty"`
+}
+
+// VerifyPINResult is the answer of a successful PIN verification. The card
+// is reset right after it: the verification proves the PIN, it does not
+// leave the card unlocked for later requests.
+type VerifyPINResult struct {
+	Verified bool `json:"verified"`
+}
+
+// BasicInfo is the card and holder information (package sscard).
+type BasicInfo = sscard.BasicInfo
