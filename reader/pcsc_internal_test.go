@@ -127,6 +127,42 @@ func TestPCSCWatchUpdate(t *testing.T) {
 	}
 }
 
+// TestPCSCWatchTransientUnknown is the regression test of the watcher fix:
+// a transient UNKNOWN|UNAVAILABLE state with event counter 0 between two
+// looks at the same card must not make it look removed and reinserted.
+func TestPCSCWatchTransientUnknown(t *testing.T) {
+	w := &pcscWatch{ctx: context.Background(), ch: make(chan Event, 16)}
+	w.readers = []*pcscWatched{{name: "r"}}
+	atr := []byte{0x3B, 0x01}
+	st := func(counter uint32, f scard.StateFlag) scard.StateFlag {
+		return scard.StateFlag(counter<<16) | f | scard.StateChanged
+	}
+	w.update("r", st(0, scard.StateEmpty), nil, true)
+	w.update("r", st(7, scard.StatePresent), atr, false)
+	in := <-w.ch
+	if in.Type != CardInserted {
+		t.Fatalf("insertion: %+v", in)
+	}
+	r := w.find("r")
+	r.state = transientState(r.state, st(0, scard.StateUnknown|scard.StateUnavailable))
+	if got := uint32(r.state) >> 16; got != 7 {
+		t.Fatalf("event counter %d after the transient state, want 7 kept", got)
+	}
+	w.update("r", st(7, scard.StatePresent), atr, false)
+	select {
+	case ev := <-w.ch:
+		t.Fatalf("the same card after a transient UNKNOWN gave %+v", ev)
+	default:
+	}
+	// Without the fix the counter would be 0 and this is what update saw:
+	// a counter jump, taken for a swap. Check the test would catch it.
+	r.state = st(0, scard.StateUnknown|scard.StateUnavailable) &^ scard.StateChanged
+	w.update("r", st(7, scard.StatePresent), atr, false)
+	if ev := <-w.ch; ev.Type != CardRemoved {
+		t.Fatalf("control: %+v", ev)
+	}
+}
+
 func TestPCSCTransmitValidation(t *testing.T) {
 	// No pcscd needed: bad commands are refused before any PC/SC call.
 	c := &pcscCard{reader: "r", closing: make(chan struct{})}

@@ -239,7 +239,7 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 				// (seen after a GetStatusChange timeout under load),
 				// and the next real state must not look like a swap.
 				if r := w.find(s.Reader); r != nil {
-					r.state = s.EventState&^scard.StateChanged&0xFFFF | r.state&^0xFFFF
+					r.state = transientState(r.state, s.EventState)
 				}
 				readersChanged = true
 				continue
@@ -386,4 +386,13 @@ func (w *pcscWatch) send(ev Event) bool {
 	case <-w.ctx.Done():
 		return false
 	}
+}
+
+// transientState is the state kept for a reader reported UNKNOWN or IGNORE
+// (going away, or a transient glitch): the new flags with the previous
+// event counter (the upper 16 bits). pcsc-lite also reports a transient
+// UNKNOWN|UNAVAILABLE with counter 0 under load; keeping the counter means
+// the next real state is not taken for a card swap.
+func transientState(prev, cur scard.StateFlag) scard.StateFlag {
+	return cur&^scard.StateChanged&0xFFFF | prev&^0xFFFF
 }

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/sscard/ssc/link"
 )
 
 // maxResponse caps a JSON answer read by the client (a photo in BasicInfo
@@ -89,6 +91,9 @@ func infoQuery(opts InfoOptions, format string) url.Values {
 	if opts.Partial {
 		q.Set("partial", "true")
 	}
+	if opts.Fresh {
+		q.Set("fresh", "true")
+	}
 	return q
 }
 
@@ -119,6 +124,35 @@ func (c *Client) PINStatus(ctx context.Context, readerName string, opts CardOpti
 func (c *Client) VerifyPIN(ctx context.Context, readerName string, req VerifyPINRequest, opts CardOptions) (*VerifyPINResult, error) {
 	var res VerifyPINResult
 	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "pin/verify"), cardQuery(opts), req, &res)
+}
+
+// ChangePIN changes the SSSE PIN (req.Old and req.New, or both on the
+// reader's keypad with req.PINPad).
+func (c *Client) ChangePIN(ctx context.Context, readerName string, req ChangePINRequest, opts CardOptions) (*ChangePINResult, error) {
+	var res ChangePINResult
+	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "pin/change"), cardQuery(opts), req, &res)
+}
+
+// Link builds the link bundle of the card in readerName for the e-card
+// platform: the card's identity (and bank account for level 2) signed by
+// the card over the origin and nonce. Verify it with package link.
+func (c *Client) Link(ctx context.Context, readerName string, req LinkRequest, opts CardOptions) (*link.Bundle, error) {
+	var b link.Bundle
+	return &b, c.do(ctx, http.MethodPost, readerPath(readerName, "link"), cardQuery(opts), req, &b)
+}
+
+// APDU sends raw command APDUs in one transaction (administrators only;
+// the daemon answers disabled unless configured).
+func (c *Client) APDU(ctx context.Context, readerName string, req APDURequest, opts CardOptions) (*APDUResponse, error) {
+	var res APDUResponse
+	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "apdu"), cardQuery(opts), req, &res)
+}
+
+// Metrics returns the daemon's Prometheus metrics (text exposition format).
+func (c *Client) Metrics(ctx context.Context) (string, error) {
+	var b strings.Builder
+	err := c.do(ctx, http.MethodGet, "/metrics", nil, nil, &b)
+	return b.String(), err
 }
 
 func readerPath(name, op string) string {

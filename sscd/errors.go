@@ -30,6 +30,11 @@ const (
 	CodePINLastTry        Code = "pin_last_try"       // one try left and force not set (409)
 	CodeHSMError          Code = "hsm_error"          // the configured HSM failed (502)
 	CodeSessionNotFound   Code = "session_not_found"  // unknown, finished or expired HSM session (404)
+	CodeBankAppMissing    Code = "bank_app_missing"   // level 2 on a card without the bank application (422)
+	CodeBankAppBlocked    Code = "bank_app_blocked"   // level 2 with the bank application blocked (422)
+	CodeNoPKI             Code = "no_pki"             // the card has no PKI application to sign with (422)
+	CodePINPadUnsupported Code = "pinpad_unsupported" // the operation cannot use the reader's keypad (409)
+	CodeDisabled          Code = "disabled"           // the endpoint is off in the configuration (403)
 	CodeInternal          Code = "internal"           // 500
 )
 
@@ -54,6 +59,11 @@ var (
 	ErrPINLastTry        = errors.New("sscd: only one PIN try left")
 	ErrHSM               = errors.New("sscd: HSM error")
 	ErrSessionNotFound   = errors.New("sscd: HSM session not found")
+	ErrBankAppMissing    = errors.New("sscd: no bank application on the card")
+	ErrBankAppBlocked    = errors.New("sscd: bank application blocked")
+	ErrNoPKI             = errors.New("sscd: no PKI application on the card")
+	ErrPINPadUnsupported = errors.New("sscd: the reader's keypad cannot be used for this")
+	ErrDisabled          = errors.New("sscd: endpoint disabled")
 	ErrInternal          = errors.New("sscd: internal error")
 )
 
@@ -77,6 +87,11 @@ var sentinels = map[Code]error{
 	CodePINLastTry:        ErrPINLastTry,
 	CodeHSMError:          ErrHSM,
 	CodeSessionNotFound:   ErrSessionNotFound,
+	CodeBankAppMissing:    ErrBankAppMissing,
+	CodeBankAppBlocked:    ErrBankAppBlocked,
+	CodeNoPKI:             ErrNoPKI,
+	CodePINPadUnsupported: ErrPINPadUnsupported,
+	CodeDisabled:          ErrDisabled,
 	CodeInternal:          ErrInternal,
 }
 
@@ -100,6 +115,11 @@ var statuses = map[Code]int{
 	CodePINLastTry:        409,
 	CodeHSMError:          502,
 	CodeSessionNotFound:   404,
+	CodeBankAppMissing:    422,
+	CodeBankAppBlocked:    422,
+	CodeNoPKI:             422,
+	CodePINPadUnsupported: 409,
+	CodeDisabled:          403,
 	CodeInternal:          500,
 }
 

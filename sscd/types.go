@@ -3,6 +3,7 @@ package sscd
 import (
 	"time"
 
+	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 )
@@ -34,7 +35,23 @@ type Reader struct {
 	// Insertion identifies the current card insertion (0 when empty); pass
 	// it to card operations to make sure they act on this card.
 	Insertion uint64 `json:"insertion,omitempty"`
+	// Kind is what the daemon found when it looked at the inserted card:
+	// KindSSC, KindOther, or KindUnknown while it has not looked yet (or
+	// could not).
+	Kind string `json:"kind,omitempty"`
+	// Generation is 2 or 3 for a social security card (spec version 1.xx/
+	// 2.xx or 3.xx), 0 otherwise.
+	Generation int `json:"generation,omitempty"`
+	// SpecVersion is the card's spec version (EF05/03), e.g. "3.00".
+	SpecVersion string `json:"spec_version,omitempty"`
 }
+
+// Card kinds of Reader.Kind.
+const (
+	KindUnknown = ""      // not identified yet
+	KindSSC     = "ssc"   // a social security card (SSSE application found)
+	KindOther   = "other" // some other card
+)
 
 // Event types of the event stream.
 const (
@@ -44,6 +61,9 @@ const (
 	EventCardInserted  = "card_inserted"
 	EventCardRemoved   = "card_removed"
 	EventBackendError  = "backend_error"
+	// EventCardIdentified follows EventCardInserted once the daemon has
+	// looked at the card: Kind, Generation and SpecVersion are set.
+	EventCardIdentified = "card_identified"
 )
 
 // Event is one message of GET /v1/events. The stream starts with a snapshot
@@ -60,6 +80,10 @@ type Event struct {
 	Insertion uint64     `json:"insertion,omitempty"`
 	Error     string     `json:"error,omitempty"`
 	Readers   []Reader   `json:"readers,omitempty"`
+	// Kind, Generation and SpecVersion of EventCardIdentified.
+	Kind        string `json:"kind,omitempty"`
+	Generation  int    `json:"generation,omitempty"`
+	SpecVersion string `json:"spec_version,omitempty"`
 }
 
 // Info formats of GET /v1/readers/{reader}/info.
@@ -78,6 +102,9 @@ type CardOptions struct {
 // InfoOptions tune Info and InfoBas.
 type InfoOptions struct {
 	CardOptions
+	// Fresh reads the card again instead of answering from what the daemon
+	// read earlier from the same insertion.
+	Fresh bool
 	// Partial returns the free fields of a 3rd-gen card when no HSM is
 	// configured, listing the others in BasicInfo.Unavailable, instead of
 	// failing with ErrNeedsHSM.
@@ -127,3 +154,52 @@ type VerifyPINResult struct {
 
 // BasicInfo is the card and holder information (package sscard).
 type BasicInfo = sscard.BasicInfo
+
+// ChangePINRequest is the body of POST /v1/readers/{reader}/pin/change.
+type ChangePINRequest struct {
+	Old string `json:"old,omitempty"`
+	New string `json:"new,omitempty"`
+	// PINPad has the reader's keypad collect both PINs (Old and New empty).
+	PINPad bool `json:"pinpad,omitempty"`
+}
+
+// ChangePINResult is the answer of a successful PIN change.
+type ChangePINResult struct {
+	Changed bool `json:"changed"`
+}
+
+// LinkRequest is the body of POST /v1/readers/{reader}/link: the e-card
+// platform's request to link the physical card (see package link).
+type LinkRequest struct {
+	// Level is link.Level1 (identity) or link.Level2 (identity and bank
+	// account).
+	Level int `json:"level"`
+	// Origin names the platform, scheme://host[:port]. The browser bridge
+	// takes it from the request's verified Origin header instead.
+	Origin string `json:"origin"`
+	// Nonce is the platform's single-use nonce, link.MinNonceSize to
+	// link.MaxNonceSize bytes (hex in JSON).
+	Nonce HexBytes `json:"nonce"`
+	// PIN is the user PIN of the card's PKI application, which signs the
+	// proof. It is never logged.
+	PIN string `json:"pin"`
+}
+
+// APDURequest is the body of POST /v1/readers/{reader}/apdu (administrators
+// only, off unless configured): command APDUs sent in order in one
+// transaction. The card is reset afterwards.
+type APDURequest struct {
+	APDUs []HexBytes `json:"apdus"`
+}
+
+// APDUResponse lists the responses (data || SW1 SW2) in order. Sending
+// stops at the first transport error; a card status word is not an error.
+type APDUResponse struct {
+	Responses []HexBytes `json:"responses"`
+}
+
+// MaxAPDUs bounds APDURequest.APDUs.
+const MaxAPDUs = 64
+
+// HexBytes is binary data as uppercase hex in JSON.
+type HexBytes = apdu.HexBytes

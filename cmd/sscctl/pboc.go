@@ -42,7 +42,7 @@ func (a *app) pbocCommand() *cobra.Command {
 	pf.StringVar(&f.iface, "interface", "auto", "card interface: auto, contact or contactless")
 	pf.StringVar(&f.aid, "aid", "", "use this application (hex AID) instead of the first candidate")
 	pf.StringVar(&f.amount, "amount", "0", "transaction amount in yuan for the GPO data (e.g. 12.50)")
-	pf.StringVar(&f.caFile, "ca", "", "CA public key table file (default: the SIM test payment CA)")
+	pf.StringVar(&f.caFile, "ca", "", "CA public key table file, or \"sim\" (default: the SIM test payment CA)")
 	cmd.AddCommand(a.pbocAppsCommand(&f), a.pbocReadCommand(&f), a.pbocBalanceCommand(&f),
 		a.pbocLogCommand(&f), a.pbocODACommand(&f))
 	return cmd
@@ -105,7 +105,7 @@ func (f *pbocFlags) options() (pboc.Options, []byte, error) {
 		}
 	}
 	if f.caFile != "" {
-		opts.CAKeys, err = loadCAKeys(f.caFile)
+		opts.CAKeys, err = sm.LoadCAKeyTable(f.caFile)
 		if err != nil {
 			return opts, nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -79,6 +80,28 @@ func config(fs *pflag.FlagSet, o options) (daemon.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// reload reads the configuration again (file, then the same flags) and
+// applies it; a bad file leaves the running configuration as it is.
+func reload(d *daemon.Daemon, fs *pflag.FlagSet, o options, logger *log.Logger) {
+	cfg, err := config(fs, o)
+	if err != nil {
+		logger.Printf("reload: %v (configuration unchanged)", oneLine(err))
+		return
+	}
+	restart, err := d.Reload(cfg)
+	if err != nil {
+		logger.Printf("reload: %v (configuration unchanged)", oneLine(err))
+		return
+	}
+	if len(restart) > 0 {
+		logger.Printf("reloaded; %s change only at a restart", strings.Join(restart, ", "))
+		return
+	}
+	logger.Printf("reloaded")
+}
+
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+
 // run is main with its environment, so tests can drive it; it returns after
 // SIGINT/SIGTERM (or ctx done) and a graceful shutdown.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -102,11 +125,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := log.New(stderr, "sscd: ", 0)
+	cfg.Logf = logger.Printf
 	d, err := daemon.New(cfg, reader.Open(backends...))
 	if err != nil {
 		return err
 	}
-	d.Logf = logger.Printf
 	l, err := daemon.Listen(cfg.Socket, cfg.Group)
 	if err != nil {
 		d.Shutdown(context.Background())
@@ -117,10 +140,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- d.Serve(l) }()
 	logger.Printf("serving on %s", cfg.Socket)
-	select {
-	case err = <-served:
-	case <-ctx.Done():
-		logger.Printf("shutting down")
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+wait:
+	for {
+		select {
+		case err = <-served:
+			break wait
+		case <-ctx.Done():
+			logger.Printf("shutting down")
+			break wait
+		case <-hup:
+			reload(d, fs, o, logger)
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), daemon.DefaultShutdownTimeout)
 	defer cancel()

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -64,7 +66,7 @@ func TestCheckConfig(t *testing.T) {
 // startDaemon runs the daemon as a process with the software card and
 // returns its pid, a client and the socket path; stop sends SIGTERM and
 // waits for a clean exit.
-func startDaemon(t testing.TB) (pid int, c *sscd.Client, sock string, stop func()) {
+func startDaemon(t testing.TB, extra ...string) (pid int, c *sscd.Client, sock string, stop func()) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "sscd")
 	if err != nil {
@@ -72,7 +74,7 @@ func startDaemon(t testing.TB) (pid int, c *sscd.Client, sock string, stop func(
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	sock = filepath.Join(dir, "sscd.sock")
-	cmd := exec.Command(os.Args[0], "--sim", "--hsm", "sim", "--socket", sock)
+	cmd := exec.Command(os.Args[0], append([]string{"--sim", "--hsm", "sim", "--socket", sock}, extra...)...)
 	cmd.Env = append(os.Environ(), "SSCD_TEST_MAIN=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -168,15 +170,97 @@ func BenchmarkIdleRSS(b *testing.B) {
 	b.ReportMetric(float64(kb)/1024, "idle-RSS-MiB")
 }
 
-func vmRSS(pid int) (int, error) {
+func vmRSS(pid int) (int, error) { return procStatus(pid, "VmRSS:") }
+
+// procStatus reads one kB figure of /proc/PID/status.
+func procStatus(pid int, field string) (int, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			return strconv.Atoi(f[1])
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// TestReloadOnSIGHUP edits the configuration file of a running daemon and
+// sends SIGHUP: the new allowlist applies at once; a broken file is
+// refused and the running configuration stays.
+func TestReloadOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sscd.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(conf, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	audit := filepath.Join(dir, "audit.log")
+	write("audit:\n  path: " + audit + "\n")
+	pid, c, _, stop := startDaemon(t, "--config", conf)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := c.Info(ctx, "sim", sscd.InfoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hup := func(wantForbidden bool) {
+		t.Helper()
+		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, err := c.Readers(ctx)
+			if sscd.IsCode(err, sscd.CodeForbidden) == wantForbidden && (wantForbidden || err == nil) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after SIGHUP: %v (want forbidden %v)", err, wantForbidden)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	write("audit:\n  path: " + audit + "\nallow_uids: [4242]\n")
+	hup(true)
+	write("allow_uids: [4242\n") // broken YAML: ignored
+	hup(true)
+	write("audit:\n  path: " + audit + "\n")
+	hup(false)
+	data, err := os.ReadFile(audit)
+	if err != nil || !strings.Contains(string(data), `"op":"info"`) {
+		t.Errorf("audit log %q, %v", data, err)
+	}
+}
+
+// BenchmarkLoadRSS reports the resident memory of the daemon process under
+// load: 100 clients reading the software card (every request reads the
+// card), peak (VmHWM) and after the load.
+func BenchmarkLoadRSS(b *testing.B) {
+	pid, c, _, _ := startDaemon(b)
+	const clients = 100
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(max(b.N, 2000)) {
+				if _, err := c.Info(context.Background(), "sim", sscd.InfoOptions{Fresh: true}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, f := range []string{"VmHWM:", "VmRSS:"} {
+		kb, err := procStatus(pid, f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(kb)/1024, strings.ToLower(strings.TrimSuffix(f, ":"))+"-MiB")
+	}
 }

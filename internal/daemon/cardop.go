@@ -19,6 +19,7 @@ type cardOp struct {
 	card      reader.Card
 	sess      *sscard.Session
 	release   func()
+	note      *opNote
 	raised    bool // security state raised: reset before releasing
 	closeOnce bool
 }
@@ -27,6 +28,11 @@ type cardOp struct {
 // expected insertion, and connects exclusively, so no other process can
 // send APDUs in between, then opens the SSSE application.
 func (d *Daemon) begin(ctx context.Context, name string, want uint64) (*cardOp, error) {
+	return d.beginOp(ctx, name, want, true)
+}
+
+// beginOp is begin; openSSC false leaves the card as it is (raw APDUs).
+func (d *Daemon) beginOp(ctx context.Context, name string, want uint64, openSSC bool) (*cardOp, error) {
 	r, err := d.state.find(name)
 	if err != nil {
 		return nil, err
@@ -65,6 +71,9 @@ func (d *Daemon) begin(ctx context.Context, name string, want uint64) (*cardOp, 
 		return nil, err
 	}
 	op.reader = now
+	if !openSSC {
+		return op, nil
+	}
 	sess, err := sscard.Open(ctx, card, sscard.Options{})
 	if err != nil {
 		op.done()

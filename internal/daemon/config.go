@@ -6,12 +6,14 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -51,6 +53,87 @@ type Config struct {
 	OpTimeout Duration `yaml:"op_timeout"`
 	// HSMSessionTimeout bounds the time between HSM step 1 and step 2.
 	HSMSessionTimeout Duration `yaml:"hsm_session_timeout"`
+	// IncludeReaders, when set, limits the daemon to the readers whose name
+	// contains one of these (case-insensitive); IgnoreReaders hides readers
+	// whose name contains one of these. Hidden readers are never touched.
+	IncludeReaders []string `yaml:"include_readers"`
+	IgnoreReaders  []string `yaml:"ignore_readers"`
+	// Audit is the audit log (JSON lines); empty means none.
+	Audit AuditConfig `yaml:"audit"`
+	// Admin configures the administrators' endpoints.
+	Admin AdminConfig `yaml:"admin"`
+	// PBOCCAKeys is the payment-system CA key table used to authenticate
+	// the bank application (ODA) during level-2 linking: "sim" for the
+	// SIM test CA, a file as sscctl pboc --ca reads, or empty (no ODA).
+	PBOCCAKeys string `yaml:"pboc_ca_keys"`
+	// NoInfoCache makes every basic-info request read the card. By default
+	// the information read from a card is kept until that card leaves the
+	// reader, and answers later requests for the same insertion.
+	NoInfoCache bool `yaml:"no_info_cache"`
+	// Logf receives the daemon's log lines (log.Printf when nil); not
+	// part of the file.
+	Logf func(format string, args ...any) `yaml:"-"`
+}
+
+// AuditConfig places and rotates the audit log.
+type AuditConfig struct {
+	// Path of the log file; its directory must exist.
+	Path string `yaml:"path"`
+	// KeyFile holds the key of the card hashes (created, 0600, when
+	// missing); default: next to the log, audit.log → audit.key. Keep it
+	// out of log rotation: a new key makes the hashes of the same card
+	// differ across files.
+	KeyFile string `yaml:"key_file"`
+	// MaxSize rotates the file when it would grow past this many bytes
+	// (default 10 MiB); Keep rotated files are kept (default 5).
+	MaxSize int64 `yaml:"max_size"`
+	Keep    int   `yaml:"keep"`
+}
+
+// AdminConfig enables the administrators' endpoints.
+type AdminConfig struct {
+	// APDU enables raw APDU passthrough (POST /v1/readers/{r}/apdu).
+	APDU bool `yaml:"apdu"`
+	// UIDs and GIDs are the administrators (peer uid, or primary gid);
+	// uid 0 is one when both are empty.
+	UIDs []uint32 `yaml:"uids"`
+	GIDs []uint32 `yaml:"gids"`
+}
+
+// visible applies IncludeReaders and IgnoreReaders to a reader name.
+func (c Config) visible(name string) bool {
+	l := strings.ToLower(name)
+	has := func(list []string) bool {
+		for _, p := range list {
+			if p != "" && strings.Contains(l, strings.ToLower(p)) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(c.IncludeReaders) > 0 && !has(c.IncludeReaders) {
+		return false
+	}
+	return !has(c.IgnoreReaders)
+}
+
+// restartOnly lists the settings of next that differ from c and only take
+// effect at a restart (the socket, the backends).
+func (c Config) restartOnly(next Config) []string {
+	var out []string
+	if c.Socket != next.Socket {
+		out = append(out, "socket")
+	}
+	if c.Group != next.Group {
+		out = append(out, "group")
+	}
+	if !slices.Equal(c.Serial, next.Serial) {
+		out = append(out, "serial")
+	}
+	if c.Sim != next.Sim {
+		out = append(out, "sim")
+	}
+	return out
 }
 
 // Duration is a time.Duration written as "10s" in YAML.
@@ -113,6 +196,17 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("sim: %w", err))
 		}
 	}
+	if c.Audit.MaxSize < 0 || c.Audit.Keep < 0 {
+		errs = append(errs, errors.New("audit: max_size and keep must not be negative"))
+	}
+	if c.Audit.Path == "" && c.Audit.KeyFile != "" {
+		errs = append(errs, errors.New("audit: key_file without path"))
+	}
+	if c.PBOCCAKeys != "" {
+		if _, err := loadCAKeys(c.PBOCCAKeys); err != nil {
+			errs = append(errs, fmt.Errorf("pboc_ca_keys: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -130,3 +224,6 @@ func (c Config) hsm() (string, error) {
 	}
 	return "http", nil
 }
+
+// loadCAKeys reads Config.PBOCCAKeys.
+func loadCAKeys(spec string) (*sm.CAKeyTable, error) { return sm.LoadCAKeyTable(spec) }

@@ -8,23 +8,25 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/sscard/ssc/internal/metrics"
 	"github.com/sscard/ssc/reader"
-	"github.com/sscard/ssc/sscard"
 )
 
 // Daemon serves the API over the readers of one reader.System.
 type Daemon struct {
-	cfg     Config
+	set     atomic.Pointer[settings]
 	sys     *reader.System
-	hsm     sscard.HSM
-	term    sscard.TerminalInfo
 	state   *state
+	cache   infoCache
+	audit   auditSink
+	metrics *metrics.Metrics
 	queues  queues
 	hsmSess hsmSessions
 	started time.Time
-	Logf    func(format string, args ...any)
+	logFunc func(format string, args ...any)
 
 	ctx    context.Context // cancelled at shutdown: ends streams and operations
 	cancel context.CancelFunc
@@ -43,14 +45,28 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	set, err := newSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Daemon{
-		cfg: cfg, sys: sys, hsm: cfg.hsmAdapter(),
-		term:    sscard.TerminalInfo{TerminalNo: cfg.TerminalNo, DeviceNo: cfg.DeviceNo},
+		sys:     sys,
 		state:   newState(),
 		started: time.Now(),
-		Logf:    log.Printf,
+		logFunc: cfg.Logf,
 		ctx:     ctx, cancel: cancel,
+	}
+	d.set.Store(set)
+	d.metrics = metrics.New(buildVersion())
+	d.metrics.SetReaderSource(d.readerStates)
+	d.metrics.SetQueueSource(d.queues.lengths)
+	d.state.visible = cfg.visible
+	d.state.onEvent = d.onEvent
+	d.cache.setEnabled(!cfg.NoInfoCache)
+	if err := d.reloadAudit(AuditConfig{}, cfg.Audit); err != nil {
+		cancel()
+		return nil, err
 	}
 	d.streams, d.cancelStreams = context.WithCancel(ctx)
 	d.hsmSess.init(d)
@@ -81,9 +97,11 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 }
 
 func (d *Daemon) logf(format string, args ...any) {
-	if d.Logf != nil {
-		d.Logf(format, args...)
+	if d.logFunc != nil {
+		d.logFunc(format, args...)
+		return
 	}
+	log.Printf(format, args...)
 }
 
 // Serve serves the API on l until Shutdown; it returns nil after Shutdown.
@@ -113,6 +131,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}
 	d.wg.Wait()
 	if cerr := d.sys.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if cerr := d.audit.close(); cerr != nil && err == nil {
 		err = cerr
 	}
 	return err

@@ -2,15 +2,24 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/sscard/ssc/internal/pcsctest"
+	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -186,6 +195,161 @@ func TestE2ESecurityReset(t *testing.T) {
 	}
 	if n := len(resp); n >= 2 && resp[n-2] == 0x90 && resp[n-1] == 0x00 {
 		t.Errorf("VERIFY status after client A: % X (PIN still verified)", resp)
+	}
+}
+
+// TestE2ELink links both cards through pcscd+vpcd (level 2 on one, level 1
+// on the other, concurrently) and verifies the bundles as the platform
+// would: accepted once, refused for a wrong origin, a replayed nonce, a
+// field changed after signing, and a root the platform does not trust.
+func TestE2ELink(t *testing.T) {
+	e := pcscDaemon(t, Config{HSM: "sim", PBOCCAKeys: "sim"}, newCard(t, "gen3", nil), newCard(t, "gen3", secondHolder))
+	book := link.NewNonceBook(0)
+	bundles := make([]*link.Bundle, 2)
+	var wg sync.WaitGroup
+	for slot := range 2 {
+		nonce, err := book.Issue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := e.c.Link(ctxT(t), e.names[slot], sscd.LinkRequest{Level: 2 - slot, Origin: testOrigin, Nonce: nonce, PIN: "123456"}, sscd.CardOptions{})
+			if err != nil {
+				t.Errorf("slot %d: %v", slot, err)
+			}
+			bundles[slot] = b
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	roots := simRoots(t)
+	opts := link.Options{Roots: roots, Origin: testOrigin, Nonces: book}
+	for slot, b := range bundles {
+		v, err := link.Verify(b, link.Options{Roots: roots, Origin: "https://evil.example", Nonces: book})
+		if !errors.Is(err, link.ErrOrigin) {
+			t.Errorf("slot %d, wrong origin: %v, %v", slot, v, err)
+		}
+		if _, err := link.Verify(b, opts); err != nil {
+			t.Fatalf("slot %d: %v", slot, err)
+		}
+		if _, err := link.Verify(b, opts); !errors.Is(err, link.ErrNonceReplayed) {
+			t.Errorf("slot %d, replayed: %v", slot, err)
+		}
+	}
+	if bundles[0].Bank == nil || bundles[0].Card.Name != "张三" || bundles[1].Bank != nil || bundles[1].Card.Name != "李四" {
+		t.Errorf("bundles %+v / %+v", bundles[0], bundles[1])
+	}
+	// The same bundles checked against their own nonce (no book).
+	tampered := *bundles[0]
+	tampered.Card.SSN = bundles[1].Card.SSN
+	bank := *bundles[0].Bank
+	bank.PAN = "6217991000009999999"
+	for name, tc := range map[string]struct {
+		b    *link.Bundle
+		opts link.Options
+		want error
+	}{
+		"tampered SSN":   {&tampered, link.Options{Roots: roots, Origin: testOrigin, Nonce: bundles[0].Nonce}, link.ErrSignature},
+		"untrusted root": {bundles[1], link.Options{Roots: otherRoot(t), Origin: testOrigin, Nonce: bundles[1].Nonce}, link.ErrUntrusted},
+		"other nonce":    {bundles[1], link.Options{Roots: roots, Origin: testOrigin, Nonce: bundles[0].Nonce}, link.ErrNonce},
+		"swapped PAN": {func() *link.Bundle { b := *bundles[0]; b.Bank = &bank; return &b }(),
+			link.Options{Roots: roots, Origin: testOrigin, Nonce: bundles[0].Nonce}, link.ErrSignature},
+		"level 1 as level 2": {bundles[1], link.Options{Roots: roots, Origin: testOrigin, Nonce: bundles[1].Nonce, MinLevel: 2}, link.ErrLevel},
+	} {
+		if _, err := link.Verify(tc.b, tc.opts); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+}
+
+// otherRoot is a pool with an SM2 root that did not issue the cards.
+func otherRoot(t testing.TB) *sm.CertPool {
+	t.Helper()
+	seed := sm3.Sum([]byte("not the SSC root"))
+	key, err := sm.PrivateKeyFromScalar(seed[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &smx509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "Other Root"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              smx509.KeyUsageCertSign,
+		SignatureAlgorithm:    smx509.SM2WithSM3,
+	}
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := smx509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sm.NewCertPool()
+	p.AddCert(cert)
+	return p
+}
+
+// TestE2EDaemonRestart stops the daemon and starts another on the same
+// socket over the same pcscd: clients reconnect by themselves, the card is
+// seen again (a new daemon numbers insertions afresh) and readable.
+func TestE2EDaemonRestart(t *testing.T) {
+	env := pcsctest.Shared(t)
+	_, remove := env.Insert(t, 0, newCard(t, "gen3", nil))
+	defer remove()
+	name := env.ReaderName(0)
+	sock := filepath.Join(t.TempDir(), "sscd.sock")
+	start := func() (*Daemon, chan error) {
+		d, err := New(Config{Socket: sock, HSM: "sim", Logf: t.Logf}, reader.Open(reader.NewPCSC()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := Listen(sock, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- d.Serve(l); l.Close() }()
+		return d, served
+	}
+	stop := func(d *Daemon, served chan error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-served; err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := sscd.Dial(sock)
+	defer c.Close()
+	d, served := start()
+	waitReader(t, c, name, func(r sscd.Reader, _ bool) bool { return r.CardPresent })
+	first, err := c.Info(ctxT(t), name, sscd.InfoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop(d, served)
+	if _, err := c.Health(ctxT(t)); err == nil {
+		t.Fatal("health answered with the daemon stopped")
+	}
+	d, served = start()
+	defer stop(d, served)
+	waitReader(t, c, name, func(r sscd.Reader, _ bool) bool { return r.CardPresent })
+	again, err := c.Info(ctxT(t), name, sscd.InfoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.SSN != first.SSN {
+		t.Errorf("after restart %+v, before %+v", again, first)
 	}
 }
 

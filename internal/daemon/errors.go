@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
@@ -21,6 +22,14 @@ func apiError(err error) *sscd.Error {
 	}
 	code := sscd.CodeInternal
 	switch {
+	case errors.Is(err, link.ErrRequest):
+		code = sscd.CodeBadRequest
+	case errors.Is(err, link.ErrNoBankApp):
+		code = sscd.CodeBankAppMissing
+	case errors.Is(err, link.ErrBankBlocked):
+		code = sscd.CodeBankAppBlocked
+	case errors.Is(err, link.ErrNoPKI):
+		code = sscd.CodeNoPKI
 	case errors.Is(err, reader.ErrCardRemoved), errors.Is(err, reader.ErrNoCard):
 		code = sscd.CodeCardRemoved
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, reader.ErrTimeout):
@@ -36,7 +45,9 @@ func apiError(err error) *sscd.Error {
 		code = sscd.CodeBusy
 	case errors.Is(err, reader.ErrCardReset), errors.Is(err, reader.ErrCardUnresponsive):
 		code = sscd.CodeCardError
-	case errors.Is(err, reader.ErrNoPINPad), errors.Is(err, reader.ErrNotSupported):
+	case errors.Is(err, reader.ErrNoPINPad):
+		code = sscd.CodePINPadUnsupported
+	case errors.Is(err, reader.ErrNotSupported):
 		code = sscd.CodeBadRequest
 	case errors.Is(err, sscard.ErrNeedsHSM):
 		code = sscd.CodeNeedsHSM

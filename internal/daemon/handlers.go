@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"time"
 
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
@@ -23,24 +22,32 @@ const maxBody = 4 << 10
 // Handler returns the API handler (also used by tests without a socket).
 func (d *Daemon) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/version", d.handleVersion)
-	mux.HandleFunc("GET /v1/health", d.handleHealth)
-	mux.HandleFunc("GET /v1/readers", d.handleReaders)
-	mux.HandleFunc("GET /v1/events", d.handleEvents)
-	mux.HandleFunc("GET /v1/readers/{reader}/info", d.handleInfo)
-	mux.HandleFunc("POST /v1/readers/{reader}/hsm/step1", d.handleStep1)
-	mux.HandleFunc("POST /v1/hsm/{session}/step2", d.handleStep2)
-	mux.HandleFunc("GET /v1/readers/{reader}/pin", d.handlePINStatus)
-	mux.HandleFunc("POST /v1/readers/{reader}/pin/verify", d.handleVerifyPIN)
+	mux.HandleFunc("GET /v1/version", d.observe("version", false, d.handleVersion))
+	mux.HandleFunc("GET /v1/health", d.observe("health", false, d.handleHealth))
+	mux.HandleFunc("GET /v1/readers", d.observe("readers", false, d.handleReaders))
+	mux.HandleFunc("GET /v1/events", d.observe("events", false, d.handleEvents))
+	mux.HandleFunc("GET /v1/readers/{reader}/info", d.observe("info", true, d.handleInfo))
+	mux.HandleFunc("POST /v1/readers/{reader}/hsm/step1", d.observe("hsm.step1", true, d.handleStep1))
+	mux.HandleFunc("POST /v1/hsm/{session}/step2", d.observe("hsm.step2", true, d.handleStep2))
+	mux.HandleFunc("GET /v1/readers/{reader}/pin", d.observe("pin.status", true, d.handlePINStatus))
+	mux.HandleFunc("POST /v1/readers/{reader}/pin/verify", d.observe("pin.verify", true, d.handleVerifyPIN))
+	mux.HandleFunc("POST /v1/readers/{reader}/pin/change", d.observe("pin.change", true, d.handleChangePIN))
+	mux.HandleFunc("POST /v1/readers/{reader}/link", d.observe("link", true, d.handleLink))
+	mux.HandleFunc("POST /v1/readers/{reader}/apdu", d.observe("apdu", true, d.handleAPDU))
+	mux.Handle("GET /metrics", d.metrics.Handler())
 	return d.guard(recoverer(errorPages(mux)))
 }
 
 func (d *Daemon) handleVersion(w http.ResponseWriter, r *http.Request) {
-	v := sscd.Version{Daemon: "devel", API: sscd.APIVersion, Go: runtime.Version()}
+	writeJSON(w, sscd.Version{Daemon: buildVersion(), API: sscd.APIVersion, Go: runtime.Version()})
+}
+
+// buildVersion is the module version sscd was built as, "devel" if none.
+func buildVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		v.Daemon = bi.Main.Version
+		return bi.Main.Version
 	}
-	writeJSON(w, v)
+	return "devel"
 }
 
 func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -68,25 +75,37 @@ func (d *Daemon) handleInfo(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	var info *sscard.BasicInfo
-	err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
-		opts := sscard.ReadOptions{AllowPartial: partial && d.hsm == nil}
-		if d.hsm != nil && op.sess.Generation() >= 3 {
-			// ReadWithHSM authenticates: the card must be reset afterwards.
-			op.raised = true
-			info, err = sscard.ReadWithHSM(ctx, op.sess, d.hsm, opts)
-		} else {
-			info, err = op.sess.Read(ctx, opts)
-		}
-		return err
-	})
+	fresh, err := boolParam(q.Get("fresh"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	set := d.conf()
+	info, err := d.cachedInfo(r, fresh)
+	if info == nil && err == nil {
+		err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
+			opts := sscard.ReadOptions{AllowPartial: partial && set.hsm == nil}
+			if set.hsm != nil && op.sess.Generation() >= 3 {
+				// ReadWithHSM authenticates: the card must be reset afterwards.
+				op.raised = true
+				info, err = sscard.ReadWithHSM(ctx, op.sess, set.hsm, opts)
+			} else {
+				info, err = op.sess.Read(ctx, opts)
+			}
+			if err == nil {
+				d.cache.put(op.reader.Name, op.reader.Insertion, info)
+				op.note.set(op.reader, info.CardNumber)
+			}
+			return err
+		})
+	}
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	if format == sscd.FormatBas {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, sscard.FormatReadCardBas(info, d.term))
+		io.WriteString(w, sscard.FormatReadCardBas(info, set.term))
 		return
 	}
 	writeJSON(w, info)
@@ -132,24 +151,83 @@ func (d *Daemon) handleVerifyPIN(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, sscd.VerifyPINResult{Verified: true})
 }
 
+func (d *Daemon) handleChangePIN(w http.ResponseWriter, r *http.Request) {
+	var req sscd.ChangePINRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.PINPad == (req.Old != "" || req.New != "") || (!req.PINPad && (req.Old == "" || req.New == "")) {
+		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "give old and new, or pinpad=true"))
+		return
+	}
+	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
+		op.raised = true
+		if req.PINPad {
+			return op.sess.ChangePINPad(ctx)
+		}
+		return op.sess.ChangePIN(ctx, req.Old, req.New)
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, sscd.ChangePINResult{Changed: true})
+}
+
+// cachedInfo answers from the cache when the reader's current insertion was
+// read completely before (and the caller's expected insertion, if any, is
+// that one). Any doubt returns (nil, nil): read the card.
+func (d *Daemon) cachedInfo(r *http.Request, fresh bool) (*sscard.BasicInfo, error) {
+	if fresh {
+		return nil, nil
+	}
+	want, err := insertionParam(r)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := d.state.find(r.PathValue("reader"))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkInsertion(rd, want); err != nil {
+		return nil, err
+	}
+	info, ok := d.cache.get(rd.Name, rd.Insertion)
+	if !ok {
+		return nil, nil
+	}
+	noteOf(r).set(rd, info.CardNumber)
+	return info, nil
+}
+
 // withCard runs f as one operation on the card of the request's reader,
 // bounded by the operation timeout.
 func (d *Daemon) withCard(r *http.Request, f func(ctx context.Context, op *cardOp) error) error {
+	return d.withOp(r, true, f)
+}
+
+// withRawCard is withCard without opening the social security application.
+func (d *Daemon) withRawCard(r *http.Request, f func(ctx context.Context, op *cardOp) error) error {
+	return d.withOp(r, false, f)
+}
+
+func (d *Daemon) withOp(r *http.Request, openSSC bool, f func(ctx context.Context, op *cardOp) error) error {
 	want, err := insertionParam(r)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
 	defer cancel()
-	op, err := d.begin(ctx, r.PathValue("reader"), want)
+	op, err := d.beginOp(ctx, r.PathValue("reader"), want, openSSC)
 	if err != nil {
 		return err
 	}
 	defer op.done()
+	op.note = noteOf(r)
+	op.note.set(op.reader, "")
 	return op.explain(f(ctx, op))
 }
-
-func (d *Daemon) opTimeout() time.Duration { return time.Duration(d.cfg.OpTimeout) }
 
 func insertionParam(r *http.Request) (uint64, error) {
 	s := r.URL.Query().Get("insertion")
@@ -177,12 +255,16 @@ func boolParam(s string) (bool, error) {
 // readJSON decodes a small JSON body strictly (unknown fields, trailing data
 // and oversize bodies are bad requests).
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	return readJSONLimit(w, r, v, maxBody)
+}
+
+func readJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return sscd.Errorf(sscd.CodeBadRequest, "body larger than %d bytes", maxBody)
+			return sscd.Errorf(sscd.CodeBadRequest, "body larger than %d bytes", limit)
 		}
 		return sscd.Errorf(sscd.CodeBadRequest, "body: %v", err)
 	}
@@ -212,6 +294,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 func writeError(w http.ResponseWriter, err error) {
 	e := apiError(err)
+	if ow, ok := w.(*outcomeWriter); ok {
+		ow.code, ow.msg = e.Code, e.Message
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.Code.HTTPStatus())

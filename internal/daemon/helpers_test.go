@@ -26,11 +26,13 @@ func testDaemon(t testing.TB, cfg Config, backends ...reader.Backend) (*Daemon, 
 	if cfg.Socket == "" {
 		cfg.Socket = filepath.Join(dir, "sscd.sock")
 	}
+	if cfg.Logf == nil {
+		cfg.Logf = t.Logf
+	}
 	d, err := New(cfg, reader.Open(backends...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Logf = t.Logf
 	l, err := Listen(cfg.Socket, cfg.Group)
 	if err != nil {
 		t.Fatal(err)

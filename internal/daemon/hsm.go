@@ -87,7 +87,7 @@ func (d *Daemon) handleStep1(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := newSessionID()
-	timeout := time.Duration(d.cfg.HSMSessionTimeout)
+	timeout := time.Duration(d.conf().cfg.HSMSessionTimeout)
 	s := &hsmSession{op: op, req: req}
 	d.hsmSess.mu.Lock()
 	d.hsmSess.m[id] = s

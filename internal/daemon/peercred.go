@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -42,14 +43,42 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 // open the socket in (the file mode and group are the gate); otherwise the
 // peer's uid or primary gid must be listed. Unknown credentials are refused.
 func (d *Daemon) allowed(r *http.Request) bool {
-	if len(d.cfg.AllowUIDs) == 0 && len(d.cfg.AllowGIDs) == 0 {
+	cfg := &d.conf().cfg
+	if len(cfg.AllowUIDs) == 0 && len(cfg.AllowGIDs) == 0 {
 		return true
 	}
-	p, _ := r.Context().Value(peerKey{}).(peer)
+	p := peerOf(r)
 	if !p.ok {
 		return false
 	}
-	return slices.Contains(d.cfg.AllowUIDs, p.uid) || slices.Contains(d.cfg.AllowGIDs, p.gid)
+	return slices.Contains(cfg.AllowUIDs, p.uid) || slices.Contains(cfg.AllowGIDs, p.gid)
+}
+
+// isAdmin says whether the peer may use the administrators' endpoints.
+func (d *Daemon) isAdmin(r *http.Request) bool {
+	a := &d.conf().cfg.Admin
+	p := peerOf(r)
+	if !p.ok {
+		return false
+	}
+	if len(a.UIDs) == 0 && len(a.GIDs) == 0 {
+		return p.uid == 0
+	}
+	return slices.Contains(a.UIDs, p.uid) || slices.Contains(a.GIDs, p.gid)
+}
+
+// peerOf returns the credentials of the request's connection.
+func peerOf(r *http.Request) peer {
+	p, _ := r.Context().Value(peerKey{}).(peer)
+	return p
+}
+
+// clientName names the peer in the audit log.
+func clientName(r *http.Request) string {
+	if p := peerOf(r); p.ok {
+		return fmt.Sprintf("uid:%d", p.uid)
+	}
+	return "unknown"
 }
 
 func (d *Daemon) guard(next http.Handler) http.Handler {

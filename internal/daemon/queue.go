@@ -85,3 +85,14 @@ func (q *queues) waiters(name string) int {
 	}
 	return 0
 }
+
+// lengths is the number of operations waiting, per reader (metrics).
+func (q *queues) lengths() map[string]int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make(map[string]int, len(q.m))
+	for name, f := range q.m {
+		out[name] = len(f.waiting)
+	}
+	return out
+}

@@ -217,7 +217,7 @@ func TestPINResetAfterVerify(t *testing.T) {
 	_, err = c.VerifyPIN(ctx, "r0", sscd.VerifyPINRequest{PIN: "12"}, sscd.CardOptions{})
 	wantCode(t, err, sscd.CodeBadRequest)
 	_, err = c.VerifyPIN(ctx, "r0", sscd.VerifyPINRequest{PINPad: true}, sscd.CardOptions{})
-	wantCode(t, err, sscd.CodeBadRequest) // the sim reader has no keypad
+	wantCode(t, err, sscd.CodePINPadUnsupported) // the sim reader has no keypad
 	if _, err := c.VerifyPIN(ctx, "r0", sscd.VerifyPINRequest{PIN: "123456"}, sscd.CardOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestEvents(t *testing.T) {
 	}
 	want := []struct {
 		typ, reader string
-	}{{sscd.EventCardRemoved, "r0"}, {sscd.EventCardInserted, "r1"}}
+	}{{sscd.EventCardRemoved, "r0"}, {sscd.EventCardInserted, "r1"}, {sscd.EventCardIdentified, "r1"}}
 	for i, w := range want {
 		ev, err := es.Next()
 		if err != nil {

@@ -26,7 +26,24 @@ type state struct {
 	backErr  string
 	synced   chan struct{} // closed after the first SnapshotDone
 	syncOnce sync.Once
+	// visible hides the readers the configuration excludes (nil: all
+	// visible). Hidden readers stay in readers, so a reload that shows them
+	// again knows their state.
+	visible func(name string) bool
+	// onEvent, when set, is called (outside the lock, on the watch
+	// goroutine) with every event added to the history.
+	onEvent func(sscd.Event)
 }
+
+// setFilter changes which readers are visible.
+func (s *state) setFilter(f func(string) bool) {
+	s.mu.Lock()
+	s.visible = f
+	s.mu.Unlock()
+}
+
+// shown says whether reader name is visible; s.mu is held.
+func (s *state) shown(name string) bool { return s.visible == nil || s.visible(name) }
 
 func newState() *state {
 	return &state{readers: map[string]*sscd.Reader{}, changed: make(chan struct{}), synced: make(chan struct{})}
@@ -40,9 +57,18 @@ func (s *state) run(events <-chan reader.Event) {
 }
 
 func (s *state) apply(ev reader.Event) {
+	out, ok := s.record(ev)
+	if ok && s.onEvent != nil {
+		s.onEvent(out)
+	}
+}
+
+// record applies ev to the state; ok says it was a change, out is the
+// event added to the history.
+func (s *state) record(ev reader.Event) (out sscd.Event, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := sscd.Event{Time: ev.Time, Reader: ev.Reader, Backend: ev.Backend, ATR: ev.ATR, Insertion: ev.Insertion}
+	out = sscd.Event{Time: ev.Time, Reader: ev.Reader, Backend: ev.Backend, ATR: ev.ATR, Insertion: ev.Insertion}
 	if out.Time.IsZero() {
 		out.Time = time.Now()
 	}
@@ -50,13 +76,13 @@ func (s *state) apply(ev reader.Event) {
 	switch ev.Type {
 	case reader.ReaderAdded:
 		if r != nil {
-			return // a snapshot after recovery repeats what we know
+			return out, false // a snapshot after recovery repeats what we know
 		}
 		s.readers[ev.Reader] = &sscd.Reader{Name: ev.Reader, Backend: ev.Backend}
 		out.Type = sscd.EventReaderAdded
 	case reader.ReaderRemoved:
 		if r == nil {
-			return
+			return out, false
 		}
 		delete(s.readers, ev.Reader)
 		out.Type = sscd.EventReaderRemoved
@@ -66,29 +92,50 @@ func (s *state) apply(ev reader.Event) {
 			s.readers[ev.Reader] = r
 		}
 		if r.CardPresent && r.Insertion == ev.Insertion {
-			return
+			return out, false
 		}
-		r.CardPresent, r.ATR, r.Insertion = true, ev.ATR, ev.Insertion
+		*r = sscd.Reader{Name: r.Name, Backend: r.Backend, CardPresent: true, ATR: ev.ATR, Insertion: ev.Insertion}
 		out.Type = sscd.EventCardInserted
 	case reader.CardRemoved:
 		if r == nil || !r.CardPresent {
-			return
+			return out, false
 		}
-		r.CardPresent, r.ATR, r.Insertion = false, nil, 0
+		*r = sscd.Reader{Name: r.Name, Backend: r.Backend}
 		out.Type = sscd.EventCardRemoved
 	case reader.SnapshotDone:
 		s.backErr = ""
 		s.syncOnce.Do(func() { close(s.synced) })
-		return
+		return out, false
 	case reader.BackendError:
 		s.backErr = ev.Backend + ": " + ev.Err
 		out.Type, out.Error = sscd.EventBackendError, ev.Err
 	default:
+		return out, false
+	}
+	s.add(&out)
+	return out, true
+}
+
+// identify records what the daemon found on a card, if that insertion is
+// still in the reader, and adds EventCardIdentified.
+func (s *state) identify(name string, insertion uint64, kind string, gen int, version string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.readers[name]
+	if r == nil || !r.CardPresent || r.Insertion != insertion || r.Kind != sscd.KindUnknown {
 		return
 	}
+	r.Kind, r.Generation, r.SpecVersion = kind, gen, version
+	out := sscd.Event{Type: sscd.EventCardIdentified, Time: time.Now(), Reader: name, Backend: r.Backend, ATR: r.ATR,
+		Insertion: insertion, Kind: kind, Generation: gen, SpecVersion: version}
+	s.add(&out)
+}
+
+// add numbers ev and appends it to the history; s.mu is held.
+func (s *state) add(out *sscd.Event) {
 	s.seq++
 	out.Seq = s.seq
-	s.history = append(s.history, out)
+	s.history = append(s.history, *out)
 	if len(s.history) > historySize {
 		s.history = slices.Delete(s.history, 0, len(s.history)-historySize)
 	}
@@ -103,7 +150,9 @@ func (s *state) snapshot() ([]sscd.Reader, uint64, <-chan struct{}) {
 	defer s.mu.Unlock()
 	out := make([]sscd.Reader, 0, len(s.readers))
 	for _, r := range s.readers {
-		out = append(out, *r)
+		if s.shown(r.Name) {
+			out = append(out, *r)
+		}
 	}
 	slices.SortFunc(out, func(a, b sscd.Reader) int { return strings.Compare(a.Name, b.Name) })
 	return out, s.seq, s.changed
@@ -121,7 +170,12 @@ func (s *state) since(seq uint64) (evs []sscd.Event, changed <-chan struct{}, ok
 		return nil, s.changed, false
 	}
 	i := int(seq + 1 - s.history[0].Seq)
-	return slices.Clone(s.history[i:]), s.changed, true
+	for _, ev := range s.history[i:] {
+		if ev.Reader == "" || s.shown(ev.Reader) {
+			evs = append(evs, ev)
+		}
+	}
+	return evs, s.changed, true
 }
 
 // find resolves a reader name: the exact name, or a unique case-insensitive
@@ -129,13 +183,13 @@ func (s *state) since(seq uint64) (evs []sscd.Event, changed <-chan struct{}, ok
 func (s *state) find(name string) (sscd.Reader, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r, ok := s.readers[name]; ok {
+	if r, ok := s.readers[name]; ok && s.shown(name) {
 		return *r, nil
 	}
 	var match *sscd.Reader
 	lname := strings.ToLower(name)
 	for _, r := range s.readers {
-		if name != "" && strings.Contains(strings.ToLower(r.Name), lname) {
+		if name != "" && s.shown(r.Name) && strings.Contains(strings.ToLower(r.Name), lname) {
 			if match != nil {
 				return sscd.Reader{}, sscd.Errorf(sscd.CodeReaderNotFound, "reader name %q matches more than one reader", name)
 			}
@@ -152,11 +206,15 @@ func (s *state) health() (readers, cards int, backErr string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.readers {
+		if !s.shown(r.Name) {
+			continue
+		}
+		readers++
 		if r.CardPresent {
 			cards++
 		}
 	}
-	return len(s.readers), cards, s.backErr
+	return readers, cards, s.backErr
 }
 
 // waitSynced waits for the first complete snapshot of the backends, so the

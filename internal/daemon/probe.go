@@ -1,0 +1,59 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sscard/ssc/internal/metrics"
+	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
+)
+
+// onEvent runs on the watch goroutine for every state change.
+func (d *Daemon) onEvent(ev sscd.Event) {
+	d.cache.observe(ev)
+	if ev.Type == sscd.EventCardInserted {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.probe(ev.Reader, ev.Insertion)
+		}()
+	}
+}
+
+// probe looks at a newly inserted card — is it a social security card,
+// which generation — the way every operation opens it (queued, exclusive,
+// SELECT SSSE and the version record), and records the answer in the
+// reader's state. A card that cannot be read stays KindUnknown.
+func (d *Daemon) probe(name string, insertion uint64) {
+	if _, err := d.state.find(name); err != nil {
+		return // hidden by the configuration: never touched
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, d.opTimeout())
+	defer cancel()
+	op, err := d.begin(ctx, name, insertion)
+	switch {
+	case err == nil:
+		gen, ver := op.sess.Generation(), op.sess.Version()
+		op.done()
+		d.state.identify(name, insertion, sscd.KindSSC, gen, ver)
+	case errors.Is(err, sscard.ErrNotSSC):
+		d.state.identify(name, insertion, sscd.KindOther, 0, "")
+	case errors.Is(err, sscard.ErrApplicationBlocked):
+		d.state.identify(name, insertion, sscd.KindSSC, 0, "")
+	default:
+		if d.ctx.Err() == nil && !sscd.IsCode(apiError(err), sscd.CodeCardChanged) && !sscd.IsCode(apiError(err), sscd.CodeNoCard) {
+			d.logf("identify the card in %q: %v", name, err)
+		}
+	}
+}
+
+// readerStates feeds the reader gauges of the metrics.
+func (d *Daemon) readerStates() []metrics.ReaderState {
+	rs, _, _ := d.state.snapshot()
+	out := make([]metrics.ReaderState, len(rs))
+	for i, r := range rs {
+		out[i] = metrics.ReaderState{Name: r.Name, Backend: r.Backend, CardPresent: r.CardPresent, Kind: r.Kind}
+	}
+	return out
+}

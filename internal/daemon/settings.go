@@ -1,0 +1,63 @@
+package daemon
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sscard"
+)
+
+// settings is what a configuration (re)load produces; handlers read the
+// current one once per request, so a reload never changes a request
+// half-way.
+type settings struct {
+	cfg    Config
+	hsm    sscard.HSM
+	term   sscard.TerminalInfo
+	caKeys *sm.CAKeyTable // nil: no ODA during level-2 linking
+}
+
+func newSettings(cfg Config) (*settings, error) {
+	s := &settings{cfg: cfg, hsm: cfg.hsmAdapter(), term: sscard.TerminalInfo{TerminalNo: cfg.TerminalNo, DeviceNo: cfg.DeviceNo}}
+	if cfg.PBOCCAKeys != "" {
+		t, err := loadCAKeys(cfg.PBOCCAKeys)
+		if err != nil {
+			return nil, fmt.Errorf("pboc_ca_keys: %w", err)
+		}
+		s.caKeys = t
+	}
+	return s, nil
+}
+
+// conf returns the current settings.
+func (d *Daemon) conf() *settings { return d.set.Load() }
+
+func (d *Daemon) opTimeout() time.Duration { return time.Duration(d.conf().cfg.OpTimeout) }
+
+// Reload applies a new configuration to the running daemon: allowlists,
+// reader filters, timeouts, HSM, terminal numbers, audit log, admin
+// endpoints and CA keys change at once (requests already running finish
+// with the old ones). The socket, its group and the reader backends (serial,
+// sim) only change at a restart: they are kept, and named in the returned
+// list. On error nothing changes.
+func (d *Daemon) Reload(cfg Config) (restart []string, err error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	old := d.conf().cfg
+	restart = old.restartOnly(cfg)
+	cfg.Socket, cfg.Group, cfg.Serial, cfg.Sim = old.Socket, old.Group, old.Serial, old.Sim
+	s, err := newSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.reloadAudit(old.Audit, cfg.Audit); err != nil {
+		return nil, err
+	}
+	d.set.Store(s)
+	d.state.setFilter(cfg.visible)
+	d.cache.setEnabled(!cfg.NoInfoCache)
+	return restart, nil
+}

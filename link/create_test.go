@@ -1,0 +1,99 @@
+package link_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/pboc"
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sscard"
+)
+
+// simCard connects to an in-process software card of profile (edit may
+// change it) and opens its SSSE session.
+func simCard(t *testing.T, profile string, edit func(*sim.Profile)) (reader.Card, *sscard.Session) {
+	t.Helper()
+	p, err := sim.Builtin(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(p)
+	}
+	chip, err := sim.New(p, sim.Options{Mode: sim.Contact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := reader.NewSimBackend("r")
+	t.Cleanup(func() { b.Close() })
+	if err := b.Insert("r", chip); err != nil {
+		t.Fatal(err)
+	}
+	card, err := b.Connect(context.Background(), "r", reader.ConnectOptions{Mode: reader.Exclusive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { card.Close() })
+	sess, err := sscard.Open(context.Background(), card, sscard.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return card, sess
+}
+
+func TestCreate(t *testing.T) {
+	ctx := context.Background()
+	origin := "https://ecard.example.gov.cn"
+	nonce := bytes.Repeat([]byte{7}, 32)
+	roots, err := sm.SIMRootPool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := link.CreateOptions{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: sm.SIMCAKeyTable()}, ODA: true}
+	for _, level := range []int{link.Level1, link.Level2} {
+		card, sess := simCard(t, "gen3", nil)
+		b, err := link.Create(ctx, card, sess, link.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"}, opts)
+		if err != nil {
+			t.Fatalf("level %d: %v", level, err)
+		}
+		if _, err := link.Verify(b, link.Options{Roots: roots, Origin: origin, Nonce: nonce, MinLevel: level}); err != nil {
+			t.Fatalf("level %d: %v", level, err)
+		}
+		if b.Card.CardNumber == "" || (b.Bank != nil) != (level == 2) || (b.Bank != nil && b.Bank.Expiry != "311231") {
+			t.Errorf("level %d: %+v %+v", level, b.Card, b.Bank)
+		}
+	}
+
+	tests := []struct {
+		name    string
+		profile string
+		edit    func(*sim.Profile)
+		req     link.Request
+		opts    link.CreateOptions
+		want    error
+	}{
+		{"level 0", "gen3", nil, link.Request{Origin: origin, Nonce: nonce, PIN: "123456"}, opts, link.ErrRequest},
+		{"bad origin", "gen3", nil, link.Request{Level: 1, Origin: "https://x.example/", Nonce: nonce, PIN: "123456"}, opts, link.ErrRequest},
+		{"long nonce", "gen3", nil, link.Request{Level: 1, Origin: origin, Nonce: make([]byte, 257), PIN: "123456"}, opts, link.ErrRequest},
+		{"no PIN", "gen3", nil, link.Request{Level: 1, Origin: origin, Nonce: nonce}, opts, link.ErrRequest},
+		{"no HSM", "gen3", nil, link.Request{Level: 1, Origin: origin, Nonce: nonce, PIN: "123456"}, link.CreateOptions{}, sscard.ErrNeedsHSM},
+		{"no bank", "gen3", func(p *sim.Profile) { p.PBOC = nil }, link.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, link.ErrNoBankApp},
+		{"bank blocked", "gen3", func(p *sim.Profile) { p.PBOC.BlockedAIDs = []string{"A000000333010101", "A000000333010106"} },
+			link.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, link.ErrBankBlocked},
+		{"gen2", "gen2", nil, link.Request{Level: 1, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, link.ErrNoPKI},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			card, sess := simCard(t, tc.profile, tc.edit)
+			_, err := link.Create(ctx, card, sess, tc.req, tc.opts)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("%v, want %v", err, tc.want)
+			}
+		})
+	}
+}
