@@ -94,14 +94,29 @@ func infoQuery(opts InfoOptions, format string) url.Values {
 	if opts.Fresh {
 		q.Set("fresh", "true")
 	}
+	if opts.AllFields {
+		q.Set("fields", "all")
+	}
+	if opts.NoHSM {
+		q.Set("hsm", "false")
+	}
 	return q
 }
 
 // HSMStep1 starts the HSM two-step read on the card in readerName. The card
 // stays reserved for this session until HSMStep2 or the session expires.
-func (c *Client) HSMStep1(ctx context.Context, readerName string, opts CardOptions) (*HSMStep1, error) {
+func (c *Client) HSMStep1(ctx context.Context, readerName string, opts HSMStep1Options) (*HSMStep1, error) {
 	var st HSMStep1
-	return &st, c.do(ctx, http.MethodPost, readerPath(readerName, "hsm/step1"), cardQuery(opts), struct{}{}, &st)
+	q := cardQuery(opts.CardOptions)
+	if opts.AllFields {
+		q.Set("fields", "all")
+	}
+	return &st, c.do(ctx, http.MethodPost, readerPath(readerName, "hsm/step1"), q, struct{}{}, &st)
+}
+
+// HSMAbort ends an HSM session without step 2 and releases the card.
+func (c *Client) HSMAbort(ctx context.Context, session string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/hsm/"+url.PathEscape(session), nil, nil, &struct{}{})
 }
 
 // HSMStep2 completes the session with the HSM's RESULT1|RESULT2| line and

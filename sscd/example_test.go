@@ -42,7 +42,7 @@ func Example() {
 func ExampleClient_HSMStep1() {
 	c := sscd.Dial("")
 	ctx := context.Background()
-	st, err := c.HSMStep1(ctx, "Virtual PCD 00 00", sscd.CardOptions{})
+	st, err := c.HSMStep1(ctx, "Virtual PCD 00 00", sscd.HSMStep1Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

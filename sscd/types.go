@@ -44,6 +44,9 @@ type Reader struct {
 	Generation int `json:"generation,omitempty"`
 	// SpecVersion is the card's spec version (EF05/03), e.g. "3.00".
 	SpecVersion string `json:"spec_version,omitempty"`
+	// Protocol is the protocol the daemon's connection negotiated ("T=0",
+	// "T=1"), known once the card was identified.
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // Card kinds of Reader.Kind.
@@ -80,10 +83,11 @@ type Event struct {
 	Insertion uint64     `json:"insertion,omitempty"`
 	Error     string     `json:"error,omitempty"`
 	Readers   []Reader   `json:"readers,omitempty"`
-	// Kind, Generation and SpecVersion of EventCardIdentified.
+	// Kind, Generation, SpecVersion and Protocol of EventCardIdentified.
 	Kind        string `json:"kind,omitempty"`
 	Generation  int    `json:"generation,omitempty"`
 	SpecVersion string `json:"spec_version,omitempty"`
+	Protocol    string `json:"protocol,omitempty"`
 }
 
 // Info formats of GET /v1/readers/{reader}/info.
@@ -105,6 +109,12 @@ type InfoOptions struct {
 	// Fresh reads the card again instead of answering from what the daemon
 	// read earlier from the same insertion.
 	Fresh bool
+	// AllFields reads every EF05/EF06 field, not only the iReadCardBas set
+	// (always from the card).
+	AllFields bool
+	// NoHSM does not use the daemon's HSM: a 3rd-gen card then gives
+	// ErrNeedsHSM, or with Partial the free fields (always from the card).
+	NoHSM bool
 	// Partial returns the free fields of a 3rd-gen card when no HSM is
 	// configured, listing the others in BasicInfo.Unavailable, instead of
 	// failing with ErrNeedsHSM.
@@ -119,6 +129,13 @@ type HSMStep1 struct {
 	Step1     string    `json:"step1"`
 	Insertion uint64    `json:"insertion"`
 	Expires   time.Time `json:"expires"`
+}
+
+// HSMStep1Options tune HSMStep1.
+type HSMStep1Options struct {
+	CardOptions
+	// AllFields reads every EF05/EF06 field, not only the iReadCardBas set.
+	AllFields bool
 }
 
 // HSMStep2Request is the body of POST /v1/hsm/{session}/step2.

@@ -96,6 +96,9 @@ func (a *app) hsmLine(label, value string) {
 // runHSM opens the card, begins the two-step read, gets the answer from
 // answer (with the transaction held) and completes it.
 func (a *app) runHSM(ctx context.Context, all bool, answer func(context.Context, sscard.Step1) (sscard.Step2Input, error)) error {
+	if done, err := a.hsmViaDaemon(ctx, all, answer); done || err != nil {
+		return err
+	}
 	sess, card, closeAll, err := a.openSession(ctx)
 	if err != nil {
 		return err
@@ -128,7 +131,7 @@ func (a *app) runHSM(ctx context.Context, all bool, answer func(context.Context,
 		}{card.Reader(), st.String(), ans.String(), info})
 	}
 	fmt.Fprintln(a.stdout)
-	return printInfo(a, info, card)
+	return printInfo(a, info, card.Reader(), card.Protocol())
 }
 
 // readLine reads one line from r, giving up when ctx ends.

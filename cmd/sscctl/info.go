@@ -42,6 +42,12 @@ func (a *app) infoCommand() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			if c := a.daemonClient(ctx); c != nil {
+				done, err := a.infoViaDaemon(ctx, c, format, hsmName != "" && hsm != nil, partial, all, sscard.TerminalInfo{TerminalNo: terminal, DeviceNo: device})
+				if done || err != nil {
+					return err
+				}
+			}
 			sys, card, _, err := a.connect(ctx)
 			if err != nil {
 				return err
@@ -69,7 +75,7 @@ func (a *app) infoCommand() *cobra.Command {
 			}
 			if err != nil {
 				if errors.Is(err, sscard.ErrNeedsHSM) {
-					return fmt.Errorf("%w (use --hsm sim for a software card, --hsm URL for a key system, or --partial)", err)
+					return needsHSMHint(err)
 				}
 				return err
 			}
@@ -80,7 +86,7 @@ func (a *app) infoCommand() *cobra.Command {
 				fmt.Fprintln(a.stdout, sscard.FormatReadCardBas(info, sscard.TerminalInfo{TerminalNo: terminal, DeviceNo: device}))
 				return nil
 			}
-			return printInfo(a, info, card)
+			return printInfo(a, info, card.Reader(), card.Protocol())
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output: text, json or bas (iReadCardBas string)")
@@ -107,14 +113,14 @@ func parseHSM(s string) (sscard.HSM, error) {
 	return nil, usagef("--hsm must be sim or an http(s) URL, not %q", s)
 }
 
-func printInfo(a *app, info *sscard.BasicInfo, card reader.Card) error {
+func printInfo(a *app, info *sscard.BasicInfo, readerName string, proto reader.Protocol) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(tw, "%s\t%s\n", k, v)
 		}
 	}
-	row("reader", fmt.Sprintf("%s (%s)", card.Reader(), card.Protocol()))
+	row("reader", fmt.Sprintf("%s (%s)", readerName, proto))
 	row("card generation", fmt.Sprintf("%d (spec version %s)", info.Generation, info.Version))
 	row("card identification code", fmt.Sprintf("%X", []byte(info.CardID)))
 	row("region", info.Region)
@@ -135,4 +141,9 @@ func printInfo(a *app, info *sscard.BasicInfo, card reader.Card) error {
 		row("not read (needs HSM)", strings.Join(info.Unavailable, ", "))
 	}
 	return tw.Flush()
+}
+
+// needsHSMHint says how to read the protected fields.
+func needsHSMHint(err error) error {
+	return fmt.Errorf("%w (use --hsm sim for a software card, --hsm URL for a key system, or --partial)", err)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/sscard/ssc/internal/pcsctest"
+	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sim/gempc"
 )
@@ -86,6 +87,7 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("PCSCLITE_CSOCK_NAME", e.WorkDir+"/no-pcscd.comm")
+			e.Setenv("SSC_SOCKET", e.WorkDir+"/no-sscd.sock") // direct mode
 			return nil
 		},
 	})
@@ -130,6 +132,17 @@ func TestScriptsPCSC(t *testing.T) {
 			e.Setenv("SERIAL_READER", env.SerialReaderName(serialFriendly))
 			e.Setenv("READER0", env.ReaderName(0))
 			e.Setenv("READER1", env.ReaderName(1))
+			e.Setenv("SSC_SOCKET", e.WorkDir+"/no-sscd.sock") // direct mode
+			if strings.HasPrefix(filepath.Base(e.WorkDir), "script-daemon") {
+				// sscd over the same pcscd, in this process (which reaches
+				// the shared pcscd through PCSCLITE_CSOCK_NAME).
+				socket, stop, err := serveDaemon("", reader.NewPCSC())
+				if err != nil {
+					return err
+				}
+				e.Defer(stop)
+				e.Setenv("SSC_SOCKET", socket)
+			}
 			return nil
 		},
 	})
@@ -143,6 +156,7 @@ func TestExitCodes(t *testing.T) {
 	t.Setenv("SSC_READER", "")
 	t.Setenv("SSC_HSM", "")
 	t.Setenv("PCSCLITE_CSOCK_NAME", t.TempDir()+"/no-pcscd.comm") // only the in-process sim exists
+	t.Setenv("SSC_SOCKET", t.TempDir()+"/no-sscd.sock")
 	tests := []struct {
 		name   string
 		args   []string

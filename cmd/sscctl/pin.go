@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
 )
 
 func (a *app) pinCommand() *cobra.Command {
@@ -33,12 +35,25 @@ func (a *app) pinStatusCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			sess, _, closeAll, err := a.openSession(ctx)
+			var tries int
+			c, r, ok, err := a.viaDaemon(ctx)
 			if err != nil {
 				return err
 			}
-			defer closeAll()
-			tries, err := sess.PINStatus(ctx)
+			if ok {
+				st, derr := c.PINStatus(ctx, r.Name, cardOpts(r))
+				tries = st.TriesLeft
+				if derr != nil {
+					err = fromDaemon(derr, r.Name)
+				}
+			} else {
+				sess, _, closeAll, oerr := a.openSession(ctx)
+				if oerr != nil {
+					return oerr
+				}
+				defer closeAll()
+				tries, err = sess.PINStatus(ctx)
+			}
 			blocked := errors.Is(err, apdu.ErrBlocked)
 			if err != nil && !blocked {
 				return err
@@ -84,6 +99,24 @@ func (a *app) pinVerifyCommand() *cobra.Command {
 				if src.given() {
 					return usagef("--pinpad takes the PIN on the reader's keypad: no --pin-stdin/--pin-env")
 				}
+				if c, r, ok, err := a.viaDaemon(ctx); err != nil {
+					return err
+				} else if ok {
+					// Direct mode refuses a reader without a keypad before
+					// the prompt.
+					st, err := c.PINStatus(ctx, r.Name, cardOpts(r))
+					if err != nil && !sscd.IsCode(err, sscd.CodePINBlocked) {
+						return pinFailure("PIN", fromDaemon(err, r.Name))
+					}
+					if err == nil && !st.PINPad {
+						return pinFailure("PIN", reader.ErrNoPINPad)
+					}
+					fmt.Fprintln(a.stderr, "enter the PIN on the reader's keypad")
+					if _, err := c.VerifyPIN(ctx, r.Name, sscd.VerifyPINRequest{PINPad: true, Force: force}, cardOpts(r)); err != nil {
+						return pinFailure("PIN", fromDaemon(err, r.Name))
+					}
+					return a.done("PIN verified")
+				}
 				sess, card, closeAll, err := a.openSession(ctx)
 				if err != nil {
 					return err
@@ -101,6 +134,14 @@ func (a *app) pinVerifyCommand() *cobra.Command {
 			pins, err := a.readPINs(ctx, src, "PIN")
 			if err != nil {
 				return err
+			}
+			if c, r, ok, err := a.viaDaemon(ctx); err != nil {
+				return err
+			} else if ok {
+				if _, err := c.VerifyPIN(ctx, r.Name, sscd.VerifyPINRequest{PIN: pins[0], Force: force}, cardOpts(r)); err != nil {
+					return pinFailure("PIN", fromDaemon(err, r.Name))
+				}
+				return a.done("PIN verified")
 			}
 			sess, _, closeAll, err := a.openSession(ctx)
 			if err != nil {
@@ -121,14 +162,22 @@ func (a *app) pinVerifyCommand() *cobra.Command {
 
 func (a *app) pinChangeCommand() *cobra.Command {
 	var src pinSource
+	var pinpad bool
 	cmd := &cobra.Command{
 		Use:   "change",
 		Short: "Change the PIN (old PIN, then new PIN)",
 		Long: "change asks for the old PIN and the new one: --pin-env OLD --new-pin-env NEW, " +
-			"--pin-stdin with two lines (old, new), or the prompt (the new PIN twice).",
+			"--pin-stdin with two lines (old, new), or the prompt (the new PIN twice). --pinpad has the " +
+			"cardholder type them on the reader's keypad (current PIN, then the new one twice).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if pinpad {
+				if src.given() {
+					return usagef("--pinpad takes the PINs on the reader's keypad: no --pin-stdin/--pin-env")
+				}
+				return a.changePINPad(ctx)
+			}
 			if (src.env == "") != (src.newEnv == "") && !src.stdin {
 				return usagef("give both --pin-env and --new-pin-env, or --pin-stdin with two lines")
 			}
@@ -147,6 +196,15 @@ func (a *app) pinChangeCommand() *cobra.Command {
 			if _, err := sscardPINCheck(pins[1]); err != nil {
 				return pinFailure("new PIN", err)
 			}
+			if c, r, ok, err := a.viaDaemon(ctx); err != nil {
+				return err
+			} else if ok {
+				_, err := c.ChangePIN(ctx, r.Name, sscd.ChangePINRequest{Old: pins[0], New: pins[1]}, cardOpts(r))
+				if err != nil {
+					return pinFailure("old PIN", fromDaemon(err, r.Name))
+				}
+				return a.done("PIN changed")
+			}
 			sess, _, closeAll, err := a.openSession(ctx)
 			if err != nil {
 				return err
@@ -159,7 +217,39 @@ func (a *app) pinChangeCommand() *cobra.Command {
 		},
 	}
 	src.addFlags(cmd.Flags(), true)
+	cmd.Flags().BoolVar(&pinpad, "pinpad", false, "enter the PINs on the reader's keypad")
 	return cmd
+}
+
+// changePINPad changes the PIN on the reader's keypad, through the daemon
+// when it runs.
+func (a *app) changePINPad(ctx context.Context) error {
+	fmt.Fprintln(a.stderr, "enter the current PIN, then the new PIN twice, on the reader's keypad")
+	if c, r, ok, err := a.viaDaemon(ctx); err != nil {
+		return err
+	} else if ok {
+		if _, err := c.ChangePIN(ctx, r.Name, sscd.ChangePINRequest{PINPad: true}, cardOpts(r)); err != nil {
+			return changePadFailure(fromDaemon(err, r.Name))
+		}
+		return a.done("PIN changed")
+	}
+	sess, _, closeAll, err := a.openSession(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	if err := sess.ChangePINPad(ctx); err != nil {
+		return changePadFailure(err)
+	}
+	return a.done("PIN changed")
+}
+
+// changePadFailure words a failed PIN change on the keypad.
+func changePadFailure(err error) error {
+	if errors.Is(err, reader.ErrNoPINPad) {
+		return fmt.Errorf("this reader has no PIN pad that can change PINs: change without --pinpad")
+	}
+	return pinFailure("PIN", err)
 }
 
 func (a *app) pinResetCommand() *cobra.Command {

@@ -5,6 +5,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sscard/ssc/reader"
 )
 
 func (a *app) readersCommand() *cobra.Command {
@@ -13,6 +15,13 @@ func (a *app) readersCommand() *cobra.Command {
 		Short: "List readers and the cards in them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c := a.daemonClient(cmd.Context()); c != nil {
+				rs, err := a.readersViaDaemon(cmd.Context(), c)
+				if err != nil {
+					return err
+				}
+				return a.printReaders(rs)
+			}
 			sys, err := a.system()
 			if err != nil {
 				return err
@@ -22,21 +31,25 @@ func (a *app) readersCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return writeJSON(a.stdout, rs)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			for _, r := range rs {
-				state := "empty"
-				if r.CardPresent {
-					state = "card"
-					if r.InUse {
-						state = "card (in use)"
-					}
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Backend, state, r.ATR)
-			}
-			return tw.Flush()
+			return a.printReaders(rs)
 		},
 	}
+}
+
+func (a *app) printReaders(rs []reader.ReaderInfo) error {
+	if a.json {
+		return writeJSON(a.stdout, rs)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	for _, r := range rs {
+		state := "empty"
+		if r.CardPresent {
+			state = "card"
+			if r.InUse {
+				state = "card (in use)"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Backend, state, r.ATR)
+	}
+	return tw.Flush()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sscd"
 )
 
 // Exit codes: 0 success, 1 failure, 2 usage error.
@@ -43,18 +44,25 @@ type app struct {
 	simProfile string
 	simMode    string
 	serial     []string // serial readers, PATH[:TYPE]
+	socket     string   // sscd socket (--socket)
+	direct     bool     // --direct: never use sscd
+
+	root           *cobra.Command
+	daemon         *sscd.Client // set once resolved and answering
+	daemonResolved bool
 
 	// newBackends builds the reader backends; tests replace it.
 	newBackends func(a *app) ([]reader.Backend, error)
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, newBackends: defaultBackends}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, newBackends: newBackends}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := root.ExecuteContext(ctx)
+	a.closeDaemon()
 	if err == nil {
 		return 0
 	}
@@ -90,6 +98,7 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	a.root = root
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetIn(a.stdin)
@@ -101,9 +110,11 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.simProfile, "sim-profile", envOr("SSC_SIM_PROFILE", sim.DefaultProfile), "personalisation of the in-process software card: built-in name or file (env SSC_SIM_PROFILE)")
 	pf.StringVar(&a.simMode, "sim-mode", "contact", "interface of the in-process software card: contact or contactless")
 	pf.StringSliceVar(&a.serial, "serial", splitList(os.Getenv("SSC_SERIAL")), "serial CCID reader PATH[:GemPCTwin|GemPCPinPad] (repeatable; env SSC_SERIAL, comma-separated); --reader serial:PATH adds one too")
+	pf.StringVar(&a.socket, "socket", envOr("SSC_SOCKET", sscd.DefaultSocket), "sscd socket: readers, watch, info, pin and hsm go through the daemon when it answers there (env SSC_SOCKET)")
+	pf.BoolVar(&a.direct, "direct", os.Getenv("SSC_DIRECT") == "1", "use the readers directly even when sscd runs (env SSC_DIRECT=1)")
 	root.AddCommand(a.readersCommand(), a.watchCommand(), a.atrCommand(), a.apduCommand(), a.infoCommand(), a.simCommand(),
 		a.pinCommand(), a.hsmCommand(), a.pkiCommand(),
-		a.photoCommand(), a.dumpCommand(), a.pbocCommand(), a.tlvCommand())
+		a.photoCommand(), a.dumpCommand(), a.pbocCommand(), a.tlvCommand(), a.linkCommand())
 	return root
 }
 
@@ -122,6 +133,10 @@ func (a *app) system() (*reader.System, error) {
 	}
 	return reader.Open(bs...), nil
 }
+
+// newBackends builds the backends of a run; in-process tests replace it to
+// keep libpcsclite out of the test process.
+var newBackends = defaultBackends
 
 func defaultBackends(a *app) ([]reader.Backend, error) {
 	card, err := a.simCard()

@@ -36,26 +36,19 @@ func (a *app) watchCommand() *cobra.Command {
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			sys, err := a.system()
-			if err != nil {
-				return err
-			}
-			defer sys.Close()
-			events, err := sys.Watch(ctx)
-			if err != nil {
-				return err
-			}
 			enc := json.NewEncoder(a.stdout)
 			n := 0
 			cards := map[string]bool{} // reader → card present, for --until
-			for ev := range events {
+			finished := false
+			// handle prints ev and says whether watch is done.
+			handle := func(ev reader.Event) (bool, error) {
 				// --reader narrows the stream to readers it matches.
 				if a.reader() != "" && ev.Reader != "" && !strings.Contains(strings.ToLower(ev.Reader), strings.ToLower(a.reader())) {
-					continue
+					return false, nil
 				}
 				if a.json {
 					if err := enc.Encode(ev); err != nil {
-						return err
+						return true, err
 					}
 				} else {
 					fmt.Fprintln(a.stdout, formatEvent(ev))
@@ -63,11 +56,40 @@ func (a *app) watchCommand() *cobra.Command {
 				if ev.Type != reader.SnapshotDone {
 					n++
 				}
-				if count > 0 && n >= count {
-					return nil
+				finished = (count > 0 && n >= count) || (until != "" && reached(until, ev, cards))
+				return finished, nil
+			}
+			if c := a.daemonClient(ctx); c != nil {
+				var herr error
+				err := a.watchViaDaemon(ctx, c, func(ev reader.Event) bool {
+					done, err := handle(ev)
+					herr = err
+					return !done && err == nil
+				})
+				if herr != nil {
+					return herr
 				}
-				if until != "" && reached(until, ev, cards) {
-					return nil
+				if err != nil || finished {
+					return err
+				}
+			} else {
+				sys, err := a.system()
+				if err != nil {
+					return err
+				}
+				defer sys.Close()
+				events, err := sys.Watch(ctx)
+				if err != nil {
+					return err
+				}
+				for ev := range events {
+					done, err := handle(ev)
+					if err != nil {
+						return err
+					}
+					if done {
+						return nil
+					}
 				}
 			}
 			if until != "" {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"strconv"
 	"sync"
 
 	"github.com/sscard/ssc/sscard"
@@ -16,6 +17,49 @@ type infoCache struct {
 	mu      sync.Mutex
 	off     bool
 	entries map[string]cacheEntry // by reader name
+	// flights are the card reads in progress to fill the cache, by
+	// flightKey: concurrent requests for a card not read yet wait for the
+	// first one instead of each queueing for the card.
+	flights map[string]*flight
+}
+
+// flight is one card read that others may wait for.
+type flight struct {
+	done chan struct{}
+	info *sscard.BasicInfo // set before done is closed; nil: read failed
+}
+
+func flightKey(reader string, insertion uint64) string {
+	return reader + "\x00" + strconv.FormatUint(insertion, 10)
+}
+
+// join returns the read in progress for insertion in reader and false, or
+// a new one and true: the caller leads it and must call land.
+func (c *infoCache) join(reader string, insertion uint64) (*flight, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := flightKey(reader, insertion)
+	if f, ok := c.flights[k]; ok {
+		return f, false
+	}
+	if c.flights == nil {
+		c.flights = map[string]*flight{}
+	}
+	f := &flight{done: make(chan struct{})}
+	c.flights[k] = f
+	return f, true
+}
+
+// land ends a flight with what the leader read (nil on failure: the
+// waiters then read the card themselves).
+func (c *infoCache) land(reader string, insertion uint64, f *flight, info *sscard.BasicInfo) {
+	c.mu.Lock()
+	delete(c.flights, flightKey(reader, insertion))
+	c.mu.Unlock()
+	if info != nil && len(info.Unavailable) == 0 {
+		f.info = info
+	}
+	close(f.done)
 }
 
 type cacheEntry struct {

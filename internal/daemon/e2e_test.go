@@ -88,7 +88,7 @@ func TestE2ECardSwap(t *testing.T) {
 	ctx := ctxT(t)
 	name := e.names[0]
 	before := waitReader(t, e.c, name, func(r sscd.Reader, ok bool) bool { return r.CardPresent })
-	st, err := e.c.HSMStep1(ctx, name, sscd.CardOptions{Insertion: before.Insertion})
+	st, err := e.c.HSMStep1(ctx, name, sscd.HSMStep1Options{CardOptions: sscd.CardOptions{Insertion: before.Insertion}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestE2ECardSwap(t *testing.T) {
 		t.Fatalf("info after swap: %+v, %v", info, err)
 	}
 	// The two steps on the new card work.
-	st, err = e.c.HSMStep1(ctx, name, sscd.CardOptions{Insertion: after.Insertion})
+	st, err = e.c.HSMStep1(ctx, name, sscd.HSMStep1Options{CardOptions: sscd.CardOptions{Insertion: after.Insertion}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/readers/{reader}/info", d.observe("info", true, d.handleInfo))
 	mux.HandleFunc("POST /v1/readers/{reader}/hsm/step1", d.observe("hsm.step1", true, d.handleStep1))
 	mux.HandleFunc("POST /v1/hsm/{session}/step2", d.observe("hsm.step2", true, d.handleStep2))
+	mux.HandleFunc("DELETE /v1/hsm/{session}", d.observe("hsm.abort", true, d.handleHSMAbort))
 	mux.HandleFunc("GET /v1/readers/{reader}/pin", d.observe("pin.status", true, d.handlePINStatus))
 	mux.HandleFunc("POST /v1/readers/{reader}/pin/verify", d.observe("pin.verify", true, d.handleVerifyPIN))
 	mux.HandleFunc("POST /v1/readers/{reader}/pin/change", d.observe("pin.change", true, d.handleChangePIN))
@@ -80,24 +81,75 @@ func (d *Daemon) handleInfo(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	fields, err := fieldsParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	useHSM := true
+	if v := q.Get("hsm"); v != "" {
+		if useHSM, err = boolParam(v); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
 	set := d.conf()
-	info, err := d.cachedInfo(r, fresh)
+	hsm := set.hsm
+	if !useHSM {
+		hsm = nil
+	}
+	// Only the default reading (the iReadCardBas fields, with the HSM when
+	// there is one) is kept and shared.
+	shareable := fields == 0 && useHSM
+	info, rd, err := d.cachedInfo(r, fresh || !shareable)
 	if info == nil && err == nil {
-		err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
-			opts := sscard.ReadOptions{AllowPartial: partial && set.hsm == nil}
-			if set.hsm != nil && op.sess.Generation() >= 3 {
-				// ReadWithHSM authenticates: the card must be reset afterwards.
-				op.raised = true
-				info, err = sscard.ReadWithHSM(ctx, op.sess, set.hsm, opts)
+		var lead *flight
+		if !fresh && shareable && !set.cfg.NoInfoCache {
+			f, leader := d.cache.join(rd.Name, rd.Insertion)
+			if leader {
+				lead = f
 			} else {
-				info, err = op.sess.Read(ctx, opts)
+				select {
+				case <-f.done:
+					info = f.info // nil: the first read failed, read ourselves
+				case <-r.Context().Done():
+					err = r.Context().Err()
+				}
+				if info != nil {
+					noteOf(r).set(rd, info.CardNumber)
+				}
 			}
-			if err == nil {
-				d.cache.put(op.reader.Name, op.reader.Insertion, info)
-				op.note.set(op.reader, info.CardNumber)
+		}
+		var readFrom uint64 // the insertion actually read
+		if info == nil && err == nil {
+			err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
+				readFrom = op.reader.Insertion
+				opts := sscard.ReadOptions{Fields: fields, AllowPartial: partial && hsm == nil}
+				var err error
+				if hsm != nil && op.sess.Generation() >= 3 {
+					// ReadWithHSM authenticates: the card must be reset afterwards.
+					op.raised = true
+					info, err = sscard.ReadWithHSM(ctx, op.sess, hsm, opts)
+				} else {
+					info, err = op.sess.Read(ctx, opts)
+				}
+				if err == nil {
+					if shareable {
+						d.cache.put(op.reader.Name, op.reader.Insertion, info)
+					}
+					op.note.set(op.reader, info.CardNumber)
+				}
+				return err
+			})
+		}
+		if lead != nil {
+			// Only what was read from the insertion the waiters asked for.
+			landed := info
+			if err != nil || readFrom != rd.Insertion {
+				landed = nil
 			}
-			return err
-		})
+			d.cache.land(rd.Name, rd.Insertion, lead, landed)
+		}
 	}
 	if err != nil {
 		writeError(w, err)
@@ -178,27 +230,27 @@ func (d *Daemon) handleChangePIN(w http.ResponseWriter, r *http.Request) {
 // cachedInfo answers from the cache when the reader's current insertion was
 // read completely before (and the caller's expected insertion, if any, is
 // that one). Any doubt returns (nil, nil): read the card.
-func (d *Daemon) cachedInfo(r *http.Request, fresh bool) (*sscard.BasicInfo, error) {
+func (d *Daemon) cachedInfo(r *http.Request, fresh bool) (*sscard.BasicInfo, sscd.Reader, error) {
 	if fresh {
-		return nil, nil
+		return nil, sscd.Reader{}, nil
 	}
 	want, err := insertionParam(r)
 	if err != nil {
-		return nil, err
+		return nil, sscd.Reader{}, err
 	}
 	rd, err := d.state.find(r.PathValue("reader"))
 	if err != nil {
-		return nil, err
+		return nil, rd, err
 	}
 	if err := checkInsertion(rd, want); err != nil {
-		return nil, err
+		return nil, rd, err
 	}
 	info, ok := d.cache.get(rd.Name, rd.Insertion)
 	if !ok {
-		return nil, nil
+		return nil, rd, nil
 	}
 	noteOf(r).set(rd, info.CardNumber)
-	return info, nil
+	return info, rd, nil
 }
 
 // withCard runs f as one operation on the card of the request's reader,
@@ -239,6 +291,19 @@ func insertionParam(r *http.Request) (uint64, error) {
 		return 0, sscd.Errorf(sscd.CodeBadRequest, "insertion %q: not a number", s)
 	}
 	return n, nil
+}
+
+// fieldsParam reads fields=all (every EF05/EF06 field); absent is the
+// iReadCardBas set (0).
+func fieldsParam(r *http.Request) (sscard.FieldSet, error) {
+	switch v := r.URL.Query().Get("fields"); v {
+	case "":
+		return 0, nil
+	case "all":
+		return sscard.FieldsAll, nil
+	default:
+		return 0, sscd.Errorf(sscd.CodeBadRequest, "fields %q: want all or nothing", v)
+	}
 }
 
 func boolParam(s string) (bool, error) {

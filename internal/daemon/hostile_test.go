@@ -57,6 +57,18 @@ func TestHostileRequests(t *testing.T) {
 		{"bad step2 line", "POST", "/v1/hsm/abc/step2", `{"result":"nothex|"}`, sscd.CodeBadRequest},
 		{"unknown session", "POST", "/v1/hsm/abc/step2", `{"result":"` + strings.Repeat("0", 32) + "|" + strings.Repeat("0", 32) + `|"}`, sscd.CodeSessionNotFound},
 		{"huge step2", "POST", "/v1/hsm/abc/step2", strings.Repeat(" ", 1<<20), sscd.CodeBadRequest},
+		{"bad fields", "GET", "/v1/readers/r0/info?fields=some", "", sscd.CodeBadRequest},
+		{"bad hsm flag", "GET", "/v1/readers/r0/info?hsm=perhaps", "", sscd.CodeBadRequest},
+		{"abort unknown session", "DELETE", "/v1/hsm/abc", "", sscd.CodeSessionNotFound},
+		{"change pin and pinpad", "POST", "/v1/readers/r0/pin/change", `{"old":"123456","new":"112233","pinpad":true}`, sscd.CodeBadRequest},
+		{"link unknown field", "POST", "/v1/readers/r0/link", `{"level":1,"origin":"https://a.example","nonce":` + `"` + strings.Repeat("AB", 32) + `"` + `,"pin":"123456","origin2":"x"}`, sscd.CodeBadRequest},
+		{"link nonce not hex", "POST", "/v1/readers/r0/link", `{"level":1,"origin":"https://a.example","nonce":"zz","pin":"123456"}`, sscd.CodeBadRequest},
+		{"link huge nonce", "POST", "/v1/readers/r0/link", `{"level":1,"origin":"https://a.example","nonce":"` + strings.Repeat("AB", 3000) + `","pin":"123456"}`, sscd.CodeBadRequest},
+		{"link origin with path", "POST", "/v1/readers/r0/link", `{"level":1,"origin":"https://a.example/x","nonce":"` + strings.Repeat("AB", 32) + `","pin":"123456"}`, sscd.CodeBadRequest},
+		{"link javascript origin", "POST", "/v1/readers/r0/link", `{"level":1,"origin":"javascript:alert(1)","nonce":"` + strings.Repeat("AB", 32) + `","pin":"123456"}`, sscd.CodeBadRequest},
+		{"link level 0", "POST", "/v1/readers/r0/link", `{"level":0,"origin":"https://a.example","nonce":"` + strings.Repeat("AB", 32) + `","pin":"123456"}`, sscd.CodeBadRequest},
+		{"apdu disabled", "POST", "/v1/readers/r0/apdu", `{"apdus":["00A4040000"]}`, sscd.CodeDisabled},
+		{"metrics wrong method", "POST", "/metrics", "", sscd.CodeMethodNotAllowed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

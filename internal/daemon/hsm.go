@@ -70,6 +70,11 @@ func (d *Daemon) handleStep1(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	fields, err := fieldsParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
 	defer cancel()
 	op, err := d.begin(ctx, r.PathValue("reader"), want)
@@ -77,10 +82,11 @@ func (d *Daemon) handleStep1(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	noteOf(r).set(op.reader, "")
 	// GET CHALLENGE and the authentication that follows in step 2 change
 	// the card's security state.
 	op.raised = true
-	req, err := op.sess.BeginHSM(ctx, sscard.ReadOptions{})
+	req, err := op.sess.BeginHSM(ctx, sscard.ReadOptions{Fields: fields})
 	if err != nil {
 		op.done()
 		writeError(w, err)
@@ -118,6 +124,7 @@ func (d *Daemon) handleStep2(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.op.done()
+	noteOf(r).set(s.op.reader, "")
 	now, ferr := d.state.find(s.op.reader.Name)
 	if ferr != nil || now.Insertion != s.op.reader.Insertion {
 		s.req.Abort()
@@ -136,7 +143,21 @@ func (d *Daemon) handleStep2(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	noteOf(r).set(s.op.reader, info.CardNumber)
 	writeJSON(w, info)
+}
+
+// handleHSMAbort ends a session without step 2: the card is reset and the
+// reader free for the next operation at once.
+func (d *Daemon) handleHSMAbort(w http.ResponseWriter, r *http.Request) {
+	s := d.hsmSess.take(r.PathValue("session"))
+	if s == nil {
+		writeError(w, sscd.Errorf(sscd.CodeSessionNotFound, "no HSM session %q (finished or expired)", r.PathValue("session")))
+		return
+	}
+	noteOf(r).set(s.op.reader, "")
+	s.abort()
+	writeJSON(w, struct{}{})
 }
 
 func newSessionID() string {

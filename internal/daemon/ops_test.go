@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sscd"
@@ -226,4 +227,69 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+// TestInfoCacheCoalesces: many clients asking for a card not read yet
+// cause one card read, not one each.
+func TestInfoCacheCoalesces(t *testing.T) {
+	chip := &apduCounter{Chip: newCard(t, "gen3", nil)}
+	_, c, _ := testDaemon(t, Config{HSM: "sim"}, simBackend(t, chip))
+	waitReader(t, c, "r0", func(r sscd.Reader, _ bool) bool { return r.Kind == sscd.KindSSC })
+	before := chip.n.Load()
+	errs := make(chan error, 20)
+	for range 20 {
+		go func() {
+			_, err := c.Info(ctxT(t), "r0", sscd.InfoOptions{})
+			errs <- err
+		}()
+	}
+	for range 20 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One read: a handful of APDUs for opening, the HSM two-step and the
+	// records; twenty reads would be twenty times that.
+	one := chip.n.Load() - before
+	if _, err := c.Info(ctxT(t), "r0", sscd.InfoOptions{Fresh: true}); err != nil {
+		t.Fatal(err)
+	}
+	single := chip.n.Load() - before - one
+	if one > 2*single {
+		t.Errorf("20 concurrent first reads sent %d APDUs; one read sends %d", one, single)
+	}
+}
+
+func TestInfoOptionsAndHSMAbort(t *testing.T) {
+	ctx := ctxT(t)
+	cfg := Config{HSM: "sim", OpTimeout: Duration(5 * time.Second), HSMSessionTimeout: Duration(time.Hour)}
+	_, c, _ := testDaemon(t, cfg, simBackend(t, newCard(t, "gen3", nil)))
+	waitReader(t, c, "r0", func(r sscd.Reader, _ bool) bool { return r.Kind == sscd.KindSSC })
+	if _, err := c.Info(ctx, "r0", sscd.InfoOptions{}); err != nil { // fills the cache
+		t.Fatal(err)
+	}
+	_, err := c.Info(ctx, "r0", sscd.InfoOptions{NoHSM: true})
+	wantCode(t, err, sscd.CodeNeedsHSM) // not answered from the cache
+	part, err := c.Info(ctx, "r0", sscd.InfoOptions{NoHSM: true, Partial: true})
+	if err != nil || part.SSN != "" || len(part.Unavailable) == 0 {
+		t.Fatalf("partial: %+v, %v", part, err)
+	}
+	all, err := c.Info(ctx, "r0", sscd.InfoOptions{AllFields: true})
+	if err != nil || all.Sex == "" || all.BirthDate == "" {
+		t.Fatalf("all fields: %+v, %v", all, err)
+	}
+	// An aborted HSM session frees the reader: the next operation does not
+	// wait for the session timeout (an hour), it would fail with busy after
+	// the operation timeout.
+	st, err := c.HSMStep1(ctx, "r0", sscd.HSMStep1Options{AllFields: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSMAbort(ctx, st.Session); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PINStatus(ctx, "r0", sscd.CardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, c.HSMAbort(ctx, st.Session), sscd.CodeSessionNotFound)
 }

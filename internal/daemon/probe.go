@@ -34,13 +34,13 @@ func (d *Daemon) probe(name string, insertion uint64) {
 	op, err := d.begin(ctx, name, insertion)
 	switch {
 	case err == nil:
-		gen, ver := op.sess.Generation(), op.sess.Version()
+		gen, ver, proto := op.sess.Generation(), op.sess.Version(), op.card.Protocol().String()
 		op.done()
-		d.state.identify(name, insertion, sscd.KindSSC, gen, ver)
+		d.state.identify(name, insertion, sscd.Reader{Kind: sscd.KindSSC, Generation: gen, SpecVersion: ver, Protocol: proto})
 	case errors.Is(err, sscard.ErrNotSSC):
-		d.state.identify(name, insertion, sscd.KindOther, 0, "")
+		d.state.identify(name, insertion, sscd.Reader{Kind: sscd.KindOther})
 	case errors.Is(err, sscard.ErrApplicationBlocked):
-		d.state.identify(name, insertion, sscd.KindSSC, 0, "")
+		d.state.identify(name, insertion, sscd.Reader{Kind: sscd.KindSSC})
 	default:
 		if d.ctx.Err() == nil && !sscd.IsCode(apiError(err), sscd.CodeCardChanged) && !sscd.IsCode(apiError(err), sscd.CodeNoCard) {
 			d.logf("identify the card in %q: %v", name, err)

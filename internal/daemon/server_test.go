@@ -103,7 +103,7 @@ func hsmStep2(t testing.TB, step1 string) string {
 func TestHSMTwoStep(t *testing.T) {
 	_, c, _ := testDaemon(t, Config{}, simBackend(t, newCard(t, "gen3", nil)))
 	ctx := ctxT(t)
-	st, err := c.HSMStep1(ctx, "r0", sscd.CardOptions{})
+	st, err := c.HSMStep1(ctx, "r0", sscd.HSMStep1Options{CardOptions: sscd.CardOptions{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestHSMTwoStep(t *testing.T) {
 func TestHSMWrongAnswer(t *testing.T) {
 	_, c, _ := testDaemon(t, Config{}, simBackend(t, newCard(t, "gen3", nil)))
 	ctx := ctxT(t)
-	st, err := c.HSMStep1(ctx, "r0", sscd.CardOptions{})
+	st, err := c.HSMStep1(ctx, "r0", sscd.HSMStep1Options{CardOptions: sscd.CardOptions{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestHSMSessionExpires(t *testing.T) {
 	cfg := Config{HSMSessionTimeout: Duration(1)} // expires at once
 	_, c, _ := testDaemon(t, cfg, simBackend(t, newCard(t, "gen3", nil)))
 	ctx := ctxT(t)
-	st, err := c.HSMStep1(ctx, "r0", sscd.CardOptions{})
+	st, err := c.HSMStep1(ctx, "r0", sscd.HSMStep1Options{CardOptions: sscd.CardOptions{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestCardSwap(t *testing.T) {
 	_, c, _ := testDaemon(t, Config{HSM: "sim"}, sb)
 	ctx := ctxT(t)
 	before := waitReader(t, c, "r0", func(r sscd.Reader, ok bool) bool { return r.CardPresent })
-	st, err := c.HSMStep1(ctx, "r0", sscd.CardOptions{Insertion: before.Insertion})
+	st, err := c.HSMStep1(ctx, "r0", sscd.HSMStep1Options{CardOptions: sscd.CardOptions{Insertion: before.Insertion}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestBusyWhileHSMSessionOpen(t *testing.T) {
 	cfg := Config{OpTimeout: Duration(300 * time.Millisecond), HSMSessionTimeout: Duration(time.Minute)}
 	d, c, _ := testDaemon(t, cfg, simBackend(t, newCard(t, "gen3", nil), newCard(t, "gen2", nil)))
 	ctx := ctxT(t)
-	if _, err := c.HSMStep1(ctx, "r0", sscd.CardOptions{}); err != nil {
+	if _, err := c.HSMStep1(ctx, "r0", sscd.HSMStep1Options{CardOptions: sscd.CardOptions{}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := c.PINStatus(ctx, "r0", sscd.CardOptions{})

@@ -116,18 +116,19 @@ func (s *state) record(ev reader.Event) (out sscd.Event, ok bool) {
 	return out, true
 }
 
-// identify records what the daemon found on a card, if that insertion is
-// still in the reader, and adds EventCardIdentified.
-func (s *state) identify(name string, insertion uint64, kind string, gen int, version string) {
+// identify records what the daemon found on a card (Kind, Generation,
+// SpecVersion, Protocol of id), if that insertion is still in the reader,
+// and adds EventCardIdentified.
+func (s *state) identify(name string, insertion uint64, id sscd.Reader) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.readers[name]
 	if r == nil || !r.CardPresent || r.Insertion != insertion || r.Kind != sscd.KindUnknown {
 		return
 	}
-	r.Kind, r.Generation, r.SpecVersion = kind, gen, version
+	r.Kind, r.Generation, r.SpecVersion, r.Protocol = id.Kind, id.Generation, id.SpecVersion, id.Protocol
 	out := sscd.Event{Type: sscd.EventCardIdentified, Time: time.Now(), Reader: name, Backend: r.Backend, ATR: r.ATR,
-		Insertion: insertion, Kind: kind, Generation: gen, SpecVersion: version}
+		Insertion: insertion, Kind: r.Kind, Generation: r.Generation, SpecVersion: r.SpecVersion, Protocol: r.Protocol}
 	s.add(&out)
 }
 
