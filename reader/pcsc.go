@@ -80,11 +80,11 @@ func (b *pcscBackend) ListReaders(ctx context.Context) ([]ReaderInfo, error) {
 	if ctx.Err() != nil {
 		return nil, ctxErr(op, "", ctx)
 	}
-	sctx, err := scard.EstablishContext()
+	sctx, err := pcscEstablish()
 	if err != nil {
 		return nil, pcscErr(op, "", err)
 	}
-	defer sctx.Release()
+	defer pcscRelease(sctx)
 	// A reader can vanish between listing and reading its state; try again
 	// then.
 	for attempt := 0; ; attempt++ {

@@ -82,7 +82,7 @@ func (c *pcscCard) unref(pc *pcscCtx) {
 	}
 	c.mu.Unlock()
 	if release {
-		pc.sctx.Release()
+		pcscRelease(pc.sctx)
 	}
 }
 
@@ -125,14 +125,14 @@ func (c *pcscCard) handle(ctx context.Context, op string) (*pcscCtx, *scard.Card
 			if c.cur == nil {
 				// Not under c.mu: a stuck pcscd must not block Close.
 				c.mu.Unlock()
-				sctx, err := scard.EstablishContext()
+				sctx, err := pcscEstablish()
 				if err != nil {
 					return nil, nil, pcscErr(op, c.reader, err)
 				}
 				c.mu.Lock()
 				if c.closed || c.cur != nil || c.dialing != nil {
 					c.mu.Unlock()
-					sctx.Release()
+					pcscRelease(sctx)
 					continue
 				}
 				c.cur = &pcscCtx{sctx: sctx}
@@ -165,7 +165,7 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 	var st *scard.CardStatus
 	if err == nil {
 		if st, err = h.Status(); err != nil {
-			h.Disconnect(scard.LeaveCard)
+			pcscDisconnect(h, scard.LeaveCard)
 			h = nil
 		}
 	}
@@ -176,7 +176,7 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 	case c.closed || pc.retired:
 		c.mu.Unlock()
 		if h != nil {
-			h.Disconnect(scard.LeaveCard)
+			pcscDisconnect(h, scard.LeaveCard)
 		}
 		d.err = ErrClosed
 		return
@@ -193,7 +193,7 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 		c.lost = &pcscError{sentinel: ErrCardRemoved, code: scard.ErrRemovedCard}
 		d.err = c.lost
 		c.mu.Unlock()
-		h.Disconnect(scard.LeaveCard)
+		pcscDisconnect(h, scard.LeaveCard)
 		return
 	}
 	c.h = h
@@ -365,7 +365,7 @@ func (c *pcscCard) BeginTransaction(ctx context.Context) error {
 		// (up to 100 ms). The card no longer uses that context.
 		go func() {
 			defer c.unref(pc)
-			h.Disconnect(scard.LeaveCard)
+			pcscDisconnect(h, scard.LeaveCard)
 		}()
 	}
 	return cause
@@ -512,7 +512,7 @@ func (c *pcscCard) Close() error {
 	if inTx {
 		h.EndTransaction(scard.LeaveCard)
 	}
-	if err := h.Disconnect(scard.LeaveCard); err != nil && !pcscGoneAlready(err) {
+	if err := pcscDisconnect(h, scard.LeaveCard); err != nil && !pcscGoneAlready(err) {
 		return pcscErr("close", c.reader, err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -923,4 +925,52 @@ func BenchmarkPCSCTransmit(b *testing.B) {
 			b.Fatalf("%X %v", rsp, err)
 		}
 	}
+}
+
+// TestPCSCConcurrentLifecycle connects, transmits, resets and disconnects
+// from several goroutines on two readers at once, each connection with its
+// own context. libpcsclite 1.9.9 crashes in SCardDisconnect when another
+// thread creates or releases a context meanwhile (pcsc_lifecycle.go); this
+// is the regression test of the workaround (it crashed within seconds).
+func TestPCSCConcurrentLifecycle(t *testing.T) {
+	env := pcsctest.Shared(t)
+	for n := range 2 {
+		newSlot(t, env, n).insert(newCard(t))
+	}
+	b := reader.NewPCSC()
+	defer b.Close()
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(3 * time.Second)
+	var rounds atomic.Int64
+	// Two goroutines share each reader (shared mode): one's reset may
+	// reach the other's card, which pcscd reports as ErrCardReset.
+	check := func(err error) {
+		if err != nil && !errors.Is(err, reader.ErrCardReset) {
+			t.Error(err)
+		}
+	}
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := env.ReaderName(g % 2)
+			for time.Now().Before(deadline) {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				c, err := b.Connect(ctx, name, reader.ConnectOptions{})
+				if err != nil {
+					cancel()
+					check(err)
+					continue
+				}
+				_, err = c.Transmit(ctx, getChalleng)
+				check(err)
+				check(c.Reset(ctx, false))
+				check(c.Close())
+				cancel()
+				rounds.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d connect/transmit/reset/close rounds", rounds.Load())
 }

@@ -97,11 +97,11 @@ func (w *pcscWatch) run() {
 	}()
 	backoff := pcscRetryMin
 	for w.ctx.Err() == nil {
-		sctx, err := scard.EstablishContext()
+		sctx, err := pcscEstablish()
 		if err == nil {
 			started := time.Now()
 			err = w.session(sctx)
-			sctx.Release()
+			pcscRelease(sctx)
 			if w.ctx.Err() != nil {
 				return
 			}

@@ -16,6 +16,9 @@ go test -run '^$' -bench 'BenchmarkTransmit' -benchmem -benchtime 20000x -count 
 go test -run '^$' -bench 'BenchmarkInfoPCSC' -benchmem -benchtime 500x -count "$count" ./sscard
 go test -run '^$' -bench 'BenchmarkRead' -benchmem -benchtime 200x -count "$count" ./pboc
 go test -run '^$' -bench 'BenchmarkTransmitSerial' -benchmem -benchtime 3000x -count "$count" ./reader ./sim/gempc
+SSC_REQUIRE_PCSC=1 go test -run '^$' -bench 'BenchmarkE2EInfo' -benchtime 1000x -count "$count" ./internal/daemon
+go test -run '^$' -bench 'BenchmarkIdleRSS|BenchmarkLoadRSS' -benchtime 1x -count "$count" ./cmd/sscd
+go test -run '^$' -bench . -benchmem -count "$count" ./internal/audit
 # OpenSSL on the same machine, for the comparison tables.
 openssl speed -seconds 3 sm2 2>/dev/null | tail -2
 for c in sm4-cbc des-ede3-cbc; do for n in 16 256 4096; do

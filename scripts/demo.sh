@@ -12,6 +12,7 @@ ssc_install_deps
 
 mkdir -p bin
 go build -o bin/sscctl ./cmd/sscctl
+go build -o bin/sscd ./cmd/sscd
 SSCCTL=$PWD/bin/sscctl
 
 work=$(mktemp -d)
@@ -19,9 +20,10 @@ port=$(ssc_free_port_pair)
 sim_pid=""
 serial_pid=""
 watch_pid=""
+sscd_pid=""
 cleanup() {
 	local p
-	for p in $sim_pid $watch_pid $serial_pid; do
+	for p in $sscd_pid $sim_pid $watch_pid $serial_pid; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
@@ -31,6 +33,9 @@ cleanup() {
 trap cleanup EXIT
 ssc_start_pcscd "$work" "$port"
 export SSC_READER="Virtual PCD 00 00"
+# sscctl talks to the readers directly until the sscd step (a system sscd,
+# if any, is not used).
+export SSC_SOCKET="$work/no-sscd.sock"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -77,6 +82,33 @@ run "$SSCCTL" pboc balance
 run "$SSCCTL" pboc log
 run "$SSCCTL" tlv 6F5D8408A000000333010101A551500A50424F432044454249548701019F381B9F66049F02069F03069F1A0295055F2A029A039C019F3704DF69015F2D047A68656E9F1101019F120E556E696F6E506179204465626974BF0C059F4D020B0A
 
+step "sscd owns the readers: sscctl goes through it; the e-card platform links the card (level 2)"
+cat >"$work/sscd.yaml" <<EOF
+socket: $work/sscd.sock
+hsm: sim
+pboc_ca_keys: sim
+audit:
+  path: $work/audit.log
+EOF
+bin/sscd --config "$work/sscd.yaml" 2>"$work/sscd.log" &
+sscd_pid=$!
+export SSC_SOCKET="$work/sscd.sock"
+for i in $(seq 100); do [ -S "$SSC_SOCKET" ] && break; sleep 0.1; done
+run curl -s --unix-socket "$SSC_SOCKET" http://sscd/v1/readers
+echo
+run "$SSCCTL" info --hsm sim --format bas
+nonce=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '$ %s\n' "echo 123456 | sscctl link create --level 2 --origin https://ecard.example.gov.cn --nonce $nonce --pin-stdin -o bundle.json"
+echo 123456 | "$SSCCTL" link create --level 2 --origin https://ecard.example.gov.cn --nonce "$nonce" --pin-stdin -o "$work/bundle.json"
+run "$SSCCTL" link verify "$work/bundle.json" --origin https://ecard.example.gov.cn --nonce "$nonce" --min-level 2
+run "$SSCCTL" link verify "$work/bundle.json" --origin https://evil.example --nonce "$nonce" || true
+run cat "$work/audit.log"
+printf '$ %s\n' "curl -s --unix-socket $SSC_SOCKET http://sscd/metrics | grep '^sscd_operations_total'"
+curl -s --unix-socket "$SSC_SOCKET" http://sscd/metrics | grep '^sscd_operations_total'
+kill "$sscd_pid"; wait "$sscd_pid" 2>/dev/null || true
+sscd_pid=""
+export SSC_SOCKET="$work/no-sscd.sock"
+
 step "the same card contactless: PPSE, qPBOC GPO with fDDA, an offline e-cash purchase of 12.50"
 kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true
 wait_card 0
@@ -110,4 +142,4 @@ kill "$watch_pid"; wait "$watch_pid" 2>/dev/null || true
 watch_pid=""
 cat "$work/events"
 echo
-echo "demo finished: the software card was read through pcscd + vpcd."
+echo "demo finished: the software card was read through pcscd + vpcd, directly and through sscd."

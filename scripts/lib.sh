@@ -3,7 +3,7 @@
 # Debian packages the project needs: the PC/SC daemon and headers, the vpcd
 # virtual reader driver, pcsc-tools/opensc for cross-checks, socat for serial
 # tests, gcc/pkg-config for cgo.
-SSC_DEBIAN_PACKAGES="pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat pkg-config gcc libc6-dev openssl"
+SSC_DEBIAN_PACKAGES="pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat pkg-config gcc libc6-dev openssl curl"
 
 ssc_need_go() {
 	if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then

@@ -104,17 +104,16 @@ func TestScriptsDaemon(t *testing.T) {
 // it to be the shared pcscd's.
 func simOnly(t *testing.T) {
 	t.Cleanup(func() { newBackends = defaultBackends })
-	newBackends = func(a *app) ([]reader.Backend, error) {
-		card, err := a.simCard()
-		if err != nil {
-			return nil, err
-		}
-		sb := reader.NewSimBackend(reader.SimReaderName)
-		if err := sb.Insert(reader.SimReaderName, card); err != nil {
-			return nil, err
-		}
-		return []reader.Backend{sb}, nil
+	newBackends = simOnlyBackends
+}
+
+// simOnlyBackends is the in-process software card alone.
+func simOnlyBackends(a *app) ([]reader.Backend, error) {
+	sb, err := a.simBackend()
+	if err != nil {
+		return nil, err
 	}
+	return []reader.Backend{sb}, nil
 }
 
 func runCLI(args []string, stdin string) (code int, stdout, stderr string) {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 )
 
@@ -55,17 +54,7 @@ func TestHSMStep1Interactive(t *testing.T) {
 // backend, so that libpcsclite is never touched (it caches its socket path
 // for the whole test binary).
 func runSimOnly(t *testing.T, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, newBackends: func(a *app) ([]reader.Backend, error) {
-		card, err := a.simCard()
-		if err != nil {
-			return nil, err
-		}
-		sb := reader.NewSimBackend(reader.SimReaderName)
-		if err := sb.Insert(reader.SimReaderName, card); err != nil {
-			return nil, err
-		}
-		return []reader.Backend{sb}, nil
-	}}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, newBackends: simOnlyBackends}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	if err := root.ExecuteContext(t.Context()); err != nil {

@@ -139,12 +139,8 @@ func (a *app) system() (*reader.System, error) {
 var newBackends = defaultBackends
 
 func defaultBackends(a *app) ([]reader.Backend, error) {
-	card, err := a.simCard()
+	sb, err := a.simBackend()
 	if err != nil {
-		return nil, err
-	}
-	sb := reader.NewSimBackend(reader.SimReaderName)
-	if err := sb.Insert(reader.SimReaderName, card); err != nil {
 		return nil, err
 	}
 	bs := []reader.Backend{reader.NewPCSC()}
@@ -156,6 +152,19 @@ func defaultBackends(a *app) ([]reader.Backend, error) {
 		bs = append(bs, reader.NewSerial(serial...))
 	}
 	return append(bs, sb), nil
+}
+
+// simBackend is the in-process software card as reader "sim".
+func (a *app) simBackend() (*reader.SimBackend, error) {
+	card, err := a.simCard()
+	if err != nil {
+		return nil, err
+	}
+	sb := reader.NewSimBackend(reader.SimReaderName)
+	if err := sb.Insert(reader.SimReaderName, card); err != nil {
+		return nil, err
+	}
+	return sb, nil
 }
 
 // serialConfigs are the serial readers of --serial / SSC_SERIAL, plus the
