@@ -35,6 +35,8 @@ const (
 	CodeNoPKI             Code = "no_pki"             // the card has no PKI application to sign with (422)
 	CodePINPadUnsupported Code = "pinpad_unsupported" // the operation cannot use the reader's keypad (409)
 	CodeDisabled          Code = "disabled"           // the endpoint is off in the configuration (403)
+	CodeOriginNotAllowed  Code = "origin_not_allowed" // browser bridge: no, null or another Origin (403)
+	CodeBadHost           Code = "bad_host"           // browser bridge: Host is not the loopback listener (403)
 	CodeInternal          Code = "internal"           // 500
 )
 
@@ -64,6 +66,8 @@ var (
 	ErrNoPKI             = errors.New("sscd: no PKI application on the card")
 	ErrPINPadUnsupported = errors.New("sscd: the reader's keypad cannot be used for this")
 	ErrDisabled          = errors.New("sscd: endpoint disabled")
+	ErrOriginNotAllowed  = errors.New("sscd: origin not allowed")
+	ErrBadHost           = errors.New("sscd: bad Host header")
 	ErrInternal          = errors.New("sscd: internal error")
 )
 
@@ -92,6 +96,8 @@ var sentinels = map[Code]error{
 	CodeNoPKI:             ErrNoPKI,
 	CodePINPadUnsupported: ErrPINPadUnsupported,
 	CodeDisabled:          ErrDisabled,
+	CodeOriginNotAllowed:  ErrOriginNotAllowed,
+	CodeBadHost:           ErrBadHost,
 	CodeInternal:          ErrInternal,
 }
 
@@ -120,6 +126,8 @@ var statuses = map[Code]int{
 	CodeNoPKI:             422,
 	CodePINPadUnsupported: 409,
 	CodeDisabled:          403,
+	CodeOriginNotAllowed:  403,
+	CodeBadHost:           403,
 	CodeInternal:          500,
 }
 

@@ -220,3 +220,27 @@ const MaxAPDUs = 64
 
 // HexBytes is binary data as uppercase hex in JSON.
 type HexBytes = apdu.HexBytes
+
+// BridgeInfoRequest is the body of POST /v1/readers/{reader}/info on the
+// browser bridge (card endpoints take POST there, never GET).
+type BridgeInfoRequest struct {
+	Format    string `json:"format,omitempty"` // FormatJSON (default) or FormatBas
+	Partial   bool   `json:"partial,omitempty"`
+	Insertion uint64 `json:"insertion,omitempty"`
+}
+
+// BridgeLinkRequest is the body of POST /v1/readers/{reader}/link on the
+// browser bridge: the origin is the request's verified Origin header, never
+// a field of the body.
+type BridgeLinkRequest struct {
+	Level     int      `json:"level"`
+	Nonce     HexBytes `json:"nonce"`
+	PIN       string   `json:"pin"`
+	Insertion uint64   `json:"insertion,omitempty"`
+}
+
+// BridgePINStatusRequest is the body of POST /v1/readers/{reader}/pin on
+// the browser bridge.
+type BridgePINStatusRequest struct {
+	Insertion uint64 `json:"insertion,omitempty"`
+}

@@ -70,6 +70,9 @@ type Config struct {
 	// the information read from a card is kept until that card leaves the
 	// reader, and answers later requests for the same insertion.
 	NoInfoCache bool `yaml:"no_info_cache"`
+	// Bridge is the loopback HTTP listener for web pages (off when Port
+	// is 0).
+	Bridge BridgeConfig `yaml:"bridge"`
 	// Logf receives the daemon's log lines (log.Printf when nil); not
 	// part of the file.
 	Logf func(format string, args ...any) `yaml:"-"`
@@ -88,6 +91,20 @@ type AuditConfig struct {
 	// (default 10 MiB); Keep rotated files are kept (default 5).
 	MaxSize int64 `yaml:"max_size"`
 	Keep    int   `yaml:"keep"`
+}
+
+// BridgeConfig configures the browser bridge: a loopback HTTP listener
+// that web pages of the allowed origins (and no others) may call.
+type BridgeConfig struct {
+	// Port on 127.0.0.1 and [::1]; 0 turns the bridge off.
+	Port int `yaml:"port"`
+	// Origins are the web origins allowed to use the bridge, exactly as
+	// browsers send them (scheme://host[:port], no default port). https
+	// only, except http://localhost, http://127.0.0.1 and http://[::1]
+	// origins when AllowHTTPLocalhost is set (development).
+	Origins []string `yaml:"origins"`
+	// AllowHTTPLocalhost permits http:// loopback origins in Origins.
+	AllowHTTPLocalhost bool `yaml:"allow_http_localhost"`
 }
 
 // AdminConfig enables the administrators' endpoints.
