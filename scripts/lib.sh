@@ -37,6 +37,15 @@ ssc_install_deps() {
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# Debian packages only the tests need: headless Chromium for the browser
+# tests of the demo e-card platform (examples/ecardplatform, chromedp) and a
+# CJK font so its screenshots show the Chinese text.
+SSC_TEST_PACKAGES="chromium fonts-wqy-microhei"
+
+ssc_install_test_deps() {
+	SSC_DEBIAN_PACKAGES="$SSC_TEST_PACKAGES" ssc_install_deps
+}
+
 # ssc_free_port_pair prints a port P such that P and P+1 are free on loopback
 # (vpcd listens on both, one per virtual slot).
 ssc_free_port_pair() {

@@ -3,13 +3,16 @@
 # (as root), checks formatting and vet, then `go test -race ./...`. Tests that
 # need pcscd start their own private pcscd with the vpcd driver; with
 # SSC_REQUIRE_PCSC=1 (set here) a missing PC/SC stack fails the run instead of
-# skipping it.
+# skipping it; with SSC_REQUIRE_BROWSER=1 (set here too) so does a missing
+# Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ssc_need_go
 ssc_install_deps
+ssc_install_test_deps
 export SSC_REQUIRE_PCSC=1
+export SSC_REQUIRE_BROWSER=1
 
 echo "== gofmt, go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

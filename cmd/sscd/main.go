@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -34,6 +35,9 @@ type options struct {
 	group       string
 	sim         string
 	hsm         string
+	bridgePort  int
+	bridgeHTTP  bool
+	origins     []string
 	checkConfig bool
 }
 
@@ -47,6 +51,9 @@ func parseFlags(args []string, stderr io.Writer) (*pflag.FlagSet, options, error
 	fs.StringVar(&o.sim, "sim", "", "add the software card reader \"sim\" with this `profile` (built-in name or file)")
 	fs.Lookup("sim").NoOptDefVal = "gen3"
 	fs.StringVar(&o.hsm, "hsm", "", "HSM adapter: \"sim\" or an http(s) URL")
+	fs.IntVar(&o.bridgePort, "bridge-port", 0, "serve the browser bridge on 127.0.0.1 and [::1] at this `port` (0: off)")
+	fs.StringArrayVar(&o.origins, "bridge-origin", nil, "web `origin` allowed to use the browser bridge (repeatable; replaces bridge.origins)")
+	fs.BoolVar(&o.bridgeHTTP, "bridge-allow-http-localhost", false, "allow http:// loopback origins on the bridge (development)")
 	fs.BoolVar(&o.checkConfig, "check-config", false, "check the configuration and exit")
 	err := fs.Parse(args)
 	if err == nil && fs.NArg() > 0 {
@@ -75,6 +82,15 @@ func config(fs *pflag.FlagSet, o options) (daemon.Config, error) {
 	}
 	if fs.Changed("hsm") {
 		cfg.HSM = o.hsm
+	}
+	if fs.Changed("bridge-port") {
+		cfg.Bridge.Port = o.bridgePort
+	}
+	if fs.Changed("bridge-allow-http-localhost") {
+		cfg.Bridge.AllowHTTPLocalhost = o.bridgeHTTP
+	}
+	if fs.Changed("bridge-origin") {
+		cfg.Bridge.Origins = o.origins
 	}
 	cfg = cfg.WithDefaults()
 	return cfg, cfg.Validate()
@@ -117,6 +133,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.checkConfig {
+		if cfg.Bridge.Port != 0 {
+			fmt.Fprintf(stdout, "configuration OK (socket %s, browser bridge http://127.0.0.1:%d for %s)\n",
+				cfg.Socket, cfg.Bridge.Port, strings.Join(cfg.Bridge.Origins, " "))
+			return nil
+		}
 		fmt.Fprintf(stdout, "configuration OK (socket %s)\n", cfg.Socket)
 		return nil
 	}
@@ -135,11 +156,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		d.Shutdown(context.Background())
 		return err
 	}
+	var bridge []net.Listener
+	if cfg.Bridge.Port != 0 {
+		if bridge, err = daemon.ListenBridge(cfg.Bridge.Port); err != nil {
+			d.Shutdown(context.Background())
+			l.Close()
+			return err
+		}
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- d.Serve(l) }()
 	logger.Printf("serving on %s", cfg.Socket)
+	if bridge != nil {
+		go func() {
+			if err := d.ServeBridge(bridge); err != nil {
+				served <- err
+			}
+		}()
+		logger.Printf("browser bridge for %s", strings.Join(cfg.Bridge.Origins, " "))
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +49,10 @@ func TestCheckConfig(t *testing.T) {
 		{"bad file", []string{"--config", bad, "--check-config"}, false, ""},
 		{"hsm flag fixes file", []string{"--config", bad, "--hsm", "sim", "--check-config"}, true, "OK"},
 		{"missing file", []string{"--config", filepath.Join(dir, "none.yaml"), "--check-config"}, false, ""},
+		{"bridge", []string{"--bridge-port", "24800", "--bridge-origin", "https://ecard.example", "--bridge-origin", "https://b.example:8443", "--check-config"}, true, "browser bridge http://127.0.0.1:24800 for https://ecard.example https://b.example:8443"},
+		{"bridge without origins", []string{"--bridge-port", "24800", "--check-config"}, false, ""},
+		{"bridge http origin", []string{"--bridge-port", "24800", "--bridge-origin", "http://ecard.example", "--check-config"}, false, ""},
+		{"bridge bad port", []string{"--bridge-port", "70000", "--bridge-origin", "https://ecard.example", "--check-config"}, false, ""},
 		{"unknown flag", []string{"--nope"}, false, ""},
 		{"stray argument", []string{"serve"}, false, ""},
 	}
@@ -149,6 +156,62 @@ func TestDaemonProcess(t *testing.T) {
 	stop()
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("socket left after shutdown: %v", err)
+	}
+}
+
+// TestDaemonProcessBridge: the browser bridge of a daemon process serves the
+// allowed origin on the loopback port, and an open event stream on it does
+// not hold up the shutdown.
+func TestDaemonProcessBridge(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	const origin = "https://ecard.example"
+	_, _, _, stop := startDaemon(t, "--bridge-port", strconv.Itoa(port), "--bridge-origin", origin)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	get := func(path, o string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Origin", o)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := get("/v1/readers", origin)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("readers: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp = get("/v1/readers", "https://evil.example")
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("foreign origin: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", base+"/v1/readers/sim/info", strings.NewReader(`{"format":"bas"}`))
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "|张三|") {
+		t.Errorf("info: %d %s", resp.StatusCode, body)
+	}
+	events := get("/v1/events", origin)
+	defer events.Body.Close()
+	if events.StatusCode != 200 {
+		t.Fatalf("events: %d", events.StatusCode)
+	}
+	stop()
+	if _, err := http.Get(base + "/v1/version"); err == nil {
+		t.Error("bridge still listening after shutdown")
 	}
 }
 

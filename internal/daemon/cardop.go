@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
@@ -76,6 +77,7 @@ func (d *Daemon) beginOp(ctx context.Context, name string, want uint64, openSSC 
 	}
 	sess, err := sscard.Open(ctx, card, sscard.Options{})
 	if err != nil {
+		err = op.explain(err)
 		op.done()
 		return nil, err
 	}
@@ -133,8 +135,21 @@ func (op *cardOp) explain(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	if now, ferr := op.d.state.find(op.reader.Name); ferr == nil && now.Insertion == op.reader.Insertion {
+	if _, answered := apdu.StatusOf(err); answered {
+		return err // the card sent a status word: it was there
+	}
+	var re *reader.Error
+	if !errors.As(err, &re) && !errors.Is(err, apdu.ErrMalformedResponse) {
+		return err // not the link to the card (an HSM, a bad request, ...)
+	}
+	if !op.d.state.waitGone(op.reader.Name, op.reader.Insertion, removalGrace) {
 		return err
 	}
 	return &sscd.Error{Code: sscd.CodeCardRemoved, Message: fmt.Sprintf("card removed from %q during the operation: %v", op.reader.Name, err)}
 }
+
+// removalGrace is how long a failed operation waits for the watcher to
+// report the card gone before answering: pcscd polls some readers (vpcd)
+// only every ~400 ms, and "the card was removed" is what the caller needs
+// to hear rather than the garbled exchange that preceded it.
+const removalGrace = 1500 * time.Millisecond

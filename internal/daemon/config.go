@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscd"
@@ -150,6 +151,9 @@ func (c Config) restartOnly(next Config) []string {
 	if c.Sim != next.Sim {
 		out = append(out, "sim")
 	}
+	if c.Bridge.Port != next.Bridge.Port {
+		out = append(out, "bridge.port")
+	}
 	return out
 }
 
@@ -224,7 +228,55 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("pboc_ca_keys: %w", err))
 		}
 	}
+	errs = append(errs, c.Bridge.validate()...)
 	return errors.Join(errs...)
+}
+
+// validate checks the bridge's port and origins.
+func (b BridgeConfig) validate() []error {
+	var errs []error
+	if b.Port < 0 || b.Port > 65535 {
+		errs = append(errs, fmt.Errorf("bridge.port %d: want 1 to 65535 (0: off)", b.Port))
+	}
+	if b.Port != 0 && len(b.Origins) == 0 {
+		errs = append(errs, errors.New("bridge.origins is empty: no page could use it"))
+	}
+	seen := map[string]bool{}
+	for _, o := range b.Origins {
+		if seen[o] {
+			errs = append(errs, fmt.Errorf("bridge.origins: %q listed twice", o))
+			continue
+		}
+		seen[o] = true
+		if err := link.CheckOrigin(o); err != nil {
+			errs = append(errs, fmt.Errorf("bridge.origins: %w (want scheme://host[:port] as browsers send it)", err))
+			continue
+		}
+		if strings.HasPrefix(o, "https://") {
+			continue
+		}
+		if !isLoopbackHTTPOrigin(o) {
+			errs = append(errs, fmt.Errorf("bridge.origins: %q: want https://", o))
+		} else if !b.AllowHTTPLocalhost {
+			errs = append(errs, fmt.Errorf("bridge.origins: %q: http:// loopback origins need bridge.allow_http_localhost (development only)", o))
+		}
+	}
+	return errs
+}
+
+// isLoopbackHTTPOrigin: http://localhost, http://127.0.0.1 or http://[::1],
+// with or without a port (the origin passed link.CheckOrigin).
+func isLoopbackHTTPOrigin(o string) bool {
+	rest, ok := strings.CutPrefix(o, "http://")
+	if !ok {
+		return false
+	}
+	for _, h := range []string{"localhost", "127.0.0.1", "[::1]"} {
+		if after, ok := strings.CutPrefix(rest, h); ok && (after == "" || after[0] == ':') {
+			return true
+		}
+	}
+	return false
 }
 
 // hsmKind classifies Config.HSM.

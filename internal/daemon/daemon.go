@@ -35,6 +35,7 @@ type Daemon struct {
 	streams       context.Context
 	cancelStreams context.CancelFunc
 	srv           *http.Server
+	bridgeSrv     *http.Server // the browser bridge (ServeBridge)
 	wg            sync.WaitGroup
 }
 
@@ -93,6 +94,13 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 	}
+	d.bridgeSrv = &http.Server{
+		Handler:           d.BridgeHandler(),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
 	return d, nil
 }
 
@@ -123,11 +131,20 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	// Open HSM sessions hold their readers until step 2; requests queued
 	// behind them would keep the shutdown waiting.
 	d.hsmSess.abortAll()
+	bridged := make(chan error, 1)
+	go func() { bridged <- d.bridgeSrv.Shutdown(ctx) }()
 	err := d.srv.Shutdown(ctx)
+	berr := <-bridged
 	d.cancel()
 	d.hsmSess.abortAll() // a step 1 that finished during the shutdown
 	if err != nil {
 		d.srv.Close()
+	}
+	if berr != nil {
+		d.bridgeSrv.Close()
+		if err == nil {
+			err = berr
+		}
 	}
 	d.wg.Wait()
 	if cerr := d.sys.Close(); cerr != nil && err == nil {

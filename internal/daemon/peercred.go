@@ -73,8 +73,12 @@ func peerOf(r *http.Request) peer {
 	return p
 }
 
-// clientName names the peer in the audit log.
+// clientName names the peer in the audit log: the verified origin of a
+// browser bridge request, the uid of a socket peer.
 func clientName(r *http.Request) string {
+	if o := bridgeOrigin(r); o != "" {
+		return "origin:" + o
+	}
 	if p := peerOf(r); p.ok {
 		return fmt.Sprintf("uid:%d", p.uid)
 	}

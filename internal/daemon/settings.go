@@ -37,9 +37,9 @@ func (d *Daemon) opTimeout() time.Duration { return time.Duration(d.conf().cfg.O
 
 // Reload applies a new configuration to the running daemon: allowlists,
 // reader filters, timeouts, HSM, terminal numbers, audit log, admin
-// endpoints and CA keys change at once (requests already running finish
+// endpoints, CA keys and the bridge's origins change at once (requests already running finish
 // with the old ones). The socket, its group and the reader backends (serial,
-// sim) only change at a restart: they are kept, and named in the returned
+// sim) and the bridge's port only change at a restart: they are kept, and named in the returned
 // list. On error nothing changes.
 func (d *Daemon) Reload(cfg Config) (restart []string, err error) {
 	cfg = cfg.WithDefaults()
@@ -49,6 +49,7 @@ func (d *Daemon) Reload(cfg Config) (restart []string, err error) {
 	old := d.conf().cfg
 	restart = old.restartOnly(cfg)
 	cfg.Socket, cfg.Group, cfg.Serial, cfg.Sim = old.Socket, old.Group, old.Serial, old.Sim
+	cfg.Bridge.Port = old.Bridge.Port // the bridge's listeners stay
 	s, err := newSettings(cfg)
 	if err != nil {
 		return nil, err

@@ -218,6 +218,28 @@ func (s *state) health() (readers, cards int, backErr string) {
 	return readers, cards, s.backErr
 }
 
+// waitGone reports whether insertion has left reader name, waiting up to
+// d for the watcher to say so.
+func (s *state) waitGone(name string, insertion uint64, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		r, ok := s.readers[name]
+		gone := !ok || !r.CardPresent || r.Insertion != insertion
+		changed := s.changed
+		s.mu.Unlock()
+		if gone {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return false
+		}
+	}
+}
+
 // waitSynced waits for the first complete snapshot of the backends, so the
 // first requests do not see an empty reader list.
 func (s *state) waitSynced(ctx context.Context) {

@@ -1,0 +1,303 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/sscd"
+)
+
+// The browser bridge is a loopback HTTP listener for the web pages of the
+// configured origins (bridge.origins). Every request is checked before
+// anything else: the Host header must name the loopback listener (DNS
+// rebinding), the Origin header must be one of bridge.origins exactly (other
+// sites, local files, sandboxed frames), and only a few endpoints exist
+// (readers, events, basic information, PIN status, link). Card endpoints
+// take POST with a JSON body, which browsers only send cross-origin after a
+// CORS preflight this bridge answers for the allowed origins only.
+
+// bridgeMaxBody caps the bodies of bridge requests.
+const bridgeMaxBody = 8 << 10
+
+// bridgeConfigPath is the configuration file named in the refusals.
+const bridgeConfigPath = "/etc/sscd/sscd.yaml"
+
+type originKey struct{}
+
+// bridgeOrigin returns the verified Origin of a bridge request ("" for the
+// socket).
+func bridgeOrigin(r *http.Request) string {
+	o, _ := r.Context().Value(originKey{}).(string)
+	return o
+}
+
+// BridgeHandler returns the handler of the browser bridge (also used by
+// tests without a listener).
+func (d *Daemon) BridgeHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/version", d.observe("version", false, d.handleVersion))
+	mux.HandleFunc("GET /v1/readers", d.observe("readers", false, d.handleReaders))
+	mux.HandleFunc("GET /v1/events", d.observe("events", false, d.handleEvents))
+	mux.HandleFunc("POST /v1/readers/{reader}/info", d.observe("info", true, d.bridgeInfo))
+	mux.HandleFunc("POST /v1/readers/{reader}/pin", d.observe("pin.status", true, d.bridgePINStatus))
+	mux.HandleFunc("POST /v1/readers/{reader}/link", d.observe("link", true, d.bridgeLink))
+	return d.bridgeGuard(recoverer(errorPages(mux)))
+}
+
+// bridgeHeaders are on every answer of the bridge, refusals included.
+var bridgeHeaders = [][2]string{
+	{"X-Frame-Options", "DENY"},
+	{"X-Content-Type-Options", "nosniff"},
+	{"Cache-Control", "no-store"},
+	{"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+	{"Referrer-Policy", "no-referrer"},
+}
+
+// bridgeWriter applies the bridge's headers when the answer starts, so a
+// handler (the event stream's Cache-Control) cannot weaken them.
+type bridgeWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *bridgeWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		h := w.ResponseWriter.Header()
+		for _, kv := range bridgeHeaders {
+			h.Set(kv[0], kv[1])
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *bridgeWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *bridgeWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *bridgeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// bridgeGuard runs the checks every bridge request passes before anything
+// else, in order: Host, Origin, no WebSocket, CORS preflight.
+func (d *Daemon) bridgeGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w := &bridgeWriter{ResponseWriter: rw}
+		bc := &d.conf().cfg.Bridge
+		if !bridgeHostOK(r.Host, bc.Port) {
+			writeError(w, sscd.Errorf(sscd.CodeBadHost, "host %q is not this bridge (use http://127.0.0.1:%d)", r.Host, bc.Port))
+			return
+		}
+		origins := r.Header.Values("Origin")
+		origin := ""
+		if len(origins) == 1 {
+			origin = origins[0]
+		}
+		switch {
+		case len(origins) == 0:
+			writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed, "no Origin header: only the web pages of the origins in bridge.origins may use this card reader"))
+			return
+		case len(origins) > 1:
+			writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed, "more than one Origin header"))
+			return
+		case origin == "null":
+			writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed, "origin \"null\" (a local file, a sandboxed frame or a redirect) is not allowed to use this card reader"))
+			return
+		case !slices.Contains(bc.Origins, origin):
+			writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed,
+				"origin %q is not allowed to use this card reader; an administrator adds it to bridge.origins in the sscd configuration (%s) and reloads sscd (systemctl reload sscd)",
+				origin, bridgeConfigPath))
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Set("Vary", "Origin")
+		if r.Header.Get("Upgrade") != "" || headerHasToken(r.Header, "Connection", "upgrade") {
+			writeError(w, sscd.Errorf(sscd.CodeBadRequest, "protocol upgrade refused: the bridge speaks HTTP only (no WebSocket)"))
+			return
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			m := r.Header.Get("Access-Control-Request-Method")
+			if m != http.MethodGet && m != http.MethodPost {
+				w.Header().Del("Access-Control-Allow-Origin")
+				w.Header().Del("Vary")
+				writeError(w, sscd.Errorf(sscd.CodeMethodNotAllowed, "method %s not allowed on the bridge", m))
+				return
+			}
+			h := w.Header()
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Headers", "Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			if strings.EqualFold(r.Header.Get("Access-Control-Request-Private-Network"), "true") {
+				h.Set("Access-Control-Allow-Private-Network", "true")
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), originKey{}, origin)))
+	})
+}
+
+// bridgeHostOK: the Host header names the loopback listener exactly. A page
+// of a name that resolves to 127.0.0.1 (DNS rebinding) sends its own name.
+func bridgeHostOK(host string, port int) bool {
+	if port < 1 || port > 65535 {
+		return false
+	}
+	p := ":" + strconv.Itoa(port)
+	return host == "127.0.0.1"+p || host == "localhost"+p || host == "[::1]"+p
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readBridgeJSON decodes the body of a bridge POST: application/json, at
+// most bridgeMaxBody bytes, strict.
+func readBridgeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return sscd.Errorf(sscd.CodeBadRequest, "Content-Type %q: want application/json", ct)
+	}
+	for k, val := range params {
+		if k != "charset" || !strings.EqualFold(val, "utf-8") {
+			return sscd.Errorf(sscd.CodeBadRequest, "Content-Type %q: want application/json", ct)
+		}
+	}
+	return readJSONLimit(w, r, v, bridgeMaxBody)
+}
+
+// withQuery returns a copy of r with the query the socket's handlers read.
+func withQuery(r *http.Request, insertion uint64, q url.Values) *http.Request {
+	if insertion != 0 {
+		q.Set("insertion", strconv.FormatUint(insertion, 10))
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = q.Encode()
+	return r2
+}
+
+func (d *Daemon) bridgeInfo(w http.ResponseWriter, r *http.Request) {
+	var req sscd.BridgeInfoRequest
+	if err := readBridgeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	q := url.Values{}
+	if req.Format != "" {
+		q.Set("format", req.Format)
+	}
+	if req.Partial {
+		q.Set("partial", "true")
+	}
+	d.handleInfo(w, withQuery(r, req.Insertion, q))
+}
+
+func (d *Daemon) bridgePINStatus(w http.ResponseWriter, r *http.Request) {
+	var req sscd.BridgePINStatusRequest
+	if err := readBridgeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	d.handlePINStatus(w, withQuery(r, req.Insertion, url.Values{}))
+}
+
+func (d *Daemon) bridgeLink(w http.ResponseWriter, r *http.Request) {
+	var req sscd.BridgeLinkRequest
+	if err := readBridgeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	origin := bridgeOrigin(r)
+	if origin == "" { // not through bridgeGuard: never link without a verified origin
+		writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed, "no verified origin"))
+		return
+	}
+	d.link(w, withQuery(r, req.Insertion, url.Values{}), link.Request{Level: req.Level, Origin: origin, Nonce: req.Nonce, PIN: req.PIN})
+}
+
+// ListenBridge listens on 127.0.0.1:port and [::1]:port. The IPv6 listener
+// is left out when the host has no IPv6 loopback; any other failure (the
+// port taken, by another local user too) is an error.
+func ListenBridge(port int) ([]net.Listener, error) {
+	if port < 1 || port > 65535 {
+		return nil, fmt.Errorf("bridge: port %d: want 1 to 65535", port)
+	}
+	p := strconv.Itoa(port)
+	l4, err := net.Listen("tcp4", "127.0.0.1:"+p)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	ls := []net.Listener{l4}
+	l6, err := net.Listen("tcp6", "[::1]:"+p)
+	switch {
+	case err == nil:
+		ls = append(ls, l6)
+	case noIPv6(err):
+		// No IPv6 loopback: browsers reach the bridge on 127.0.0.1.
+	default:
+		l4.Close()
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	return ls, nil
+}
+
+func noIPv6(err error) bool {
+	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT) || errors.Is(err, syscall.EPROTONOSUPPORT)
+}
+
+// ServeBridge serves the browser bridge on ls until Shutdown; it returns
+// nil after Shutdown, or the first error of a listener (the others are then
+// closed).
+func (d *Daemon) ServeBridge(ls []net.Listener) error {
+	if len(ls) == 0 {
+		return errors.New("bridge: no listener")
+	}
+	for _, l := range ls {
+		d.logf("browser bridge on http://%s", l.Addr())
+	}
+	errs := make(chan error, len(ls))
+	for _, l := range ls {
+		go func() { errs <- d.bridgeSrv.Serve(l) }()
+	}
+	var first error
+	for range ls {
+		err := <-errs
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && first == nil {
+			first = err
+			// One listener failed: stop the others (Serve closes its own).
+			for _, l := range ls {
+				l.Close()
+			}
+		}
+	}
+	return first
+}
