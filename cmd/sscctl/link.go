@@ -38,13 +38,9 @@ func loadRoots(file string) (*sm.CertPool, error) {
 	if err != nil {
 		return nil, err
 	}
-	certs, err := sm.ParseCertificatesPEM(data)
-	if err != nil {
-		return nil, fmt.Errorf("--roots %s: %w", file, err)
-	}
 	roots := sm.NewCertPool()
-	for _, c := range certs {
-		roots.AddCert(c)
+	if err := roots.AppendPEM(data); err != nil {
+		return nil, fmt.Errorf("--roots %s: %w", file, err)
 	}
 	return roots, nil
 }

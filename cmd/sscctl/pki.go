@@ -161,25 +161,9 @@ func (a *app) pkiVerifyCommand() *cobra.Command {
 			"software cards.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var roots *sm.CertPool
-			if rootsFile != "" {
-				data, err := os.ReadFile(rootsFile)
-				if err != nil {
-					return err
-				}
-				certs, err := sm.ParseCertificatesPEM(data)
-				if err != nil {
-					return fmt.Errorf("--roots %s: %w", rootsFile, err)
-				}
-				roots = sm.NewCertPool()
-				for _, c := range certs {
-					roots.AddCert(c)
-				}
-			} else {
-				var err error
-				if roots, err = sm.SIMRootPool(); err != nil {
-					return err
-				}
+			roots, err := loadRoots(rootsFile)
+			if err != nil {
+				return err
 			}
 			return a.withPKI(cmd.Context(), func(p *sscard.PKI) error {
 				chain, err := p.VerifyChain(cmd.Context(), roots, time.Now())

@@ -62,13 +62,9 @@ func run(listen, bridge, rootsFile, origin string) error {
 		if err != nil {
 			return err
 		}
-		certs, err := sm.ParseCertificatesPEM(data)
-		if err != nil {
-			return fmt.Errorf("--roots %s: %w", rootsFile, err)
-		}
 		pool = sm.NewCertPool()
-		for _, c := range certs {
-			pool.AddCert(c)
+		if err := pool.AppendPEM(data); err != nil {
+			return fmt.Errorf("--roots %s: %w", rootsFile, err)
 		}
 	}
 	srv, err := ecardplatform.New(ecardplatform.Config{Origin: origin, Bridge: bridge, Roots: pool, Logf: log.Printf})
