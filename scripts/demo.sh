@@ -83,12 +83,17 @@ run "$SSCCTL" pboc log
 run "$SSCCTL" tlv 6F5D8408A000000333010101A551500A50424F432044454249548701019F381B9F66049F02069F03069F1A0295055F2A029A039C019F3704DF69015F2D047A68656E9F1101019F120E556E696F6E506179204465626974BF0C059F4D020B0A
 
 step "sscd owns the readers: sscctl goes through it; the e-card platform links the card (level 2)"
+bridge_port=$(ssc_free_port_pair)
 cat >"$work/sscd.yaml" <<EOF
 socket: $work/sscd.sock
 hsm: sim
 pboc_ca_keys: sim
 audit:
   path: $work/audit.log
+bridge:
+  port: $bridge_port
+  origins: [http://localhost:8443]
+  allow_http_localhost: true
 EOF
 bin/sscd --config "$work/sscd.yaml" 2>"$work/sscd.log" &
 sscd_pid=$!
@@ -102,6 +107,11 @@ printf '$ %s\n' "echo 123456 | sscctl link create --level 2 --origin https://eca
 echo 123456 | "$SSCCTL" link create --level 2 --origin https://ecard.example.gov.cn --nonce "$nonce" --pin-stdin -o "$work/bundle.json"
 run "$SSCCTL" link verify "$work/bundle.json" --origin https://ecard.example.gov.cn --nonce "$nonce" --min-level 2
 run "$SSCCTL" link verify "$work/bundle.json" --origin https://evil.example --nonce "$nonce" || true
+step "the browser bridge: the counter page's origin may read the readers; any other site is refused"
+run curl -s -H "Origin: http://localhost:8443" "http://127.0.0.1:$bridge_port/v1/readers"
+echo
+run curl -s -H "Origin: https://evil.example" "http://127.0.0.1:$bridge_port/v1/readers"
+echo
 run cat "$work/audit.log"
 printf '$ %s\n' "curl -s --unix-socket $SSC_SOCKET http://sscd/metrics | grep '^sscd_operations_total'"
 curl -s --unix-socket "$SSC_SOCKET" http://sscd/metrics | grep '^sscd_operations_total'
