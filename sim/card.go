@@ -102,7 +102,8 @@ func New(p *Profile, opts Options) (*Card, error) {
 // Mode returns the interface the card is used through.
 func (c *Card) Mode() Mode { return c.mode }
 
-// Profile returns a copy of the card's profile, with defaults filled in.
+// Profile returns a copy of the card's profile, with defaults filled in: the
+// personalisation, not what UPDATE RECORD has written since.
 func (c *Card) Profile() *Profile {
 	c.mu.Lock()
 	defer c.mu.Unlock()

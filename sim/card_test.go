@@ -659,7 +659,7 @@ func TestStatusWords(t *testing.T) {
 		name, cmd, want string
 	}{
 		{"unknown INS", "00CA9F7900", "6D00"},
-		{"unknown INS DC (later issue)", "00DC010403070131", "6D00"},
+		{"UPDATE RECORD without current EF", "00DC010403070131", "6986"},
 		{"unknown CLA", "80B2012C00", "6E00"},
 		{"CLA FF in contact", "FFB2012C00", "6E00"},
 		{"secure messaging CLA", "04B2012C00", "6882"},

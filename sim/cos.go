@@ -26,6 +26,7 @@ const (
 	insSelect       = 0xA4
 	insReadBinary   = 0xB0
 	insReadRecord   = 0xB2
+	insUpdateRecord = 0xDC
 )
 
 // execute runs one command (GET RESPONSE is the link's) and returns the
@@ -84,6 +85,8 @@ func (c *Card) interindustry(ins byte) func(apdu.Command) ([]byte, apdu.StatusWo
 		return c.cmdSelect
 	case insReadRecord:
 		return c.cmdReadRecord
+	case insUpdateRecord:
+		return c.cmdUpdateRecord
 	case insReadBinary:
 		return c.cmdReadBinary
 	case insGetChallenge:
@@ -260,23 +263,34 @@ func (c *Card) efBySFI(sfi byte) (*file, apdu.StatusWord) {
 // cmdReadRecord: READ RECORD 00 B2 P1 P2 Le. P2 = SFI<<3 | mode; mode 100:
 // P1 is a record number, 000: P1 is a record identifier (the tag; first
 // occurrence). Returns the whole SIMPLE-TLV record.
+// recordEF resolves the record EF of READ/UPDATE RECORD from P2 (SFI, or
+// 0 for the current EF) and checks P1 and the mode: record number (04), or
+// for reads also by tag (00) when byTag is allowed.
+func (c *Card) recordEF(cmd apdu.Command, byTag bool) (*file, byte, apdu.StatusWord) {
+	sfi, mode := cmd.P2>>3, cmd.P2&0x07
+	if sfi == 0x1F { // RFU
+		return nil, 0, apdu.SWWrongP1P2
+	}
+	if (mode != 0x04 && !(byTag && mode == 0x00)) || cmd.P1 == 0x00 {
+		return nil, 0, apdu.SWIncorrectP1P2
+	}
+	ef, status := c.efBySFI(sfi)
+	if ef == nil {
+		return nil, 0, status
+	}
+	if ef.typ != typeRecordEF {
+		return nil, 0, apdu.SWCommandIncompatible
+	}
+	return ef, mode, apdu.SWOK
+}
+
 func (c *Card) cmdReadRecord(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	if len(cmd.Data) != 0 {
 		return nil, apdu.SWWrongLength
 	}
-	sfi, mode := cmd.P2>>3, cmd.P2&0x07
-	if sfi == 0x1F { // RFU
-		return nil, apdu.SWWrongP1P2
-	}
-	if (mode != 0x04 && mode != 0x00) || cmd.P1 == 0x00 {
-		return nil, apdu.SWIncorrectP1P2
-	}
-	ef, status := c.efBySFI(sfi)
+	ef, mode, status := c.recordEF(cmd, true)
 	if ef == nil {
 		return nil, status
-	}
-	if ef.typ != typeRecordEF {
-		return nil, apdu.SWCommandIncompatible
 	}
 	if !c.sec.allows(ef.read) {
 		return nil, apdu.SWSecurityStatus
@@ -294,6 +308,46 @@ func (c *Card) cmdReadRecord(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 		return nil, apdu.SWSecurityStatus
 	}
 	return rec.data, apdu.SWOK
+}
+
+// cmdUpdateRecord: UPDATE RECORD 00 DC P1 P2 Lc <tag len value>
+// (ssc-facts §1.3; sim-profile §2: writes need kid 04). P2 = SFI<<3 | 100:
+// P1 is a record number (SFI 0: the current EF; otherwise the EF with that
+// SFI in the current DF, which becomes current), as READ RECORD addresses
+// them. The data is the whole SIMPLE-TLV record as READ RECORD returns it;
+// records have fixed sizes, so it must keep the record's tag and length.
+// Checks in order: 6700 without data or with Le; 6A86 for P1 00 or a mode
+// other than 100 (SFI 1F: 6B00); 6A82 no EF with the SFI, 6986 no current
+// EF; 6981 not a record EF; 6982 unless the file's write condition holds
+// (SSSE EF05/EF06 and the DF01 record EFs: EXTERNAL AUTHENTICATE with kid
+// 04 in this selection of SSSE, on both generations; other files: never); 6A83 no such record; 6700
+// Lc other than the record size; 6A80 another tag or length byte. The new
+// record stays in card memory for the card's life (reset and power off keep
+// it; Profile still returns the personalisation).
+func (c *Card) cmdUpdateRecord(cmd apdu.Command) ([]byte, apdu.StatusWord) {
+	if len(cmd.Data) == 0 || cmd.Ne != 0 {
+		return nil, apdu.SWWrongLength
+	}
+	ef, _, status := c.recordEF(cmd, false)
+	if ef == nil {
+		return nil, status
+	}
+	if !c.sec.allows(ef.write) {
+		return nil, apdu.SWSecurityStatus
+	}
+	rec := ef.recordByNumber(cmd.P1)
+	if rec == nil {
+		return nil, apdu.SWRecordNotFound
+	}
+	if len(cmd.Data) != len(rec.data) {
+		return nil, apdu.SWWrongLength
+	}
+	if cmd.Data[0] != rec.data[0] || cmd.Data[1] != rec.data[1] {
+		return nil, apdu.SWIncorrectData
+	}
+	// A fresh slice: earlier responses may alias the old record.
+	rec.data = append([]byte(nil), cmd.Data...)
+	return nil, apdu.SWOK
 }
 
 // cmdReadBinary: READ BINARY 00 B0 P1 P2 Le; P1 b8 = 1: SFI in P1 b5-b1 and

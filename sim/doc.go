@@ -5,7 +5,9 @@
 // A Card serves the SSSE application (sx1.sh.社会保障: EF05 card data, EF06
 // holder data, the directory EF at SFI 0B, EF07 fingerprint and EF08 photo
 // behind key 0A, the PIN-protected public data of DF01; VERIFY, CHANGE
-// REFERENCE DATA and RESET RETRY COUNTER of the PIN) and, on 3rd-gen
+// REFERENCE DATA and RESET RETRY COUNTER of the PIN; UPDATE RECORD of EF05
+// and EF06 after EXTERNAL AUTHENTICATE with key 04, as the counter issuance
+// writes them) and, on 3rd-gen
 // profiles, the SM2 PKI application (PKI.社会保障 / SS.CERT.ADF1: public key
 // EF 0012, signing certificate EF 0018, PIN hash, challenge-based user PIN
 // and PSO COMPUTE DIGITAL SIGNATURE), and, when the profile has a pboc
@@ -27,8 +29,10 @@
 // Built-in profiles: "gen3" (default, spec version 3.00, external
 // authentication with key 0A protects the card number and EF06) and "gen2"
 // (the 2nd-gen card of a real reader trace, version 1.00, free reading,
-// contact only). They are shipped as sim/profiles/gen3.yaml and
-// sim/profiles/gen2.json, ready to be copied and edited.
+// contact only), and "gen3-blank" (the gen3 card before counter issuance:
+// SSSEProfile.Blank, holder records all 00, no PKI application). They are
+// shipped as sim/profiles/gen3.yaml, sim/profiles/gen2.json and
+// sim/profiles/gen3-blank.yaml, ready to be copied and edited.
 //
 // A Card implements Chip, so VPCD can put it into a pcscd virtual reader.
 package sim

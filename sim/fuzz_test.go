@@ -43,6 +43,12 @@ func FuzzTransmit(f *testing.F) {
 	f.Add(false, fuzzScript(selSSSENoFCI, "0020000003123456", "0024000006123456654321", "002C000003123456",
 		"0084000008", "00820004100011223344556677880011223344556677", "00A4000C02DF01", "00B2012C00", "00B2023400",
 		"00B0870010", "00B0880000", "00A4000C02EF08", "00B0300000", "00B00000000400"))
+	// UPDATE RECORD of EF05/EF06 (gen2, contact): without and after kid 04
+	// (the cryptogram is wrong, so the writes answer 6982), wrong Lc, tags,
+	// records and files.
+	f.Add(false, fuzzScript(selSSSENoFCI, "00DC0434030A0132", "0084000008", "00820004100011223344556677880011223344556677",
+		"00DC0434030A0132", "00DC043403", "00DC04340B0A0132", "00DC0834030A0132", "00DC013C030A0132",
+		"00A4000C02EF05", "00DC0704090741313233343536373800", "00DC0004030A0132"))
 	// PKI application and extended length (gen3, contactless).
 	f.Add(true, fuzzScript("00A404000C504B492EC9E7BBE1B1A3D5CF", "00A4000002DF01", "80C4010305C10312345600",
 		"0084000010", "002001811000112233445566778899AABBCCDDEEFF", "0020018100", "0084000008",
@@ -97,13 +103,22 @@ func FuzzTransmit(f *testing.F) {
 				t.Fatalf("Transmit(%X) = %X: 61xx in contactless mode", cmd, resp)
 			}
 		}
+		// UPDATE RECORD keeps every record's tag and length.
+		ssse := c.mf.child(fidSSSE)
+		for _, sfi := range []byte{sfiEF05, sfiEF06} {
+			for i, r := range ssse.childSFI(sfi).records {
+				if l := recordLayout[sfi][i]; len(r.data) != int(l.n)+2 || r.data[0] != l.tag || r.data[1] != l.n {
+					t.Fatalf("SFI %d record %d is now %X", sfi, i+1, r.data)
+				}
+			}
+		}
 	})
 }
 
 // FuzzParseProfile: arbitrary input never panics; what parses also makes a
 // card.
 func FuzzParseProfile(f *testing.F) {
-	for _, n := range []string{"profiles/gen3.yaml", "profiles/gen2.json"} {
+	for _, n := range []string{"profiles/gen3.yaml", "profiles/gen2.json", "profiles/gen3-blank.yaml"} {
 		data, err := builtinFS.ReadFile(n)
 		if err != nil {
 			f.Fatal(err)

@@ -105,6 +105,15 @@ type SSSEProfile struct {
 	// Photo is the content of EF08: "builtin" (default; the made-up JPEG
 	// profiles/photo.jpg) or "none" (no EF08).
 	Photo string `json:"photo,omitempty" yaml:"photo,omitempty"`
+	// Blank makes a card as it leaves the factory, before the counter
+	// issuance (issue #9): the fields the issuance writes — issue_date,
+	// expiry_date, card_number (EF05 records 5–7) and ssn, name, name_ext,
+	// sex, ethnicity, birthplace, birth_date (every EF06 record) — must be
+	// empty, and their records hold the record's fixed length of 00 bytes.
+	// card_id, category, version and institution are personalised as usual.
+	// The PKI application needs holder data for its certificate, so it is
+	// disabled by default and pki.enabled: true is an error. Default false.
+	Blank bool `json:"blank,omitempty" yaml:"blank,omitempty"`
 	// Blocked personalises an invalidated (blocked) SSSE application, as
 	// after the card was reported lost: SELECT answers 6283 and every other
 	// command inside it 6985 (SIM choice; real COSes vary).
@@ -149,6 +158,8 @@ const (
 	nameLen        = 30
 	nameExtLen     = 20
 	addressLen     = 80
+	dateLen        = 4 // BCD YYYYMMDD
+	birthplaceLen  = 3 // BCD region code
 )
 
 // clone returns a deep copy.
@@ -189,7 +200,7 @@ func (p *Profile) withDefaults() *Profile {
 		q.ExtendedLength = &v
 	}
 	if q.PKI == nil {
-		q.PKI = &PKIProfile{Enabled: len(s.Version) > 0 && s.Version[0] >= '3' && s.Version[0] <= '9'}
+		q.PKI = &PKIProfile{Enabled: len(s.Version) > 0 && s.Version[0] >= '3' && s.Version[0] <= '9' && !s.Blank}
 	}
 	if q.PKI.PIN == "" {
 		q.PKI.PIN = defaultPIN
@@ -430,20 +441,6 @@ func (p *Profile) compile() (*personalisation, error) {
 		}
 	}
 	out.institution = fe.hexField("ssse.institution", s.Institution, institutionLen)
-	var issued, expires time.Time
-	out.issue, issued = fe.dateField("ssse.issue_date", s.IssueDate)
-	out.expiry, expires = fe.dateField("ssse.expiry_date", s.ExpiryDate)
-	if out.issue != nil && out.expiry != nil && expires.Before(issued) {
-		fe.add("ssse.expiry_date", "%s is before issue_date %s", s.ExpiryDate, s.IssueDate)
-	}
-	out.cardNumber = fe.textField("ssse.card_number", s.CardNumber, cardNumberLen, upperAN)
-	if ssn := fe.textField("ssse.ssn", s.SSN, ssnLen, digits+"X"); ssn != nil {
-		if bytes.IndexByte(ssn[:ssnLen-1], 'X') >= 0 {
-			fe.add("ssse.ssn", "%q: only the last character may be X", s.SSN)
-		} else {
-			out.ssn = ssn
-		}
-	}
 	var pad byte
 	switch s.NamePadding {
 	case paddingSpace:
@@ -453,23 +450,12 @@ func (p *Profile) compile() (*personalisation, error) {
 	default:
 		fe.add("ssse.name_padding", "%q, want %q or %q", s.NamePadding, paddingSpace, paddingZero)
 	}
-	out.name = fe.gbkField("ssse.name", s.Name, nameLen, pad, true)
-	out.ext = fe.gbkField("ssse.name_ext", s.NameExt, nameExtLen, pad, false)
-	if b := fe.textField("ssse.sex", s.Sex, 1, "0129"); b != nil {
-		out.sex = b[0]
+	var issued, expires time.Time
+	if s.Blank {
+		fe.blankFields(s, out)
+	} else {
+		issued, expires = fe.holderFields(s, out, pad)
 	}
-	if b := fe.textField("ssse.ethnicity", s.Ethnicity, 2, digits); b != nil {
-		out.ethnicity = (b[0]-'0')<<4 | (b[1] - '0')
-	}
-	if b := fe.textField("ssse.birthplace", s.Birthplace, 6, hexUpper); b != nil {
-		trimmed := strings.TrimRight(s.Birthplace, "Ff")
-		if strings.Trim(trimmed, digits) != "" {
-			fe.add("ssse.birthplace", "%q: want a 6-digit region code, optionally padded with trailing F", s.Birthplace)
-		} else {
-			out.birthplace, _ = hex.DecodeString(s.Birthplace)
-		}
-	}
-	out.birthDate, _ = fe.dateField("ssse.birth_date", s.BirthDate)
 	if b := fe.textField("ssse.pin", s.PIN, 6, digits); b != nil {
 		out.pinBC, _ = hex.DecodeString(s.PIN)
 	}
@@ -498,7 +484,7 @@ func (p *Profile) compile() (*personalisation, error) {
 		out.residenceRegion = fe.bcdField("ssse.public.residence_region", pub.ResidenceRegion, 6)
 	}
 	if pki := p.PKI; pki != nil {
-		out.pki = fe.pkiField(pki, out, issued, expires)
+		out.pki = fe.pkiField(pki, out, s.Blank, issued, expires)
 	}
 	if pb := p.PBOC; pb != nil {
 		out.pboc = fe.pbocField(pb)
@@ -509,10 +495,67 @@ func (p *Profile) compile() (*personalisation, error) {
 	return out, nil
 }
 
+// holderFields validates and encodes the fields a counter issuance writes
+// (EF05 records 5–7, EF06) of a personalised card; it returns the issue and
+// expiry dates.
+func (fe *fieldErrors) holderFields(s *SSSEProfile, out *personalisation, pad byte) (issued, expires time.Time) {
+	out.issue, issued = fe.dateField("ssse.issue_date", s.IssueDate)
+	out.expiry, expires = fe.dateField("ssse.expiry_date", s.ExpiryDate)
+	if out.issue != nil && out.expiry != nil && expires.Before(issued) {
+		fe.add("ssse.expiry_date", "%s is before issue_date %s", s.ExpiryDate, s.IssueDate)
+	}
+	out.cardNumber = fe.textField("ssse.card_number", s.CardNumber, cardNumberLen, upperAN)
+	if ssn := fe.textField("ssse.ssn", s.SSN, ssnLen, digits+"X"); ssn != nil {
+		if bytes.IndexByte(ssn[:ssnLen-1], 'X') >= 0 {
+			fe.add("ssse.ssn", "%q: only the last character may be X", s.SSN)
+		} else {
+			out.ssn = ssn
+		}
+	}
+	out.name = fe.gbkField("ssse.name", s.Name, nameLen, pad, true)
+	out.ext = fe.gbkField("ssse.name_ext", s.NameExt, nameExtLen, pad, false)
+	if b := fe.textField("ssse.sex", s.Sex, 1, "0129"); b != nil {
+		out.sex = b[0]
+	}
+	if b := fe.textField("ssse.ethnicity", s.Ethnicity, 2, digits); b != nil {
+		out.ethnicity = (b[0]-'0')<<4 | (b[1] - '0')
+	}
+	if b := fe.textField("ssse.birthplace", s.Birthplace, 6, hexUpper); b != nil {
+		trimmed := strings.TrimRight(s.Birthplace, "Ff")
+		if strings.Trim(trimmed, digits) != "" {
+			fe.add("ssse.birthplace", "%q: want a 6-digit region code, optionally padded with trailing F", s.Birthplace)
+		} else {
+			out.birthplace, _ = hex.DecodeString(s.Birthplace)
+		}
+	}
+	out.birthDate, _ = fe.dateField("ssse.birth_date", s.BirthDate)
+	return issued, expires
+}
+
+// blankFields gives the fields a counter issuance writes (EF05 records 5–7
+// and every EF06 record) their factory state on a blank card (ssse.blank):
+// the record's full length of 00 bytes. The profile must leave them empty.
+func (fe *fieldErrors) blankFields(s *SSSEProfile, out *personalisation) {
+	for _, f := range []struct{ field, value string }{
+		{"ssse.issue_date", s.IssueDate}, {"ssse.expiry_date", s.ExpiryDate}, {"ssse.card_number", s.CardNumber},
+		{"ssse.ssn", s.SSN}, {"ssse.name", s.Name}, {"ssse.name_ext", s.NameExt}, {"ssse.sex", s.Sex},
+		{"ssse.ethnicity", s.Ethnicity}, {"ssse.birthplace", s.Birthplace}, {"ssse.birth_date", s.BirthDate},
+	} {
+		if f.value != "" {
+			fe.add(f.field, "%q: must be empty on a blank card (ssse.blank)", f.value)
+		}
+	}
+	out.issue, out.expiry = make([]byte, dateLen), make([]byte, dateLen)
+	out.cardNumber, out.ssn = make([]byte, cardNumberLen), make([]byte, ssnLen)
+	out.name, out.ext = make([]byte, nameLen), make([]byte, nameExtLen)
+	out.sex, out.ethnicity = 0, 0
+	out.birthplace, out.birthDate = make([]byte, birthplaceLen), make([]byte, dateLen)
+}
+
 // pkiField validates the PKI section (also when disabled) and, when it is
 // enabled and everything else is valid, makes the key pair and the signing
 // certificate.
-func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, issued, expires time.Time) *pkiData {
+func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, blank bool, issued, expires time.Time) *pkiData {
 	d := &pkiData{pin: pki.PIN, tries: pki.PINTries}
 	if fe.textField("pki.pin", pki.PIN, 6, digits) != nil {
 		d.pinBCD, _ = hex.DecodeString(pki.PIN)
@@ -526,6 +569,9 @@ func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, issued, e
 	}
 	if pki.CertCommonName != "" && (strings.TrimSpace(cn) == "" || strings.ContainsFunc(cn, func(r rune) bool { return r < 0x20 || r == 0x7F })) {
 		fe.add("pki.cert_common_name", "%q is not a printable name", cn)
+	}
+	if pki.Enabled && blank {
+		fe.add("pki.enabled", "a blank card (ssse.blank) has no holder, card number or dates for the signing certificate")
 	}
 	if !pki.Enabled || len(fe.errs) > 0 || out.cardID == nil || out.cardNumber == nil {
 		return nil
@@ -619,7 +665,7 @@ func LoadProfile(path string) (*Profile, error) {
 	return p, nil
 }
 
-//go:embed profiles/gen3.yaml profiles/gen2.json
+//go:embed profiles/gen3.yaml profiles/gen2.json profiles/gen3-blank.yaml
 var builtinFS embed.FS
 
 // defaultPhoto is the made-up holder photo of EF08 (photo: builtin),
@@ -630,8 +676,9 @@ var builtinFS embed.FS
 var defaultPhoto []byte
 
 var builtinFiles = map[string]string{
-	"gen3": "profiles/gen3.yaml",
-	"gen2": "profiles/gen2.json",
+	"gen3":       "profiles/gen3.yaml",
+	"gen2":       "profiles/gen2.json",
+	"gen3-blank": "profiles/gen3-blank.yaml",
 }
 
 // BuiltinNames lists the built-in profiles, sorted.
@@ -644,8 +691,9 @@ func BuiltinNames() []string {
 	return names
 }
 
-// Builtin returns a fresh copy of a built-in profile: "gen3" (DefaultProfile)
-// or "gen2".
+// Builtin returns a fresh copy of a built-in profile: "gen3" (DefaultProfile),
+// "gen2", or "gen3-blank" (the gen3 card before counter issuance: ssse.blank,
+// no PKI application).
 func Builtin(name string) (*Profile, error) {
 	path, ok := builtinFiles[name]
 	if !ok {

@@ -15,7 +15,7 @@ import (
 
 func TestBuiltins(t *testing.T) {
 	names := BuiltinNames()
-	if !slices.Equal(names, []string{"gen2", "gen3"}) {
+	if !slices.Equal(names, []string{"gen2", "gen3", "gen3-blank"}) {
 		t.Fatalf("BuiltinNames() = %v", names)
 	}
 	if !slices.Contains(names, DefaultProfile) {
@@ -37,7 +37,7 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("%s: Builtin returns shared state", n)
 		}
 	}
-	if _, err := Builtin("gen4"); err == nil || !strings.Contains(err.Error(), "gen2, gen3") {
+	if _, err := Builtin("gen4"); err == nil || !strings.Contains(err.Error(), "gen2, gen3, gen3-blank") {
 		t.Errorf("Builtin(gen4): %v", err)
 	}
 }
@@ -408,7 +408,7 @@ func TestLoadProfile(t *testing.T) {
 		}
 	}
 	// The shipped files are the built-ins.
-	for file, name := range map[string]string{"profiles/gen3.yaml": "gen3", "profiles/gen2.json": "gen2"} {
+	for file, name := range map[string]string{"profiles/gen3.yaml": "gen3", "profiles/gen2.json": "gen2", "profiles/gen3-blank.yaml": "gen3-blank"} {
 		p, err := LoadProfile(file)
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,6 @@ package sscard
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -148,20 +147,8 @@ func (s *Session) ResetPIN(ctx context.Context, auth Authorizer, newPIN string) 
 		if err := s.readRecord(ctx, &info, &records[0]); err != nil {
 			return err
 		}
-		f, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x84, Ne: 8})
-		if err != nil {
-			return fmt.Errorf("sscard: get challenge: %w", err)
-		}
-		var orig [8]byte
-		if _, err := rand.Read(orig[:]); err != nil {
+		if err := s.authenticateWrite(ctx, auth, info.CardID); err != nil {
 			return err
-		}
-		c, err := auth.ExternalAuthCryptogram(ctx, KidUpdate, info.CardID, f, orig[:])
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrHSM, err)
-		}
-		if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x82, P2: KidUpdate, Data: append(c[:], orig[:]...)}); err != nil {
-			return fmt.Errorf("sscard: external authenticate (kid 04): %w", err)
 		}
 		if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x2C, Data: n[:]}); err != nil {
 			return pinError("reset PIN", err)

@@ -125,6 +125,11 @@ func (d *recordDef) decodeTLV(info *BasicInfo, record []byte) error {
 	if len(t.Value) != d.size {
 		return &RecordError{Field: d.name, Tag: d.tag, Reason: fmt.Sprintf("length %d, want %d", len(t.Value), d.size)}
 	}
+	if blank(t.Value) {
+		// Not written yet: a card before counter issuance holds its
+		// records with all-00 (or all-FF) values. The field stays empty.
+		return nil
+	}
 	tmp := *info
 	if reason, ok := d.decode(&tmp, t.Value); !ok {
 		return &RecordError{Field: d.name, Tag: d.tag, Reason: reason}
@@ -206,6 +211,20 @@ func bcdDate(dst *string, v []byte) (string, bool) {
 	}
 	*dst = s
 	return "", true
+}
+
+// blank reports a value that is all 00 or all FF: a record the issuer has
+// not written yet.
+func blank(v []byte) bool {
+	if len(v) == 0 {
+		return false
+	}
+	for _, b := range v {
+		if b != v[0] {
+			return false
+		}
+	}
+	return v[0] == 0x00 || v[0] == 0xFF
 }
 
 func isDigits(s string) bool {

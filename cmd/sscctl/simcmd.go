@@ -122,7 +122,7 @@ func (a *app) simCommand() *cobra.Command {
 				if e.Name == sim.DefaultProfile {
 					def = " (default)"
 				}
-				fmt.Fprintf(a.stdout, "%-6s %s  %s%s\n", e.Name, e.Version, e.Description, def)
+				fmt.Fprintf(a.stdout, "%-10s %s  %s%s\n", e.Name, e.Version, e.Description, def)
 			}
 			return nil
 		},

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sscard/ssc/sscard"
+)
+
+func (a *app) issueCommand() *cobra.Command {
+	var writeInfo, jsonFile, hsmName, journalPath string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "issue",
+		Short: "Counter issuance: write the holder and card data to a card (write key via --hsm)",
+		Long: "issue writes the holder and card data to the card (EF06, then EF05) after authenticating with the " +
+			"write key (kid 04), then reads everything back and compares. The data comes from the ministry " +
+			"write-info string (--write-info '卡识别码|初始化机构编码|发卡日期|卡有效期|卡号|社会保障号码|姓名|姓名拓展|性别|民族|出生日期|') " +
+			"or a JSON file (--from-json FILE), and is validated before the card is touched. --hsm sim is the " +
+			"software key system (software cards only). --journal FILE records every step (no secrets, no " +
+			"personal data), so an interrupted issuance can be reported; running the same issuance again " +
+			"completes it. A card issued to another holder is refused without --force.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if (writeInfo == "") == (jsonFile == "") {
+				return usagef("give the data with --write-info STRING or --from-json FILE")
+			}
+			var w *sscard.WriteInfo
+			var err error
+			if writeInfo != "" {
+				w, err = sscard.ParseWriteInfo(writeInfo)
+			} else {
+				w, err = readWriteInfoJSON(jsonFile)
+			}
+			if err != nil {
+				return usageError{err}
+			}
+			if err := w.Validate(); err != nil {
+				return usageError{err}
+			}
+			if hsmName != "sim" {
+				return usagef("issue needs --hsm sim (the software key system; a key-system adapter for writes is not available yet)")
+			}
+			opts := sscard.IssueOptions{Auth: sscard.SIMHSM{}, HSM: sscard.SIMHSM{}, Force: force}
+			if journalPath != "" {
+				j, err := sscard.OpenJournal(journalPath)
+				if err != nil {
+					return err
+				}
+				defer j.Close()
+				opts.Journal = j
+			}
+			sess, _, closeAll, err := a.openSession(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			rep, err := sscard.Issue(ctx, sess, w, opts)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return writeJSON(a.stdout, rep)
+			}
+			verb := "issued"
+			if rep.Rewritten {
+				verb = "issued again (same holder)"
+			}
+			fmt.Fprintf(a.stdout, "card %s %s: wrote %s; read back and verified\n", rep.CardID, verb, strings.Join(rep.Written, ", "))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&writeInfo, "write-info", "", "the ministry write-info string (11 fields, each ended by |)")
+	f.StringVar(&jsonFile, "from-json", "", "the data as a JSON `FILE` (sscard.WriteInfo)")
+	f.StringVar(&hsmName, "hsm", os.Getenv("SSC_HSM"), "key system for the write key: sim (env SSC_HSM)")
+	f.StringVar(&journalPath, "journal", "", "append every step to this journal `FILE` (JSON lines)")
+	f.BoolVar(&force, "force", false, "write over a card issued to another holder")
+	cmd.AddCommand(a.issueStatusCommand())
+	return cmd
+}
+
+func readWriteInfoJSON(path string) (*sscard.WriteInfo, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var w sscard.WriteInfo
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", sscard.ErrWriteInfo, path, err)
+	}
+	return &w, nil
+}
+
+func (a *app) issueStatusCommand() *cobra.Command {
+	var journalPath, cardID string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Report the last issuance of a card from its journal",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if journalPath == "" || cardID == "" {
+				return usagef("give --journal FILE and --card-id HEX")
+			}
+			if _, err := hex.DecodeString(cardID); err != nil || len(cardID) != 32 {
+				return usagef("--card-id: want 32 hex digits")
+			}
+			entries, err := sscard.ReadJournal(journalPath)
+			if err != nil {
+				return err
+			}
+			st := sscard.Status(entries, cardID)
+			if st == nil {
+				return errors.New("no issuance of this card in the journal")
+			}
+			if a.json {
+				return writeJSON(a.stdout, st)
+			}
+			switch {
+			case st.Done:
+				fmt.Fprintf(a.stdout, "card %s: issued and verified (wrote %s)\n", st.CardID, strings.Join(st.Written, ", "))
+			case st.Error != "":
+				fmt.Fprintf(a.stdout, "card %s: failed at %s; written: %s\n  %s\n  run the same issuance again to complete it\n",
+					st.CardID, st.Step, orNone(st.Written), st.Error)
+			default:
+				fmt.Fprintf(a.stdout, "card %s: interrupted after %s; written: %s\n  run the same issuance again to complete it\n",
+					st.CardID, st.Step, orNone(st.Written))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&journalPath, "journal", "", "the journal `FILE`")
+	cmd.Flags().StringVar(&cardID, "card-id", "", "the card identification code (32 hex digits)")
+	return cmd
+}
+
+func orNone(fields []string) string {
+	if len(fields) == 0 {
+		return "nothing"
+	}
+	return strings.Join(fields, ", ")
+}

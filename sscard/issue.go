@@ -1,0 +1,227 @@
+package sscard
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/sscard/ssc/apdu"
+)
+
+// Errors of Issue.
+var (
+	// ErrWrongCard: the card's identification code is not the one of the
+	// write info; nothing was written.
+	ErrWrongCard = errors.New("sscard: the card is not the one the write info is for")
+	// ErrAlreadyIssued: the card holds another holder's data; nothing was
+	// written (IssueOptions.Force overwrites).
+	ErrAlreadyIssued = errors.New("sscard: the card is already issued to another holder")
+)
+
+// Issuance steps, as IssueError.Step and JournalEntry.Step name them.
+const (
+	StepCheck  = "check"  // read the card, compare with the write info
+	StepAuth   = "auth"   // EXTERNAL AUTHENTICATE with the write key (kid 04)
+	StepWrite  = "write"  // UPDATE RECORD of EF06, then EF05
+	StepVerify = "verify" // read everything back (with the HSM) and compare
+	StepDone   = "done"
+)
+
+// IssueOptions are what Issue needs besides the card and the data.
+type IssueOptions struct {
+	// Auth computes the EXTERNAL AUTHENTICATE cryptogram of the write key
+	// (kid 04) over the card's challenge: the provincial key system.
+	// SIMHSM{} for software cards.
+	Auth Authorizer
+	// HSM authenticates the reads of the check and verify steps on a
+	// 3rd-gen card (kid 0A). SIMHSM{} for software cards.
+	HSM HSM
+	// Journal, when set, records every step (no secrets, no personal data:
+	// record digests only), so an interrupted issuance can be reported.
+	Journal Journal
+	// Force writes over a card that holds another holder's data.
+	Force bool
+}
+
+// IssueReport is the outcome of a successful issuance.
+type IssueReport struct {
+	CardID  string   `json:"card_id"`
+	Written []string `json:"written"` // fields, in write order
+	// Rewritten says the card already held this holder's data (an issuance
+	// run again, e.g. after an interruption); the writes were repeated.
+	Rewritten bool `json:"rewritten,omitempty"`
+}
+
+// IssueError is a failed issuance: the step, and exactly which fields were
+// written before it failed (none for the check and auth steps).
+type IssueError struct {
+	Step    string
+	Written []string
+	Err     error
+}
+
+func (e *IssueError) Error() string {
+	w := "nothing written"
+	if len(e.Written) > 0 {
+		w = "written: " + strings.Join(e.Written, ", ")
+	}
+	return fmt.Sprintf("sscard: issuance failed at %s (%s): %v", e.Step, w, e.Err)
+}
+
+func (e *IssueError) Unwrap() error { return e.Err }
+
+// Issue writes the holder and card data of w to the card of s (counter
+// issuance, ssc-facts §2.4): it checks that the card is the one w is for
+// and not issued to someone else (read with the HSM), authenticates with
+// the write key (kid 04) over a fresh card challenge, writes the EF06
+// records then the EF05 records (UPDATE RECORD), and reads everything back
+// with the HSM, comparing field by field (ErrWriteMismatch names the
+// field). The card is never reset inside; a failure returns *IssueError
+// with exactly what was written. Writing the same data again is harmless,
+// so an interrupted issuance is completed by running it again.
+func Issue(ctx context.Context, s *Session, w *WriteInfo, opts IssueOptions) (*IssueReport, error) {
+	if err := w.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Auth == nil {
+		return nil, fmt.Errorf("%w: no write-key authorizer", ErrHSM)
+	}
+	recs, err := w.Records()
+	if err != nil {
+		return nil, err
+	}
+	cardID := strings.ToUpper(hex.EncodeToString(w.CardID))
+	j := journal{j: opts.Journal, cardID: cardID}
+	fail := func(step string, written []string, err error) error {
+		j.add(JournalEntry{Step: step, Error: err.Error(), Written: written})
+		return &IssueError{Step: step, Written: written, Err: err}
+	}
+	if err := j.add(JournalEntry{Step: StepCheck}); err != nil {
+		return nil, err
+	}
+
+	// Check: the right card, blank or this holder's.
+	before, err := s.readForIssue(ctx, opts.HSM)
+	if err != nil {
+		return nil, fail(StepCheck, nil, err)
+	}
+	if !strings.EqualFold(hex.EncodeToString(before.CardID), cardID) {
+		return nil, fail(StepCheck, nil, fmt.Errorf("%w: card %X, write info %s", ErrWrongCard, []byte(before.CardID), cardID))
+	}
+	rewrite := before.SSN == w.SSN && before.CardNumber == w.CardNumber
+	if !opts.Force && !rewrite && (before.SSN != "" && before.SSN != w.SSN || before.CardNumber != "" && before.CardNumber != w.CardNumber) {
+		return nil, fail(StepCheck, nil, ErrAlreadyIssued)
+	}
+
+	// Authenticate and write, in one transaction: nothing else reaches the
+	// card between the authentication and the last record.
+	var written []string
+	step := StepAuth
+	err = s.doSSSE(ctx, func() error {
+		if err := s.authenticateWrite(ctx, opts.Auth, w.CardID); err != nil {
+			return err
+		}
+		j.add(JournalEntry{Step: StepAuth})
+		step = StepWrite
+		for _, r := range recs {
+			cmd := apdu.Command{CLA: 0x00, INS: 0xDC, P1: r.Number, P2: r.SFI<<3 | 0x04, Data: r.Data}
+			if _, err := s.tx.Do(ctx, cmd); err != nil {
+				return fmt.Errorf("sscard: update record %d of SFI %d (%s): %w", r.Number, r.SFI, r.Field, err)
+			}
+			written = append(written, r.Field)
+			sum := sm3.Sum(r.Data)
+			j.add(JournalEntry{Step: StepWrite, Field: r.Field, File: fmt.Sprintf("EF%02X", r.SFI), Record: int(r.Number),
+				Digest: hex.EncodeToString(sum[:8])})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fail(step, written, err)
+	}
+
+	// Verify: read everything back, as a terminal would.
+	after, err := s.readForIssue(ctx, opts.HSM)
+	if err == nil {
+		err = w.Matches(after)
+	}
+	if err != nil {
+		return nil, fail(StepVerify, written, err)
+	}
+	j.add(JournalEntry{Step: StepDone, Written: written})
+	return &IssueReport{CardID: cardID, Written: written, Rewritten: rewrite && before.SSN != ""}, nil
+}
+
+// readForIssue reads the iReadCardBas fields and the EF06 fields the write
+// info has, with the HSM on a 3rd-gen card.
+func (s *Session) readForIssue(ctx context.Context, hsm HSM) (*BasicInfo, error) {
+	opts := ReadOptions{Fields: FieldsAll}
+	if hsm != nil {
+		return ReadWithHSM(ctx, s, hsm, opts)
+	}
+	return s.Read(ctx, opts)
+}
+
+// authenticateWrite runs EXTERNAL AUTHENTICATE with the write key (kid 04)
+// over a fresh card challenge; the caller holds the transaction.
+func (s *Session) authenticateWrite(ctx context.Context, auth Authorizer, cardID []byte) error {
+	f, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x84, Ne: 8})
+	if err != nil {
+		return fmt.Errorf("sscard: get challenge: %w", err)
+	}
+	var orig [8]byte
+	if _, err := rand.Read(orig[:]); err != nil {
+		return err
+	}
+	c, err := auth.ExternalAuthCryptogram(ctx, KidUpdate, cardID, f, orig[:])
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrHSM, err)
+	}
+	if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x82, P2: KidUpdate, Data: append(c[:], orig[:]...)}); err != nil {
+		return fmt.Errorf("sscard: external authenticate (kid 04): %w", err)
+	}
+	return nil
+}
+
+// JournalEntry is one line of an issuance journal. It never holds keys,
+// PINs or the written values: a record is identified by its field and the
+// first 8 bytes of the SM3 digest of what was written.
+type JournalEntry struct {
+	Time    time.Time `json:"time"`
+	CardID  string    `json:"card_id"`
+	Step    string    `json:"step"`
+	Field   string    `json:"field,omitempty"`
+	File    string    `json:"file,omitempty"`
+	Record  int       `json:"record,omitempty"`
+	Digest  string    `json:"digest,omitempty"`
+	Written []string  `json:"written,omitempty"`
+	Error   string    `json:"error,omitempty"`
+}
+
+// Journal receives the steps of an issuance as they happen.
+type Journal interface {
+	Record(e JournalEntry) error
+}
+
+// journal stamps and forwards entries; the first failure to record is
+// returned by add (later ones are dropped with the journal).
+type journal struct {
+	j      Journal
+	cardID string
+}
+
+func (j journal) add(e JournalEntry) error {
+	if j.j == nil {
+		return nil
+	}
+	e.Time, e.CardID = time.Now().UTC(), j.cardID
+	if err := j.j.Record(e); err != nil {
+		return fmt.Errorf("sscard: issuance journal: %w", err)
+	}
+	return nil
+}
