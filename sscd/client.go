@@ -156,6 +156,13 @@ func (c *Client) Link(ctx context.Context, readerName string, req LinkRequest, o
 	return &b, c.do(ctx, http.MethodPost, readerPath(readerName, "link"), cardQuery(opts), req, &b)
 }
 
+// Issue writes the holder and card data to the card in readerName
+// (counter issuance) with the daemon's key system, and reads it back.
+func (c *Client) Issue(ctx context.Context, readerName string, req IssueRequest, opts CardOptions) (*IssueResult, error) {
+	var res IssueResult
+	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "issue"), cardQuery(opts), req, &res)
+}
+
 // APDU sends raw command APDUs in one transaction (administrators only;
 // the daemon answers disabled unless configured).
 func (c *Client) APDU(ctx context.Context, readerName string, req APDURequest, opts CardOptions) (*APDUResponse, error) {

@@ -37,6 +37,9 @@ const (
 	CodeDisabled          Code = "disabled"           // the endpoint is off in the configuration (403)
 	CodeOriginNotAllowed  Code = "origin_not_allowed" // browser bridge: no, null or another Origin (403)
 	CodeBadHost           Code = "bad_host"           // browser bridge: Host is not the loopback listener (403)
+	CodeWrongCard         Code = "wrong_card"         // issuance: the card is not the one the data is for (409)
+	CodeAlreadyIssued     Code = "already_issued"     // issuance: the card holds another holder's data (409)
+	CodeIssueFailed       Code = "issue_failed"       // issuance failed after writing started; see the message (502)
 	CodeInternal          Code = "internal"           // 500
 )
 
@@ -68,6 +71,9 @@ var (
 	ErrDisabled          = errors.New("sscd: endpoint disabled")
 	ErrOriginNotAllowed  = errors.New("sscd: origin not allowed")
 	ErrBadHost           = errors.New("sscd: bad Host header")
+	ErrWrongCard         = errors.New("sscd: not the card the data is for")
+	ErrAlreadyIssued     = errors.New("sscd: card already issued to another holder")
+	ErrIssueFailed       = errors.New("sscd: issuance failed")
 	ErrInternal          = errors.New("sscd: internal error")
 )
 
@@ -98,6 +104,9 @@ var sentinels = map[Code]error{
 	CodeDisabled:          ErrDisabled,
 	CodeOriginNotAllowed:  ErrOriginNotAllowed,
 	CodeBadHost:           ErrBadHost,
+	CodeWrongCard:         ErrWrongCard,
+	CodeAlreadyIssued:     ErrAlreadyIssued,
+	CodeIssueFailed:       ErrIssueFailed,
 	CodeInternal:          ErrInternal,
 }
 
@@ -128,6 +137,9 @@ var statuses = map[Code]int{
 	CodeDisabled:          403,
 	CodeOriginNotAllowed:  403,
 	CodeBadHost:           403,
+	CodeWrongCard:         409,
+	CodeAlreadyIssued:     409,
+	CodeIssueFailed:       502,
 	CodeInternal:          500,
 }
 

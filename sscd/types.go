@@ -244,3 +244,16 @@ type BridgeLinkRequest struct {
 type BridgePINStatusRequest struct {
 	Insertion uint64 `json:"insertion,omitempty"`
 }
+
+// IssueRequest is the body of POST /v1/readers/{reader}/issue: counter
+// issuance of the card in the reader (docs/issuance.md). Exactly one of
+// WriteInfo (the ministry write-info string) and Data.
+type IssueRequest struct {
+	WriteInfo string            `json:"write_info,omitempty"`
+	Data      *sscard.WriteInfo `json:"data,omitempty"`
+	// Force writes over a card issued to another holder.
+	Force bool `json:"force,omitempty"`
+}
+
+// IssueResult is the answer of a successful issuance.
+type IssueResult = sscard.IssueReport

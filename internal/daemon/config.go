@@ -71,6 +71,9 @@ type Config struct {
 	// the information read from a card is kept until that card leaves the
 	// reader, and answers later requests for the same insertion.
 	NoInfoCache bool `yaml:"no_info_cache"`
+	// IssueJournal, when set, is the file every issuance appends its steps
+	// to (sscard.FileJournal: no secrets, no personal data).
+	IssueJournal string `yaml:"issue_journal"`
 	// Bridge is the loopback HTTP listener for web pages (off when Port
 	// is 0).
 	Bridge BridgeConfig `yaml:"bridge"`

@@ -21,7 +21,24 @@ func apiError(err error) *sscd.Error {
 		return e
 	}
 	code := sscd.CodeInternal
+	var ie *sscard.IssueError
+	issueStep := ""
+	if errors.As(err, &ie) {
+		issueStep = ie.Step
+	}
 	switch {
+	case errors.Is(err, sscard.ErrWriteInfo):
+		code = sscd.CodeBadRequest
+	case errors.Is(err, sscard.ErrWrongCard):
+		code = sscd.CodeWrongCard
+	case errors.Is(err, sscard.ErrAlreadyIssued):
+		code = sscd.CodeAlreadyIssued
+	case issueStep == sscard.StepAuth && !errors.Is(err, reader.ErrCardRemoved):
+		// The card refused the key system's write cryptogram (63Cx here is
+		// the key's try counter, not a PIN).
+		code = sscd.CodeHSMError
+	case (issueStep == sscard.StepWrite || issueStep == sscard.StepVerify) && !errors.Is(err, reader.ErrCardRemoved):
+		code = sscd.CodeIssueFailed
 	case errors.Is(err, link.ErrRequest):
 		code = sscd.CodeBadRequest
 	case errors.Is(err, link.ErrNoBankApp):

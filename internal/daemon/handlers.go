@@ -35,6 +35,7 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/readers/{reader}/pin/change", d.observe("pin.change", true, d.handleChangePIN))
 	mux.HandleFunc("POST /v1/readers/{reader}/link", d.observe("link", true, d.handleLink))
 	mux.HandleFunc("POST /v1/readers/{reader}/apdu", d.observe("apdu", true, d.handleAPDU))
+	mux.HandleFunc("POST /v1/readers/{reader}/issue", d.observe("issue", true, d.handleIssue))
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	return d.guard(recoverer(errorPages(mux)))
 }
