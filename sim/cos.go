@@ -44,6 +44,13 @@ func (c *Card) execute(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 		run = c.proprietary(app, cmd.INS)
 	case 0x04, 0x08, 0x0C: // interindustry class with secure messaging
 		return nil, apdu.SWSMNotSupported
+	case 0x84: // proprietary class with secure messaging: the PKI ADF only (pki_cmd.go)
+		if c.pkiApp() == nil {
+			return nil, apdu.SWCLANotSupported
+		}
+		if cmd.INS == insChangeAdminPIN || cmd.INS == insChangeMasterKey {
+			run = c.cmdSecureMessaging
+		}
 	default:
 		return nil, apdu.SWCLANotSupported
 	}
@@ -68,6 +75,8 @@ func (c *Card) proprietary(app *file, ins byte) func(apdu.Command) ([]byte, apdu
 		return c.cmdGPO
 	case app.pboc != nil && ins == insGetData:
 		return c.cmdGetData
+	case app.pkiAdmin != nil && ins == insGenerateKeyPair:
+		return c.cmdGenerateKeyPair
 	}
 	return nil
 }
@@ -92,7 +101,14 @@ func (c *Card) interindustry(ins byte) func(apdu.Command) ([]byte, apdu.StatusWo
 	case insGetChallenge:
 		return c.cmdGetChallenge
 	case insExternalAuth:
+		if app := c.pkiApp(); app != nil {
+			return func(cmd apdu.Command) ([]byte, apdu.StatusWord) { return c.cmdPKIExternalAuth(app, cmd) }
+		}
 		return c.cmdExternalAuth
+	case insUpdateBinary:
+		if c.pkiApp() != nil { // the certificates of the PKI ADF only
+			return c.cmdUpdateBinary
+		}
 	case insInternalAuth:
 		// The application decides what INTERNAL AUTHENTICATE means: DDA in
 		// a PBOC ADF, the SIM cryptogram elsewhere.
@@ -506,6 +522,9 @@ func (c *Card) appPIN(p1, p2 byte) (*pin, apdu.StatusWord) {
 // 6983 when blocked. A wrong PIN uses a try and answers 63Cx (6983 once
 // blocked) and clears the verified state.
 func (c *Card) cmdVerify(cmd apdu.Command) ([]byte, apdu.StatusWord) {
+	if app := c.pkiApp(); app != nil && cmd.P1 == pinPKIP1 && cmd.P2 == pinPKIAdmin {
+		return c.cmdVerifyAdmin(app, cmd) // the admin PIN (pki_cmd.go)
+	}
 	p, status := c.appPIN(cmd.P1, cmd.P2)
 	if p == nil {
 		return nil, status

@@ -30,7 +30,7 @@
 // authentication with key 0A protects the card number and EF06) and "gen2"
 // (the 2nd-gen card of a real reader trace, version 1.00, free reading,
 // contact only), and "gen3-blank" (the gen3 card before counter issuance:
-// SSSEProfile.Blank, holder records all 00, no PKI application). They are
+// SSSEProfile.Blank, holder records all 00, unpersonalised PKI application). They are
 // shipped as sim/profiles/gen3.yaml, sim/profiles/gen2.json and
 // sim/profiles/gen3-blank.yaml, ready to be copied and edited.
 //

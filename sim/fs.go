@@ -45,11 +45,18 @@ type file struct {
 	// name, and P2 02 walks to the next such DF (the PBOC ADFs).
 	partialName bool
 	pboc        *pbocADF // PBOC 3.0 ADF (pboc.go); nil: not one
+	// pkiAdmin is the admin PIN and master key of the PKI ADF and makes
+	// its personalisation commands available (pki_cmd.go); nil: none.
+	pkiAdmin *pkiAdmin
 
 	// EF only.
 	read, write access // conditions for every access to the file
 	records     []record
 	data        []byte
+	// capacity is the size UPDATE BINARY may write up to; writing past
+	// len(data) (but within capacity) extends the data, the gap 00. 0:
+	// len(data), the file's fixed size.
+	capacity int
 }
 
 // record is one record of a record EF.
@@ -215,6 +222,8 @@ type access struct {
 	needKey bool // EXTERNAL AUTHENTICATE with kid in this application
 	kid     byte
 	needPIN bool // application PIN verified
+	// needAdmin: the PKI admin PIN verified in this selection.
+	needAdmin bool
 }
 
 // extAuth is the condition "external authentication with key kid".
@@ -228,6 +237,9 @@ type securityState struct {
 	app  *file
 	keys [4]uint64 // bit set of authenticated kids
 	pin  bool
+	// PKI ADF: admin PIN verified (00 20 01 00) and master key
+	// authenticated (00 82 00 00).
+	admin, master bool
 }
 
 func (s *securityState) hasKey(kid byte) bool { return s.keys[kid>>6]&(1<<(kid&63)) != 0 }
@@ -242,6 +254,8 @@ func (s *securityState) allows(a access) bool {
 	case a.needKey && !s.hasKey(a.kid):
 		return false
 	case a.needPIN && !s.pin:
+		return false
+	case a.needAdmin && !s.admin:
 		return false
 	}
 	return true

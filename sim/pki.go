@@ -1,28 +1,40 @@
 package sim
 
 import (
+	"bytes"
 	"crypto/x509/pkix"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/sscard/ssc/sm"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
-// The PKI application (ssc-facts §3.5, sim-profile §5):
+// The PKI application (ssc-facts §3.5, sim-profile §5, docs/issuance.md
+// "PKI personalisation — the contract"):
 //
 //	MF 3F00
 //	└─ DDF PKI.社会保障 (504B492EC9E7BBE1B1A3D5CF), no FID (SIM)
 //	    └─ ADF DF01 SS.CERT.ADF1: user PIN (VERIFY 00 20 01 81), PIN hash 80 C4,
-//	       PSO COMPUTE DIGITAL SIGNATURE with the SIM card key (needs the PIN)
+//	       PSO COMPUTE DIGITAL SIGNATURE with the card key (needs the PIN),
+//	       admin PIN (VERIFY 00 20 01 00), master key (EXTERNAL
+//	       AUTHENTICATE 00 82 00 00), GENERATE KEY PAIR 80 40, UPDATE BINARY
+//	       00 D6 of the certificates, CHANGE ADMIN PIN 84 5E and CHANGE
+//	       MASTER KEY 84 D4 (pki_cmd.go)
 //	        ├─ EF 0012: signing public key 00 40 || X || Y (free read)
-//	        ├─ EF 0013: signing private key (never readable, SIM: empty)
-//	        └─ EF 0018: signing certificate, DER (free read)
+//	        ├─ EF 0013: signing private key (never readable)
+//	        ├─ EF 0018: signing certificate, DER (free read)
+//	        └─ EF 0019: encryption certificate (blank PKI only)
 //
-// The encryption certificate EF 0019 and the encryption key files 0014/0015
-// are absent (SIM): the card is personalised with the signing pair only.
+// A personalised application (pki.blank false) has the SIM key pair of
+// sm.SIMCardSigningKey and its SIM certificate in EF 0018 (the file holds
+// the DER exactly; UPDATE BINARY may grow it up to 2048 bytes); EF 0019
+// and the encryption key files 0014/0015 are absent (SIM). A blank one
+// (pki.blank true) is the unpersonalised application of the contract: EF
+// 0012 66 × 00, no private key, EF 0018 and EF 0019 2048 × 00.
 
 var (
 	pkiDDFName = []byte{0x50, 0x4B, 0x49, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF} // "PKI." + GBK 社会保障
@@ -34,13 +46,49 @@ const (
 	fidPKIPubKey  = 0x0012
 	fidPKIPrivKey = 0x0013
 	fidPKISignCrt = 0x0018
+	fidPKIEncCrt  = 0x0019
 	pinPKIP1      = 0x01
 	pinPKIUser    = 0x81
+	pinPKIAdmin   = 0x00
+	pkiCertSize   = 2048 // EF 0018 / 0019 capacity (contract)
+	pkiPubSize    = 66   // EF 0012: 00 40 || X || Y
+	pkiAdminTries = 5    // admin PIN and master key try counters (contract)
 )
+
+// SIMAdminPIN returns the SIM admin PIN (GLYPIN) of the PKI application of
+// the card with the 16-byte card identification code cardID:
+// SM3("SSC-SIM-GLYPIN" || cardID)[0:4] (SIM choice, docs/issuance.md "PKI
+// personalisation — the contract"). Hosts give it as 8 hex digits.
+func SIMAdminPIN(cardID []byte) [4]byte {
+	sum := sm3.Sum(append([]byte("SSC-SIM-GLYPIN"), cardID...))
+	var p [4]byte
+	copy(p[:], sum[:4])
+	return p
+}
+
+// SIMMasterKey returns the SIM master key (ZKMY) of the PKI application of
+// the card with the card identification code cardID:
+// SM3("SSC-SIM-ZKMY" || cardID)[0:16] (SIM choice, same contract).
+func SIMMasterKey(cardID []byte) [16]byte {
+	sum := sm3.Sum(append([]byte("SSC-SIM-ZKMY"), cardID...))
+	var k [16]byte
+	copy(k[:], sum[:16])
+	return k
+}
+
+// pkiAdmin is the admin PIN and the master key of the PKI ADF, with their
+// non-volatile try counters.
+type pkiAdmin struct {
+	pin                  [4]byte
+	pinTries, pinMax     int
+	masterKey            [16]byte
+	masterTries, mastMax int
+}
 
 // personalisePKI builds the PKI DDF.
 func personalisePKI(d *pkiData) *file {
 	never := access{never: true}
+	admin := access{needAdmin: true}
 	adf := &file{
 		typ: typeDF, fid: fidPKIADF, name: pkiADFName, fci: tlv(0x6F, tlv(0x84, pkiADFName)), app: true,
 		pin: &pin{
@@ -50,12 +98,19 @@ func personalisePKI(d *pkiData) *file {
 		signKey: d.key,
 		sign:    access{needPIN: true},
 		pinHash: true,
+		pkiAdmin: &pkiAdmin{
+			pin: d.adminPIN, pinTries: pkiAdminTries, pinMax: pkiAdminTries,
+			masterKey: d.masterKey, masterTries: pkiAdminTries, mastMax: pkiAdminTries,
+		},
 	}
 	adf.add(
-		&file{typ: typeBinaryEF, fid: fidPKIPubKey, write: never, data: d.pubFile},
+		&file{typ: typeBinaryEF, fid: fidPKIPubKey, write: never, data: bytes.Clone(d.pubFile)},
 		&file{typ: typeBinaryEF, fid: fidPKIPrivKey, read: never, write: never},
-		&file{typ: typeBinaryEF, fid: fidPKISignCrt, write: never, data: d.cert},
+		&file{typ: typeBinaryEF, fid: fidPKISignCrt, write: admin, data: bytes.Clone(d.cert), capacity: pkiCertSize},
 	)
+	if d.blank {
+		adf.add(&file{typ: typeBinaryEF, fid: fidPKIEncCrt, write: admin, data: make([]byte, pkiCertSize), capacity: pkiCertSize})
+	}
 	ddf := &file{typ: typeDF, name: pkiDDFName, fci: tlv(0x6F, tlv(0x84, pkiDDFName))}
 	return ddf.add(adf)
 }

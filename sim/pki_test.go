@@ -191,7 +191,7 @@ func TestPKIVerifyAndSign(t *testing.T) {
 			return []step{{"0020008100", "6A86"}}
 		}},
 		{"unknown reference", func(t *testing.T, c *Card) []step {
-			return []step{{"0020010000", "6A88"}}
+			return []step{{"0020018200", "6A88"}, {"0020010000", "63C5"}} // 01 00: the admin PIN (5 tries)
 		}},
 		{"SSSE style VERIFY", func(t *testing.T, c *Card) []step {
 			return []step{{"0020000003123456", "6A86"}}

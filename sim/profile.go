@@ -64,6 +64,15 @@ type PKIProfile struct {
 	// the holder name (ssse.name). The subject also has C=CN and
 	// serialNumber = ssse.card_number; validity issue_date .. expiry_date.
 	CertCommonName string `json:"cert_common_name,omitempty" yaml:"cert_common_name,omitempty"`
+	// Blank makes the unpersonalised PKI application of docs/issuance.md
+	// ("PKI personalisation — the contract"): EF 0012 all 00 (66 bytes), no
+	// private key (PSO answers 6A88), EF 0018 and EF 0019 2048 × 00 bytes;
+	// the issuance generates the key pair and writes the certificates. The
+	// user PIN is pin / pin_tries as usual. It needs no holder data, so it
+	// is allowed on a blank card (ssse.blank). Default false. Blank or not,
+	// the application has the SIM admin PIN (SIMAdminPIN, 5 tries) and
+	// master key (SIMMasterKey, 5 tries) of the card id.
+	Blank bool `json:"blank,omitempty" yaml:"blank,omitempty"`
 }
 
 // ContactlessProfile is the ISO 14443-3 Type B answer (ATQB) of the card, which
@@ -111,8 +120,9 @@ type SSSEProfile struct {
 	// sex, ethnicity, birthplace, birth_date (every EF06 record) — must be
 	// empty, and their records hold the record's fixed length of 00 bytes.
 	// card_id, category, version and institution are personalised as usual.
-	// The PKI application needs holder data for its certificate, so it is
-	// disabled by default and pki.enabled: true is an error. Default false.
+	// A personalised PKI application needs holder data for its
+	// certificate, so it is disabled by default and pki.enabled: true is an
+	// error unless pki.blank is true too. Default false.
 	Blank bool `json:"blank,omitempty" yaml:"blank,omitempty"`
 	// Blocked personalises an invalidated (blocked) SSSE application, as
 	// after the card was reported lost: SELECT answers 6283 and every other
@@ -297,6 +307,11 @@ type pkiData struct {
 	key     *sm2.PrivateKey
 	pubFile []byte // EF 0012
 	cert    []byte // EF 0018, DER
+	// blank: the unpersonalised application (pki.blank); adminPIN and
+	// masterKey: SIMAdminPIN and SIMMasterKey of the card id.
+	blank     bool
+	adminPIN  [4]byte
+	masterKey [16]byte
 }
 
 type contactlessData struct {
@@ -570,12 +585,19 @@ func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, blank boo
 	if pki.CertCommonName != "" && (strings.TrimSpace(cn) == "" || strings.ContainsFunc(cn, func(r rune) bool { return r < 0x20 || r == 0x7F })) {
 		fe.add("pki.cert_common_name", "%q is not a printable name", cn)
 	}
-	if pki.Enabled && blank {
-		fe.add("pki.enabled", "a blank card (ssse.blank) has no holder, card number or dates for the signing certificate")
+	if pki.Enabled && blank && !pki.Blank {
+		fe.add("pki.enabled", "a blank card (ssse.blank) has no holder, card number or dates for the signing certificate (use pki.blank: true)")
+	}
+	if pki.Enabled && pki.Blank && len(fe.errs) == 0 && out.cardID != nil {
+		d.blank = true
+		d.adminPIN, d.masterKey = SIMAdminPIN(out.cardID), SIMMasterKey(out.cardID)
+		d.pubFile, d.cert = make([]byte, pkiPubSize), make([]byte, pkiCertSize)
+		return d
 	}
 	if !pki.Enabled || len(fe.errs) > 0 || out.cardID == nil || out.cardNumber == nil {
 		return nil
 	}
+	d.adminPIN, d.masterKey = SIMAdminPIN(out.cardID), SIMMasterKey(out.cardID)
 	key, err := sm.SIMCardSigningKey(out.cardID)
 	if err != nil {
 		fe.add("pki", "signing key: %v", err)
@@ -693,7 +715,7 @@ func BuiltinNames() []string {
 
 // Builtin returns a fresh copy of a built-in profile: "gen3" (DefaultProfile),
 // "gen2", or "gen3-blank" (the gen3 card before counter issuance: ssse.blank,
-// no PKI application).
+// unpersonalised PKI application, PKIProfile.Blank).
 func Builtin(name string) (*Profile, error) {
 	path, ok := builtinFiles[name]
 	if !ok {

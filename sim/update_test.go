@@ -236,11 +236,11 @@ func TestUpdateRecordDropsRight(t *testing.T) {
 }
 
 // TestBlankProfile: gen3-blank is the gen3 card before issuance: EF05
-// records 1–4 of gen3, the other SSSE records all 00, no PKI application,
-// the PBOC application of gen3, the gen3 SIM keys.
+// records 1–4 of gen3, the other SSSE records all 00, the unpersonalised
+// PKI application, the PBOC application of gen3, the gen3 SIM keys.
 func TestBlankProfile(t *testing.T) {
 	c, g := newCard(t, "gen3-blank", Contact), newCard(t, "gen3", Contact)
-	if !c.Profile().SSSE.Blank || c.Profile().PKI.Enabled {
+	if !c.Profile().SSSE.Blank || !c.Profile().PKI.Enabled || !c.Profile().PKI.Blank {
 		t.Fatalf("profile %+v", c.Profile())
 	}
 	if !bytes.Equal(c.ATR(), g.ATR()) {
@@ -266,7 +266,7 @@ func TestBlankProfile(t *testing.T) {
 		t.Errorf("version record %X", got)
 	}
 	run(t, c, step{"00A4000C02EF08", "6A82"})                     // no photo
-	run(t, c, step{"00A4040C0C504B492EC9E7BBE1B1A3D5CF", "6A82"}) // no PKI
+	run(t, c, step{"00A4040C0C504B492EC9E7BBE1B1A3D5CF", "9000"}) // unpersonalised PKI
 	run(t, c, step{"00A4040C07A0000003330101", "9000"})           // PBOC debit
 	if c.profile.PBOC == nil || !c.profile.PBOC.Enabled {
 		t.Error("no PBOC application")
@@ -274,7 +274,7 @@ func TestBlankProfile(t *testing.T) {
 }
 
 // TestBlankProfileValidation: a blank card must leave the issuance fields
-// empty and cannot have the PKI application.
+// empty and cannot have a personalised PKI application.
 func TestBlankProfileValidation(t *testing.T) {
 	base, err := Builtin("gen3-blank")
 	if err != nil {
@@ -292,7 +292,7 @@ func TestBlankProfileValidation(t *testing.T) {
 		{"ssse.issue_date", func(p *Profile) { p.SSSE.IssueDate = "20240101" }},
 		{"ssse.card_number", func(p *Profile) { p.SSSE.CardNumber = "A12345678" }},
 		{"ssse.birthplace", func(p *Profile) { p.SSSE.Birthplace = "411602" }},
-		{"pki.enabled", func(p *Profile) { p.PKI.Enabled = true }},
+		{"pki.enabled", func(p *Profile) { p.PKI.Blank = false }},
 	} {
 		p, _ := Builtin("gen3-blank")
 		tt.set(p)

@@ -27,10 +27,10 @@ func (a *app) pkiCommand() *cobra.Command {
 		Short: "Use the SM2 PKI application of a 3rd-gen card: certificate, chain, signature",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return usagef("pki needs a subcommand: cert, verify or sign")
+			return usagef("pki needs a subcommand: cert, verify, sign or personalise")
 		},
 	}
-	cmd.AddCommand(a.pkiCertCommand(), a.pkiVerifyCommand(), a.pkiSignCommand())
+	cmd.AddCommand(a.pkiCertCommand(), a.pkiVerifyCommand(), a.pkiSignCommand(), a.pkiPersonaliseCommand())
 	return cmd
 }
 
