@@ -163,6 +163,13 @@ func (c *Client) Issue(ctx context.Context, readerName string, req IssueRequest,
 	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "issue"), cardQuery(opts), req, &res)
 }
 
+// PersonalisePKI personalises the PKI application of the card in
+// readerName with the daemon's certificate authority.
+func (c *Client) PersonalisePKI(ctx context.Context, readerName string, req PKIPersonaliseRequest, opts CardOptions) (*PKIPersonaliseResult, error) {
+	var res PKIPersonaliseResult
+	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "pki/personalise"), cardQuery(opts), req, &res)
+}
+
 // APDU sends raw command APDUs in one transaction (administrators only;
 // the daemon answers disabled unless configured).
 func (c *Client) APDU(ctx context.Context, readerName string, req APDURequest, opts CardOptions) (*APDUResponse, error) {

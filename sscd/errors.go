@@ -40,6 +40,7 @@ const (
 	CodeWrongCard         Code = "wrong_card"         // issuance: the card is not the one the data is for (409)
 	CodeAlreadyIssued     Code = "already_issued"     // issuance: the card holds another holder's data (409)
 	CodeIssueFailed       Code = "issue_failed"       // issuance failed after writing started; see the message (502)
+	CodeNotIssued         Code = "not_issued"         // PKI personalisation of a card without holder data (409)
 	CodeInternal          Code = "internal"           // 500
 )
 
@@ -74,6 +75,7 @@ var (
 	ErrWrongCard         = errors.New("sscd: not the card the data is for")
 	ErrAlreadyIssued     = errors.New("sscd: card already issued to another holder")
 	ErrIssueFailed       = errors.New("sscd: issuance failed")
+	ErrNotIssued         = errors.New("sscd: card not issued yet")
 	ErrInternal          = errors.New("sscd: internal error")
 )
 
@@ -107,6 +109,7 @@ var sentinels = map[Code]error{
 	CodeWrongCard:         ErrWrongCard,
 	CodeAlreadyIssued:     ErrAlreadyIssued,
 	CodeIssueFailed:       ErrIssueFailed,
+	CodeNotIssued:         ErrNotIssued,
 	CodeInternal:          ErrInternal,
 }
 
@@ -140,6 +143,7 @@ var statuses = map[Code]int{
 	CodeWrongCard:         409,
 	CodeAlreadyIssued:     409,
 	CodeIssueFailed:       502,
+	CodeNotIssued:         409,
 	CodeInternal:          500,
 }
 

@@ -257,3 +257,16 @@ type IssueRequest struct {
 
 // IssueResult is the answer of a successful issuance.
 type IssueResult = sscard.IssueReport
+
+// PKIPersonaliseRequest is the body of POST
+// /v1/readers/{reader}/pki/personalise: the CA delivery values for the card
+// (hex). They travel only over the local socket and are never logged.
+type PKIPersonaliseRequest struct {
+	AdminPIN     HexBytes `json:"admin_pin"`                // GLYPIN, 4 bytes
+	MasterKey    HexBytes `json:"master_key"`               // ZKMY, 16 bytes
+	NewAdminPIN  HexBytes `json:"new_admin_pin,omitempty"`  // 4 bytes: change the admin PIN
+	NewMasterKey HexBytes `json:"new_master_key,omitempty"` // 16 bytes: change the master key
+}
+
+// PKIPersonaliseResult is the answer of a successful personalisation.
+type PKIPersonaliseResult = sscard.PersonaliseReport

@@ -74,6 +74,10 @@ type Config struct {
 	// IssueJournal, when set, is the file every issuance appends its steps
 	// to (sscard.FileJournal: no secrets, no personal data).
 	IssueJournal string `yaml:"issue_journal"`
+	// PKICA is the certificate authority that issues the signing
+	// certificates of PKI personalisation: "sim" (the SIM test CA), or
+	// empty (the endpoint answers disabled).
+	PKICA string `yaml:"pki_ca"`
 	// Bridge is the loopback HTTP listener for web pages (off when Port
 	// is 0).
 	Bridge BridgeConfig `yaml:"bridge"`
@@ -219,6 +223,9 @@ func (c Config) Validate() error {
 		if _, err := loadSimCard(c.Sim); err != nil {
 			errs = append(errs, fmt.Errorf("sim: %w", err))
 		}
+	}
+	if c.PKICA != "" && c.PKICA != "sim" {
+		errs = append(errs, fmt.Errorf("pki_ca %q: want \"sim\" or nothing", c.PKICA))
 	}
 	if c.Audit.MaxSize < 0 || c.Audit.Keep < 0 {
 		errs = append(errs, errors.New("audit: max_size and keep must not be negative"))

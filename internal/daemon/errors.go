@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/link"
@@ -33,11 +34,15 @@ func apiError(err error) *sscd.Error {
 		code = sscd.CodeWrongCard
 	case errors.Is(err, sscard.ErrAlreadyIssued):
 		code = sscd.CodeAlreadyIssued
+	case errors.Is(err, sscard.ErrNotIssued):
+		code = sscd.CodeNotIssued
+	case strings.HasPrefix(issueStep, "pki.") && errors.As(err, new(*apdu.AuthError)):
+		code = sscd.CodeWrongPIN // the admin PIN or the master key: sw says the tries left
 	case issueStep == sscard.StepAuth && !errors.Is(err, reader.ErrCardRemoved):
 		// The card refused the key system's write cryptogram (63Cx here is
 		// the key's try counter, not a PIN).
 		code = sscd.CodeHSMError
-	case (issueStep == sscard.StepWrite || issueStep == sscard.StepVerify) && !errors.Is(err, reader.ErrCardRemoved):
+	case (issueStep == sscard.StepWrite || issueStep == sscard.StepVerify || strings.HasPrefix(issueStep, "pki.")) && !errors.Is(err, reader.ErrCardRemoved):
 		code = sscd.CodeIssueFailed
 	case errors.Is(err, link.ErrRequest):
 		code = sscd.CodeBadRequest

@@ -36,6 +36,7 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/readers/{reader}/link", d.observe("link", true, d.handleLink))
 	mux.HandleFunc("POST /v1/readers/{reader}/apdu", d.observe("apdu", true, d.handleAPDU))
 	mux.HandleFunc("POST /v1/readers/{reader}/issue", d.observe("issue", true, d.handleIssue))
+	mux.HandleFunc("POST /v1/readers/{reader}/pki/personalise", d.observe("pki.personalise", true, d.handlePKIPersonalise))
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	return d.guard(recoverer(errorPages(mux)))
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
@@ -69,4 +71,49 @@ func TestIssue(t *testing.T) {
 	waitReader(t, c2, "r0", func(r sscd.Reader, _ bool) bool { return r.CardPresent })
 	_, err = c2.Issue(ctx, "r0", sscd.IssueRequest{WriteInfo: testWriteInfo}, sscd.CardOptions{})
 	wantCode(t, err, sscd.CodeNeedsHSM)
+}
+
+func TestPKIPersonalise(t *testing.T) {
+	ctx := ctxT(t)
+	_, c, _ := testDaemon(t, Config{HSM: "sim", PKICA: "sim"}, simBackend(t, newCard(t, "gen3-blank", nil)))
+	waitReader(t, c, "r0", func(r sscd.Reader, _ bool) bool { return r.Kind == sscd.KindSSC })
+	wi, err := sscard.ParseWriteInfo(testWriteInfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, master := sim.SIMAdminPIN(wi.CardID), sim.SIMMasterKey(wi.CardID)
+	req := sscd.PKIPersonaliseRequest{AdminPIN: admin[:], MasterKey: master[:]}
+	_, err = c.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})
+	wantCode(t, err, sscd.CodeNotIssued)
+	if _, err := c.Issue(ctx, "r0", sscd.IssueRequest{WriteInfo: testWriteInfo}, sscd.CardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.PublicKey == "" {
+		t.Errorf("report %+v", rep)
+	}
+	// The card now links: its new key signs, its certificate chains to the SIM root.
+	nonce := testNonce(7)
+	b, err := c.Link(ctx, "r0", sscd.LinkRequest{Level: 1, Origin: testOrigin, Nonce: nonce, PIN: "123456"}, sscd.CardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := link.Verify(b, link.Options{Roots: simRoots(t), Origin: testOrigin, Nonce: nonce}); err != nil {
+		t.Fatal(err)
+	}
+	bad := req
+	bad.AdminPIN = []byte{1, 2, 3, 4}
+	_, err = c.PersonalisePKI(ctx, "r0", bad, sscd.CardOptions{})
+	wantCode(t, err, sscd.CodeWrongPIN)
+	bad = req
+	bad.MasterKey = bad.MasterKey[:8]
+	_, err = c.PersonalisePKI(ctx, "r0", bad, sscd.CardOptions{})
+	wantCode(t, err, sscd.CodeBadRequest)
+
+	_, c2, _ := testDaemon(t, Config{HSM: "sim"}, simBackend(t, newCard(t, "gen3-blank", nil)))
+	_, err = c2.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})
+	wantCode(t, err, sscd.CodeDisabled)
 }
