@@ -89,18 +89,7 @@ func (c *Card) cmdVerifyAdmin(app *file, cmd apdu.Command) ([]byte, apdu.StatusW
 		return nil, apdu.SWConditionsNotSatisfied
 	}
 	key := sm.PKIPINKey(a.pin[:])
-	want, err := sm4ECB(key[:], chal)
-	if err != nil {
-		return nil, apdu.SWNoPreciseDiagnosis
-	}
-	if subtle.ConstantTimeCompare(want, cmd.Data) == 1 {
-		a.pinTries = a.pinMax
-		c.sec.admin = true
-		return nil, apdu.SWOK
-	}
-	a.pinTries--
-	c.sec.admin = false
-	return nil, triesLeft(a.pinTries) // 63C0 on the last try, 6983 after
+	return nil, challengeResponse(key[:], chal, cmd.Data, &a.pinTries, a.pinMax, &c.sec.admin)
 }
 
 // cmdPKIExternalAuth: EXTERNAL AUTHENTICATE 00 82 00 00 10
@@ -124,18 +113,24 @@ func (c *Card) cmdPKIExternalAuth(app *file, cmd apdu.Command) ([]byte, apdu.Sta
 	if !ok {
 		return nil, apdu.SWConditionsNotSatisfied
 	}
-	want, err := sm4ECB(a.masterKey[:], chal)
+	return nil, challengeResponse(a.masterKey[:], chal, cmd.Data, &a.masterTries, a.mastMax, &c.sec.master)
+}
+
+// challengeResponse checks got = SM4_ECB(key, chal) with a try counter:
+// right resets the tries and sets the security state, wrong counts down
+// and clears it (63C0 on the last try, 6983 after).
+func challengeResponse(key, chal, got []byte, tries *int, max int, state *bool) apdu.StatusWord {
+	want, err := sm4ECB(key, chal)
 	if err != nil {
-		return nil, apdu.SWNoPreciseDiagnosis
+		return apdu.SWNoPreciseDiagnosis
 	}
-	if subtle.ConstantTimeCompare(want, cmd.Data) == 1 {
-		a.masterTries = a.mastMax
-		c.sec.master = true
-		return nil, apdu.SWOK
+	if subtle.ConstantTimeCompare(want, got) == 1 {
+		*tries, *state = max, true
+		return apdu.SWOK
 	}
-	a.masterTries--
-	c.sec.master = false
-	return nil, triesLeft(a.masterTries) // 63C0 on the last try, 6983 after
+	*tries--
+	*state = false
+	return triesLeft(*tries)
 }
 
 // cmdGenerateKeyPair: 80 40 00 00 08 C0 02 00 12 C2 02 00 13 makes a new
