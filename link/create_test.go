@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/sscard/ssc/internal/simtest"
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/reader"
@@ -18,27 +19,7 @@ import (
 // change it) and opens its SSSE session.
 func simCard(t *testing.T, profile string, edit func(*sim.Profile)) (reader.Card, *sscard.Session) {
 	t.Helper()
-	p, err := sim.Builtin(profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if edit != nil {
-		edit(p)
-	}
-	chip, err := sim.New(p, sim.Options{Mode: sim.Contact})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := reader.NewSimBackend("r")
-	t.Cleanup(func() { b.Close() })
-	if err := b.Insert("r", chip); err != nil {
-		t.Fatal(err)
-	}
-	card, err := b.Connect(context.Background(), "r", reader.ConnectOptions{Mode: reader.Exclusive})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { card.Close() })
+	card := simtest.Connect(t, simtest.Card(t, profile, edit))
 	sess, err := sscard.Open(context.Background(), card, sscard.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/internal/simtest"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscard"
@@ -34,18 +34,7 @@ func chipOf(t *testing.T, profile string) *sim.Card {
 
 func openSession(t *testing.T, chip *sim.Card) *sscard.Session {
 	t.Helper()
-	b := reader.NewSimBackend("r")
-	t.Cleanup(func() { b.Close() })
-	if err := b.Insert("r", chip); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	card, err := b.Connect(ctx, "r", reader.ConnectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { card.Close() })
-	sess, err := sscard.Open(ctx, card, sscard.Options{})
+	sess, err := sscard.Open(context.Background(), simtest.Connect(t, chip), sscard.Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

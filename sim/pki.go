@@ -2,7 +2,6 @@ package sim
 
 import (
 	"bytes"
-	"crypto/x509/pkix"
 	"fmt"
 	"sync"
 	"time"
@@ -129,12 +128,12 @@ func p2s(gbk []byte) string {
 var certCache sync.Map // string key -> []byte
 
 // simCertificate issues (or returns the cached) SIM signing certificate.
-func simCertificate(cardID []byte, key *sm2.PrivateKey, subject pkix.Name, notBefore, notAfter time.Time) ([]byte, error) {
-	k := fmt.Sprintf("%X|%q|%q|%d|%d", cardID, subject.CommonName, subject.SerialNumber, notBefore.Unix(), notAfter.Unix())
+func simCertificate(cardID []byte, key *sm2.PrivateKey, cn, cardNumber string, issued, expires time.Time) ([]byte, error) {
+	k := fmt.Sprintf("%X|%q|%q|%d|%d", cardID, cn, cardNumber, issued.Unix(), expires.Unix())
 	if der, ok := certCache.Load(k); ok {
 		return der.([]byte), nil
 	}
-	der, err := sm.SIMIssueCardCertificate(cardID, &key.PublicKey, subject, notBefore, notAfter)
+	der, err := sm.SIMHolderCertificate(cardID, &key.PublicKey, cn, cardNumber, issued, expires)
 	if err != nil {
 		return nil, err
 	}

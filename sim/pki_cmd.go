@@ -120,11 +120,11 @@ func (c *Card) cmdPKIExternalAuth(app *file, cmd apdu.Command) ([]byte, apdu.Sta
 // right resets the tries and sets the security state, wrong counts down
 // and clears it (63C0 on the last try, 6983 after).
 func challengeResponse(key, chal, got []byte, tries *int, max int, state *bool) apdu.StatusWord {
-	want, err := sm4ECB(key, chal)
+	want, err := sm.PKIChallengeResponse(key, chal)
 	if err != nil {
 		return apdu.SWNoPreciseDiagnosis
 	}
-	if subtle.ConstantTimeCompare(want, got) == 1 {
+	if subtle.ConstantTimeCompare(want[:], got) == 1 {
 		*tries, *state = max, true
 		return apdu.SWOK
 	}
@@ -290,13 +290,4 @@ func isPadding(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// sm4ECB encrypts one or more 16-byte blocks with SM4 in ECB mode.
-func sm4ECB(key, data []byte) ([]byte, error) {
-	b, err := sm.NewSM4(key)
-	if err != nil {
-		return nil, err
-	}
-	return sm.EncryptECB(b, data)
 }

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"bytes"
-	"crypto/x509/pkix"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -608,8 +607,7 @@ func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, blank boo
 		fe.add("pki", "public key: %v", err)
 		return nil
 	}
-	subject := pkix.Name{Country: []string{"CN"}, CommonName: cn, SerialNumber: string(out.cardNumber)}
-	d.cert, err = simCertificate(out.cardID, key, subject, issued, expires.Add(24*time.Hour-time.Second))
+	d.cert, err = simCertificate(out.cardID, key, cn, string(out.cardNumber), issued, expires)
 	if err != nil {
 		fe.add("pki", "signing certificate: %v", err)
 		return nil

@@ -69,18 +69,27 @@ func PKIPINKey(pinBCD []byte) [16]byte {
 // eight 00 bytes as some host code does; other sizes give an error wrapping
 // ErrLength.
 func PKIPINCryptogram(pin string, challenge []byte) ([16]byte, error) {
+	bcd, err := EncodePIN(pin)
+	if err != nil {
+		return [16]byte{}, err
+	}
+	key := PKIPINKey(bcd)
+	clear(bcd)
+	defer clear(key[:])
+	return PKIChallengeResponse(key[:], challenge)
+}
+
+// PKIChallengeResponse is the answer the PKI application expects to its
+// challenge under a 16-byte key: SM4_ECB(key, challenge), for the user and
+// admin PIN VERIFY (key = PKIPINKey) and the master-key EXTERNAL
+// AUTHENTICATE (key = the master key). An 8-byte challenge is right-padded
+// with 00 bytes; other sizes give an error wrapping ErrLength.
+func PKIChallengeResponse(key, challenge []byte) ([16]byte, error) {
 	var out [16]byte
 	if len(challenge) != PKIChallengeSize && len(challenge) != FactorSize {
 		return out, fmt.Errorf("%w: challenge is %d bytes, want %d or %d", ErrLength, len(challenge), PKIChallengeSize, FactorSize)
 	}
-	bcd, err := EncodePIN(pin)
-	if err != nil {
-		return out, err
-	}
-	key := PKIPINKey(bcd)
-	clear(bcd)
-	b, err := NewSM4(key[:])
-	clear(key[:])
+	b, err := NewSM4(key)
 	if err != nil {
 		return out, err
 	}

@@ -209,6 +209,16 @@ func SIMRootPool() (*CertPool, error) {
 	return p, nil
 }
 
+// SIMHolderCertificate issues the signing certificate of a personalised
+// card as the SIM profile has it (docs/issuance.md): subject C=CN,
+// CN=commonName (the holder's name), SERIALNUMBER=cardNumber, valid from the
+// issue day (00:00 UTC) to the end of the expiry day (+1 day − 1 s); see
+// SIMIssueCardCertificate for the rest.
+func SIMHolderCertificate(cardID []byte, pub *ecdsa.PublicKey, commonName, cardNumber string, issueDay, expiryDay time.Time) ([]byte, error) {
+	subject := pkix.Name{Country: []string{"CN"}, CommonName: commonName, SerialNumber: cardNumber}
+	return SIMIssueCardCertificate(cardID, pub, subject, issueDay, expiryDay.Add(24*time.Hour-time.Second))
+}
+
 // SIMIssueCardCertificate issues, with the SIM root, the PKI signing
 // certificate of a card (the content of EF 0018) and returns its DER.
 //

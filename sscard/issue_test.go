@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/sscard/ssc/apdu"
-	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/internal/simtest"
 	"github.com/sscard/ssc/sim"
 )
 
@@ -43,17 +43,7 @@ func (c *faultChip) Transmit(cmd []byte) []byte {
 // issueSession opens chip in an in-process reader.
 func issueSession(t *testing.T, chip sim.Chip) *Session {
 	t.Helper()
-	b := reader.NewSimBackend("r")
-	t.Cleanup(func() { b.Close() })
-	if err := b.Insert("r", chip); err != nil {
-		t.Fatal(err)
-	}
-	card, err := b.Connect(context.Background(), "r", reader.ConnectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { card.Close() })
-	s, err := Open(context.Background(), card, Options{})
+	s, err := Open(context.Background(), simtest.Connect(t, chip), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/subtle"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -65,32 +64,29 @@ func (p *PKI) VerifyAdminPIN(ctx context.Context, pin [4]byte) error {
 }
 
 func (p *PKI) verifyAdminPIN(ctx context.Context, pin [4]byte) error {
-	chal, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x84, Ne: sm.PKIChallengeSize})
-	if err != nil {
-		return fmt.Errorf("sscard: PKI get challenge: %w", err)
-	}
-	if len(chal) != sm.PKIChallengeSize {
-		return fmt.Errorf("sscard: PKI get challenge: %d bytes, want %d", len(chal), sm.PKIChallengeSize)
-	}
 	key := sm.PKIPINKey(pin[:])
-	c, err := ecbBlock(key[:], chal)
-	clear(key[:])
+	defer clear(key[:])
+	c, err := p.challengeResponse(ctx, key[:])
 	if err != nil {
 		return err
 	}
-	if _, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x20, P1: 0x01, P2: 0x00, Data: c}); err != nil {
+	if _, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x20, P1: 0x01, P2: 0x00, Data: c[:]}); err != nil {
 		return pinError("PKI verify admin PIN", err)
 	}
 	return nil
 }
 
-// ecbBlock returns SM4_ECB(key, block) for one 16-byte block.
-func ecbBlock(key, block []byte) ([]byte, error) {
-	b, err := sm.NewSM4(key)
+// challengeResponse asks the card for a 16-byte challenge and answers it
+// under key (sm.PKIChallengeResponse); the caller holds the transaction.
+func (p *PKI) challengeResponse(ctx context.Context, key []byte) ([16]byte, error) {
+	chal, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x84, Ne: sm.PKIChallengeSize})
 	if err != nil {
-		return nil, err
+		return [16]byte{}, fmt.Errorf("sscard: PKI get challenge: %w", err)
 	}
-	return sm.EncryptECB(b, block)
+	if len(chal) != sm.PKIChallengeSize {
+		return [16]byte{}, fmt.Errorf("sscard: PKI get challenge: %d bytes, want %d", len(chal), sm.PKIChallengeSize)
+	}
+	return sm.PKIChallengeResponse(key, chal)
 }
 
 // GenerateSigningKey makes the card generate a new SM2 signing key pair
@@ -203,18 +199,11 @@ func (p *PKI) ChangeMasterKey(ctx context.Context, oldKey, newKey []byte) error 
 		if err := p.s.selectPKI(ctx); err != nil {
 			return err
 		}
-		chal, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x84, Ne: sm.PKIChallengeSize})
-		if err != nil {
-			return fmt.Errorf("sscard: PKI get challenge: %w", err)
-		}
-		if len(chal) != sm.PKIChallengeSize {
-			return fmt.Errorf("sscard: PKI get challenge: %d bytes, want %d", len(chal), sm.PKIChallengeSize)
-		}
-		c, err := ecbBlock(oldKey, chal)
+		c, err := p.challengeResponse(ctx, oldKey)
 		if err != nil {
 			return err
 		}
-		if _, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x82, Data: c}); err != nil {
+		if _, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x82, Data: c[:]}); err != nil {
 			return fmt.Errorf("sscard: PKI authenticate with the master key: %w", err)
 		}
 		data := make([]byte, 3, 19)
@@ -253,8 +242,7 @@ func (SIMCA) IssueSigningCertificate(_ context.Context, cardID []byte, pub *ecds
 	if err != nil {
 		return nil, fmt.Errorf("sscard: expiry date %q: %w", holder.ExpiryDate, err)
 	}
-	subject := pkix.Name{Country: []string{"CN"}, CommonName: holder.Name, SerialNumber: holder.CardNumber}
-	return sm.SIMIssueCardCertificate(cardID, pub, subject, issued, expires.Add(24*time.Hour-time.Second))
+	return sm.SIMHolderCertificate(cardID, pub, holder.Name, holder.CardNumber, issued, expires)
 }
 
 // PersonaliseInput is what PersonalisePKI needs: the CA delivery form of

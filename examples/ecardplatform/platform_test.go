@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/examples/ecardplatform"
+	"github.com/sscard/ssc/internal/simtest"
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/pboc"
-	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscard"
@@ -76,28 +76,8 @@ func issueNonce(t *testing.T, ts *httptest.Server, level int) []byte {
 // cardBundle plays the daemon with an in-process software card.
 func cardBundle(t *testing.T, edit func(*sim.Profile), level int, origin string, nonce []byte) []byte {
 	t.Helper()
-	p, err := sim.Builtin("gen3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if edit != nil {
-		edit(p)
-	}
-	chip, err := sim.New(p, sim.Options{Mode: sim.Contact})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := reader.NewSimBackend("r")
-	t.Cleanup(func() { b.Close() })
-	if err := b.Insert("r", chip); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	card, err := b.Connect(ctx, "r", reader.ConnectOptions{Mode: reader.Exclusive})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { card.Close() })
+	card := simtest.Connect(t, simtest.Card(t, "gen3", edit))
 	sess, err := sscard.Open(ctx, card, sscard.Options{})
 	if err != nil {
 		t.Fatal(err)

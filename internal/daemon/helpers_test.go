@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sscard/ssc/internal/simtest"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sscd"
@@ -58,18 +59,7 @@ func testDaemon(t testing.TB, cfg Config, backends ...reader.Backend) (*Daemon, 
 // change the profile (another holder, so two cards can be told apart).
 func newCard(t testing.TB, profile string, edit func(*sim.Profile)) *sim.Card {
 	t.Helper()
-	p, err := sim.Builtin(profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if edit != nil {
-		edit(p)
-	}
-	c, err := sim.New(p, sim.Options{Mode: sim.Contact})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return simtest.Card(t, profile, edit)
 }
 
 // secondHolder makes a gen3 card of another person.
