@@ -77,6 +77,12 @@ func (c *Card) proprietary(app *file, ins byte) func(apdu.Command) ([]byte, apdu
 		return c.cmdGetData
 	case app.pkiAdmin != nil && ins == insGenerateKeyPair:
 		return c.cmdGenerateKeyPair
+	case app.pkiAdmin != nil && ins == insDecryptSessionKey:
+		return c.cmdDecryptSessionKey
+	case app.pkiAdmin != nil && ins == insInstallSessionKey:
+		return c.cmdInstallSessionKey
+	case app.pkiAdmin != nil && ins == insImportEncKey:
+		return c.cmdImportEncKey
 	}
 	return nil
 }

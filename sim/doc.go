@@ -9,8 +9,11 @@
 // and EF06 after EXTERNAL AUTHENTICATE with key 04, as the counter issuance
 // writes them) and, on 3rd-gen
 // profiles, the SM2 PKI application (PKI.社会保障 / SS.CERT.ADF1: public key
-// EF 0012, signing certificate EF 0018, PIN hash, challenge-based user PIN
-// and PSO COMPUTE DIGITAL SIGNATURE), and, when the profile has a pboc
+// EF 0012, signing certificate EF 0018, encryption public key EF 0014 and
+// certificate EF 0019, PIN hash, challenge-based user PIN and PSO COMPUTE
+// DIGITAL SIGNATURE; the personalisation commands of docs/issuance.md,
+// including the enveloped encryption key import 80 4E / 80 4A / 80 C2),
+// and, when the profile has a pboc
 // section (gen3 does), the PBOC 3.0 bank application of docs/pboc.md (PSE,
 // PPSE, debit and e-cash ADFs with partial selection, GPO, records, GET
 // DATA, SM2 DDA/fDDA with the SIM issuer keys of package sm, qPBOC offline

@@ -240,6 +240,8 @@ type securityState struct {
 	// PKI ADF: admin PIN verified (00 20 01 00) and master key
 	// authenticated (00 82 00 00).
 	admin, master bool
+	// env: the session key of an enveloped key import (pki_envelope.go).
+	env pkiEnvState
 }
 
 func (s *securityState) hasKey(kid byte) bool { return s.keys[kid>>6]&(1<<(kid&63)) != 0 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"fmt"
 	"sync"
 	"time"
@@ -25,15 +26,20 @@ import (
 //	       MASTER KEY 84 D4 (pki_cmd.go)
 //	        ├─ EF 0012: signing public key 00 40 || X || Y (free read)
 //	        ├─ EF 0013: signing private key (never readable)
+//	        ├─ EF 0014: encryption public key 00 40 || X || Y (free read)
+//	        ├─ EF 0015: encryption private key (never readable)
 //	        ├─ EF 0018: signing certificate, DER (free read)
-//	        └─ EF 0019: encryption certificate (blank PKI only)
+//	        └─ EF 0019: encryption certificate, DER (free read)
 //
 // A personalised application (pki.blank false) has the SIM key pair of
 // sm.SIMCardSigningKey and its SIM certificate in EF 0018 (the file holds
-// the DER exactly; UPDATE BINARY may grow it up to 2048 bytes); EF 0019
-// and the encryption key files 0014/0015 are absent (SIM). A blank one
-// (pki.blank true) is the unpersonalised application of the contract: EF
-// 0012 66 × 00, no private key, EF 0018 and EF 0019 2048 × 00.
+// the DER exactly; UPDATE BINARY may grow it up to 2048 bytes), and the
+// SIM encryption pair of sm.SIMEncryptionKey in EF 0014/0015 with its SIM
+// certificate in EF 0019. A blank one (pki.blank true) is the
+// unpersonalised application of the contract: EF 0012 and EF 0014 66 × 00,
+// no private keys, EF 0018 and EF 0019 2048 × 00. The enveloped
+// encryption pair is imported with 80 4E / 80 4A / 80 C2
+// (pki_envelope.go).
 
 var (
 	pkiDDFName = []byte{0x50, 0x4B, 0x49, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF} // "PKI." + GBK 社会保障
@@ -46,6 +52,8 @@ const (
 	fidPKIPrivKey = 0x0013
 	fidPKISignCrt = 0x0018
 	fidPKIEncCrt  = 0x0019
+	fidPKIEncPub  = 0x0014
+	fidPKIEncPriv = 0x0015
 	pinPKIP1      = 0x01
 	pinPKIUser    = 0x81
 	pinPKIAdmin   = 0x00
@@ -82,6 +90,9 @@ type pkiAdmin struct {
 	pinTries, pinMax     int
 	masterKey            [16]byte
 	masterTries, mastMax int
+	// encKey is the encryption private key (EF 0015, pki_envelope.go);
+	// nil: none.
+	encKey *sm2.PrivateKey
 }
 
 // personalisePKI builds the PKI DDF.
@@ -102,13 +113,16 @@ func personalisePKI(d *pkiData) *file {
 			masterKey: d.masterKey, masterTries: pkiAdminTries, mastMax: pkiAdminTries,
 		},
 	}
+	adf.pkiAdmin.encKey = d.encKey
 	adf.add(
 		&file{typ: typeBinaryEF, fid: fidPKIPubKey, write: never, data: bytes.Clone(d.pubFile)},
 		&file{typ: typeBinaryEF, fid: fidPKIPrivKey, read: never, write: never},
+		&file{typ: typeBinaryEF, fid: fidPKIEncPub, write: never, data: bytes.Clone(d.encPubFile)},
+		&file{typ: typeBinaryEF, fid: fidPKIEncPriv, read: never, write: never},
 		&file{typ: typeBinaryEF, fid: fidPKISignCrt, write: admin, data: bytes.Clone(d.cert), capacity: pkiCertSize},
 	)
-	if d.blank {
-		adf.add(&file{typ: typeBinaryEF, fid: fidPKIEncCrt, write: admin, data: make([]byte, pkiCertSize), capacity: pkiCertSize})
+	if d.encCert != nil {
+		adf.add(&file{typ: typeBinaryEF, fid: fidPKIEncCrt, write: admin, data: bytes.Clone(d.encCert), capacity: pkiCertSize})
 	}
 	ddf := &file{typ: typeDF, name: pkiDDFName, fci: tlv(0x6F, tlv(0x84, pkiDDFName))}
 	return ddf.add(adf)
@@ -129,11 +143,22 @@ var certCache sync.Map // string key -> []byte
 
 // simCertificate issues (or returns the cached) SIM signing certificate.
 func simCertificate(cardID []byte, key *sm2.PrivateKey, cn, cardNumber string, issued, expires time.Time) ([]byte, error) {
-	k := fmt.Sprintf("%X|%q|%q|%d|%d", cardID, cn, cardNumber, issued.Unix(), expires.Unix())
+	return simCachedCert("sign", sm.SIMHolderCertificate, cardID, key, cn, cardNumber, issued, expires)
+}
+
+// simCachedCert issues a SIM holder certificate with issue, cached under
+// kind and the inputs.
+func simCachedCert(kind string, issue func([]byte, *ecdsa.PublicKey, string, string, time.Time, time.Time) ([]byte, error),
+	cardID []byte, key *sm2.PrivateKey, cn, cardNumber string, issued, expires time.Time) ([]byte, error) {
+	xy, err := sm.MarshalPublicKeyXY(&key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	k := fmt.Sprintf("%s|%X|%X|%q|%q|%d|%d", kind, cardID, xy, cn, cardNumber, issued.Unix(), expires.Unix())
 	if der, ok := certCache.Load(k); ok {
 		return der.([]byte), nil
 	}
-	der, err := sm.SIMHolderCertificate(cardID, &key.PublicKey, cn, cardNumber, issued, expires)
+	der, err := issue(cardID, &key.PublicKey, cn, cardNumber, issued, expires)
 	if err != nil {
 		return nil, err
 	}

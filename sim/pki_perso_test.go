@@ -198,12 +198,7 @@ func TestPKIPersonalisationCommands(t *testing.T) {
 		}},
 		{"certificates in chunks", func(t *testing.T, c *Card, pin [4]byte, _ [16]byte) {
 			run(t, c, step{"00A4000C020018", "9000"}, step{"00D6000003010203", "6982"}, step{adminVerifyCmd(t, c, pin), "9000"})
-			efs := []string{"0018", "0019"}
-			if !c.Profile().PKI.Blank {
-				efs = efs[:1]
-				run(t, c, step{"00A4000C020019", "6A82"}) // gen3: no EF 0019 (SIM)
-			}
-			for _, ef := range efs {
+			for _, ef := range []string{"0018", "0019"} {
 				cert := make([]byte, 1000)
 				for i := range cert {
 					cert[i] = byte(i*7 + len(ef))

@@ -48,7 +48,9 @@ func TestPKISelect(t *testing.T) {
 		step{selPKIDDF, "*9000"},
 		step{"00A4000002DF01", "6F0E840C53532E434552542E41444631" + "9000"}, // by FID after the DDF
 		step{"00A4000C020012", "9000"},
-		step{"00A4000C020019", "6A82"}, // no encryption certificate (SIM)
+		step{"00A4000C020019", "9000"}, // the encryption certificate
+		step{"00A4000C020014", "9000"}, // the encryption public key
+		step{"00A4000C020016", "6A82"},
 		step{"00A4000C02EF05", "6A82"},
 	)
 	c2 := newCard(t, "gen2", Contact)

@@ -311,6 +311,12 @@ type pkiData struct {
 	blank     bool
 	adminPIN  [4]byte
 	masterKey [16]byte
+	// The encryption pair (pki_envelope.go): encKey (nil: none), EF 0014
+	// (encPubFile) and EF 0019 (encCert, DER; the blank application:
+	// 2048 × 00).
+	encKey     *sm2.PrivateKey
+	encPubFile []byte
+	encCert    []byte
 }
 
 type contactlessData struct {
@@ -591,6 +597,7 @@ func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, blank boo
 		d.blank = true
 		d.adminPIN, d.masterKey = SIMAdminPIN(out.cardID), SIMMasterKey(out.cardID)
 		d.pubFile, d.cert = make([]byte, pkiPubSize), make([]byte, pkiCertSize)
+		d.encPubFile, d.encCert = make([]byte, pkiPubSize), make([]byte, pkiCertSize)
 		return d
 	}
 	if !pki.Enabled || len(fe.errs) > 0 || out.cardID == nil || out.cardNumber == nil {
@@ -610,6 +617,10 @@ func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, blank boo
 	d.cert, err = simCertificate(out.cardID, key, cn, string(out.cardNumber), issued, expires)
 	if err != nil {
 		fe.add("pki", "signing certificate: %v", err)
+		return nil
+	}
+	if err := simEncryptionPair(d, out.cardID, cn, string(out.cardNumber), issued, expires); err != nil {
+		fe.add("pki", "encryption pair: %v", err)
 		return nil
 	}
 	return d

@@ -260,6 +260,17 @@ func (p *CertPool) VerifySigning(leaf *smx509.Certificate, at time.Time, interme
 	})
 }
 
+// VerifyEncryption verifies an encryption certificate (the PKI
+// application's EF 0019) at time at: Verify with KeyUsage =
+// keyEncipherment.
+func (p *CertPool) VerifyEncryption(leaf *smx509.Certificate, at time.Time, intermediates ...*smx509.Certificate) ([]*smx509.Certificate, error) {
+	return p.Verify(leaf, CertVerifyOptions{
+		Intermediates: intermediates,
+		Time:          at,
+		KeyUsage:      smx509.KeyUsageKeyEncipherment,
+	})
+}
+
 func certValidity(c *smx509.Certificate, at time.Time) error {
 	name := c.Subject.CommonName
 	if at.Before(c.NotBefore) {

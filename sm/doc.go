@@ -21,7 +21,9 @@
 //
 // Asymmetric half: SM2 keys, Z and digests, signatures and their encodings
 // (including the PKI application's EF 0012 form), SM2 X.509 certificates
-// and chains, and PBOC SM2 offline data authentication objects.
+// and chains, the GM/T 0016 enveloped encryption key pair the CA delivers
+// (EnvelopedKey: ParseEnvelopedKey, SealEnvelopedKey, Open), and PBOC SM2
+// offline data authentication objects.
 //
 // The primitives come from github.com/emmansun/gmsm (and crypto/des for
 // DES/3DES); this package only composes them. Functions and types whose

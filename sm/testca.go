@@ -215,8 +215,14 @@ func SIMRootPool() (*CertPool, error) {
 // issue day (00:00 UTC) to the end of the expiry day (+1 day − 1 s); see
 // SIMIssueCardCertificate for the rest.
 func SIMHolderCertificate(cardID []byte, pub *ecdsa.PublicKey, commonName, cardNumber string, issueDay, expiryDay time.Time) ([]byte, error) {
-	subject := pkix.Name{Country: []string{"CN"}, CommonName: commonName, SerialNumber: cardNumber}
-	return SIMIssueCardCertificate(cardID, pub, subject, issueDay, expiryDay.Add(24*time.Hour-time.Second))
+	subject, notAfter := simHolderSubject(commonName, cardNumber, expiryDay)
+	return SIMIssueCardCertificate(cardID, pub, subject, issueDay, notAfter)
+}
+
+// simHolderSubject is the subject and notAfter of the SIM holder
+// certificates (signing and encryption).
+func simHolderSubject(commonName, cardNumber string, expiryDay time.Time) (pkix.Name, time.Time) {
+	return pkix.Name{Country: []string{"CN"}, CommonName: commonName, SerialNumber: cardNumber}, expiryDay.Add(24*time.Hour - time.Second)
 }
 
 // SIMIssueCardCertificate issues, with the SIM root, the PKI signing
@@ -237,11 +243,19 @@ func SIMHolderCertificate(cardID []byte, pub *ecdsa.PublicKey, commonName, cardN
 // certificates. With the deterministic signature (see the file comment)
 // the same inputs always give the same DER.
 func SIMIssueCardCertificate(cardID []byte, pub *ecdsa.PublicKey, subject pkix.Name, notBefore, notAfter time.Time) ([]byte, error) {
+	return testcaIssue(cardID, pub, SIMCardSigningKey, subject, notBefore, notAfter,
+		smx509.KeyUsageDigitalSignature|smx509.KeyUsageContentCommitment)
+}
+
+// testcaIssue issues a card certificate with the SIM root (see
+// SIMIssueCardCertificate): pub nil means the key pair defKey derives
+// from cardID; usage is the keyUsage extension.
+func testcaIssue(cardID []byte, pub *ecdsa.PublicKey, defKey func([]byte) (*sm2.PrivateKey, error), subject pkix.Name, notBefore, notAfter time.Time, usage smx509.KeyUsage) ([]byte, error) {
 	if len(cardID) != CardIDSize {
 		return nil, fmt.Errorf("%w: %w: card id is %d bytes, want %d", ErrCertIssue, ErrLength, len(cardID), CardIDSize)
 	}
 	if pub == nil {
-		k, err := SIMCardSigningKey(cardID)
+		k, err := defKey(cardID)
 		if err != nil {
 			return nil, err
 		}
@@ -295,7 +309,7 @@ func SIMIssueCardCertificate(cardID []byte, pub *ecdsa.PublicKey, subject pkix.N
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
 		SignatureAlgorithm:    smx509.SM2WithSM3,
-		KeyUsage:              smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
+		KeyUsage:              usage,
 		BasicConstraintsValid: true,
 		IsCA:                  false,
 		MaxPathLen:            -1,

@@ -27,9 +27,10 @@ var (
 	ErrMalformedRecord = errors.New("sscard: malformed record")
 	// ErrMinistryFormat is matched by every *FormatError.
 	ErrMinistryFormat = errors.New("sscard: malformed ministry string")
-	// ErrRequestDone: an HSMRequest was used after Complete or Abort.
+	// ErrRequestDone: an HSMRequest was used after Complete or Abort, or a
+	// WriteSession after it ended.
 	ErrRequestDone = errors.New("sscard: HSM request already completed or aborted")
-	// ErrBusy: the session has an HSM request in progress.
+	// ErrBusy: the session has an HSM request or a write session in progress.
 	ErrBusy = errors.New("sscard: an HSM request is in progress on this session")
 	// ErrHSM: the HSM failed or answered badly.
 	ErrHSM = errors.New("sscard: HSM error")

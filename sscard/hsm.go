@@ -208,17 +208,28 @@ func (SIMHSM) Authenticate(ctx context.Context, st Step1) (Step2Input, error) {
 // a 2xx answer's body starts with the line "RESULT1|RESULT2|" (32 uppercase
 // or lowercase hex characters each); anything after the first line is
 // ignored. A non-2xx status is an error (the first 200 bytes of the body
-// are quoted).
+// are quoted). It also holds the write key (WriteKeyHSM, AuthorizeWrite):
+// the write-key request goes to WriteURL, or to URL when that is empty.
 type HTTPHSM struct {
-	URL    string
-	Client *http.Client // nil: http.DefaultClient
+	URL      string
+	WriteURL string       // write-key requests; "" means URL
+	Client   *http.Client // nil: http.DefaultClient
 }
 
 // Authenticate implements HSM.
 func (h HTTPHSM) Authenticate(ctx context.Context, st Step1) (Step2Input, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, strings.NewReader(st.String()))
+	line, err := h.post(ctx, h.URL, st.String())
 	if err != nil {
 		return Step2Input{}, err
+	}
+	return ParseStep2Input(line)
+}
+
+// post sends body to u and returns the first line of a 2xx answer, trimmed.
+func (h HTTPHSM) post(ctx context.Context, u, body string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
+	if err != nil {
+		return "", err
 	}
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	c := h.Client
@@ -227,19 +238,19 @@ func (h HTTPHSM) Authenticate(ctx context.Context, st Step1) (Step2Input, error)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return Step2Input{}, err
+		return "", err
 	}
 	defer resp.Body.Close()
-	body := io.LimitReader(resp.Body, 4096)
+	lr := io.LimitReader(resp.Body, 4096)
 	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(body, 200))
-		return Step2Input{}, fmt.Errorf("HTTP HSM: %s: %q", resp.Status, msg)
+		msg, _ := io.ReadAll(io.LimitReader(lr, 200))
+		return "", fmt.Errorf("HTTP HSM: %s: %q", resp.Status, msg)
 	}
-	line, err := bufio.NewReader(body).ReadString('\n')
+	line, err := bufio.NewReader(lr).ReadString('\n')
 	if err != nil && err != io.EOF {
-		return Step2Input{}, err
+		return "", err
 	}
-	return ParseStep2Input(strings.TrimSpace(line))
+	return strings.TrimSpace(line), nil
 }
 
 func simCryptogram(kid byte, cardID, factor, orig []byte) ([8]byte, error) {

@@ -3,13 +3,10 @@ package sscard
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/sscard/ssc/apdu"
 )
@@ -33,15 +30,17 @@ const (
 	StepDone   = "done"
 )
 
-// IssueOptions are what Issue needs besides the card and the data.
+// IssueOptions are what Issue needs besides the card and the data: the
+// two key systems of the write session.
 type IssueOptions struct {
-	// Auth computes the EXTERNAL AUTHENTICATE cryptogram of the write key
-	// (kid 04) over the card's challenge: the provincial key system.
-	// SIMHSM{} for software cards.
-	Auth Authorizer
-	// HSM authenticates the reads of the check and verify steps on a
-	// 3rd-gen card (kid 0A). SIMHSM{} for software cards.
+	// HSM answers the read-key Step-1 (kid 09 internal, kid 0A external
+	// authentication) of the write session's step 1. SIMHSM{} for
+	// software cards.
 	HSM HSM
+	// WriteKey answers the write-key request of step 2 (kid 04): the
+	// provincial key system. SIMHSM{} for software cards; HTTPHSM
+	// implements both.
+	WriteKey WriteKeyHSM
 	// Journal, when set, records every step (no secrets, no personal data:
 	// record digests only), so an interrupted issuance can be reported.
 	Journal Journal
@@ -77,84 +76,39 @@ func (e *IssueError) Error() string {
 func (e *IssueError) Unwrap() error { return e.Err }
 
 // Issue writes the holder and card data of w to the card of s (counter
-// issuance, ssc-facts §2.4): it checks that the card is the one w is for
-// and not issued to someone else (read with the HSM), authenticates with
-// the write key (kid 04) over a fresh card challenge, writes the EF06
-// records then the EF05 records (UPDATE RECORD), and reads everything back
-// with the HSM, comparing field by field (ErrWriteMismatch names the
-// field). The card is never reset inside; a failure returns *IssueError
-// with exactly what was written. Writing the same data again is harmless,
-// so an interrupted issuance is completed by running it again.
+// issuance, ssc-facts §2.4) as one call: the write session (BeginWrite)
+// step 1, opts.HSM.Authenticate, step 2 (Authorize: the card must be the
+// one w is for and blank or this holder's), opts.WriteKey.AuthorizeWrite,
+// step 3 (Write: EF06 then EF05, read back and compared field by field;
+// ErrWriteMismatch names the field). Everything runs in one reader
+// transaction and the card is never reset inside; a failure returns
+// *IssueError with exactly what was written (a key-system failure wraps
+// ErrHSM). Writing the same data again is harmless, so an interrupted
+// issuance is completed by running it again.
 func Issue(ctx context.Context, s *Session, w *WriteInfo, opts IssueOptions) (*IssueReport, error) {
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.Auth == nil {
-		return nil, fmt.Errorf("%w: no write-key authorizer", ErrHSM)
+	if opts.HSM == nil || opts.WriteKey == nil {
+		return nil, fmt.Errorf("%w: issuance needs the read-key HSM and the write-key system", ErrHSM)
 	}
-	recs, err := w.Records()
+	ws, err := s.BeginWrite(ctx, w, WriteOptions{Force: opts.Force, Journal: opts.Journal})
 	if err != nil {
 		return nil, err
 	}
-	cardID := strings.ToUpper(hex.EncodeToString(w.CardID))
-	j := journal{j: opts.Journal, cardID: cardID}
-	fail := func(step string, written []string, err error) error {
-		j.add(JournalEntry{Step: step, Error: err.Error(), Written: written})
-		return &IssueError{Step: step, Written: written, Err: err}
+	ans, err := opts.HSM.Authenticate(ctx, ws.Step1())
+	if err != nil {
+		return nil, ws.fail(fmt.Errorf("%w: %w", ErrHSM, err))
 	}
-	if err := j.add(JournalEntry{Step: StepCheck}); err != nil {
+	req, err := ws.Authorize(ctx, ans)
+	if err != nil {
 		return nil, err
 	}
-
-	// Check: the right card, blank or this holder's.
-	before, err := s.readForIssue(ctx, opts.HSM)
+	wans, err := opts.WriteKey.AuthorizeWrite(ctx, *req)
 	if err != nil {
-		return nil, fail(StepCheck, nil, err)
+		return nil, ws.fail(fmt.Errorf("%w: %w", ErrHSM, err))
 	}
-	if !strings.EqualFold(hex.EncodeToString(before.CardID), cardID) {
-		return nil, fail(StepCheck, nil, fmt.Errorf("%w: card %X, write info %s", ErrWrongCard, []byte(before.CardID), cardID))
-	}
-	rewrite := before.SSN == w.SSN && before.CardNumber == w.CardNumber
-	if !opts.Force && !rewrite && (before.SSN != "" && before.SSN != w.SSN || before.CardNumber != "" && before.CardNumber != w.CardNumber) {
-		return nil, fail(StepCheck, nil, ErrAlreadyIssued)
-	}
-
-	// Authenticate and write, in one transaction: nothing else reaches the
-	// card between the authentication and the last record.
-	var written []string
-	step := StepAuth
-	err = s.doSSSE(ctx, func() error {
-		if err := s.authenticateWrite(ctx, opts.Auth, w.CardID); err != nil {
-			return err
-		}
-		j.add(JournalEntry{Step: StepAuth})
-		step = StepWrite
-		for _, r := range recs {
-			cmd := apdu.Command{CLA: 0x00, INS: 0xDC, P1: r.Number, P2: r.SFI<<3 | 0x04, Data: r.Data}
-			if _, err := s.tx.Do(ctx, cmd); err != nil {
-				return fmt.Errorf("sscard: update record %d of SFI %d (%s): %w", r.Number, r.SFI, r.Field, err)
-			}
-			written = append(written, r.Field)
-			sum := sm3.Sum(r.Data)
-			j.add(JournalEntry{Step: StepWrite, Field: r.Field, File: fmt.Sprintf("EF%02X", r.SFI), Record: int(r.Number),
-				Digest: hex.EncodeToString(sum[:8])})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fail(step, written, err)
-	}
-
-	// Verify: read everything back, as a terminal would.
-	after, err := s.readForIssue(ctx, opts.HSM)
-	if err == nil {
-		err = w.Matches(after)
-	}
-	if err != nil {
-		return nil, fail(StepVerify, written, err)
-	}
-	j.add(JournalEntry{Step: StepDone, Written: written})
-	return &IssueReport{CardID: cardID, Written: written, Rewritten: rewrite && before.SSN != ""}, nil
+	return ws.Write(ctx, wans)
 }
 
 // readForIssue reads the iReadCardBas fields and the EF06 fields the write

@@ -50,7 +50,7 @@ func issueSession(t *testing.T, chip sim.Chip) *Session {
 	return s
 }
 
-func simIssue() IssueOptions { return IssueOptions{Auth: SIMHSM{}, HSM: SIMHSM{}} }
+func simIssue() IssueOptions { return IssueOptions{HSM: SIMHSM{}, WriteKey: SIMHSM{}} }
 
 func TestIssueBlankCard(t *testing.T) {
 	ctx := context.Background()
@@ -132,7 +132,7 @@ func TestIssueRefusals(t *testing.T) {
 	// A key system with the wrong write key: refused by the card at the
 	// authentication, nothing written.
 	bad := simIssue()
-	bad.Auth = badAuth{}
+	bad.WriteKey = badWriteKey{}
 	_, err = Issue(ctx, s, w, bad)
 	var ae *apdu.AuthError
 	if !errors.As(err, &ie) || ie.Step != StepAuth || len(ie.Written) != 0 || !errors.As(err, &ae) {
@@ -140,13 +140,13 @@ func TestIssueRefusals(t *testing.T) {
 	}
 }
 
-// badAuth is a key system with the wrong write key.
-type badAuth struct{}
+// badWriteKey is a key system with the wrong write key.
+type badWriteKey struct{}
 
-func (badAuth) ExternalAuthCryptogram(ctx context.Context, kid byte, cardID, factor, orig []byte) ([8]byte, error) {
-	c, err := SIMHSM{}.ExternalAuthCryptogram(ctx, kid, cardID, factor, orig)
-	c[0] ^= 0xFF
-	return c, err
+func (badWriteKey) AuthorizeWrite(ctx context.Context, req WriteKeyRequest) (WriteKeyAnswer, error) {
+	a, err := SIMHSM{}.AuthorizeWrite(ctx, req)
+	a.Result[0] ^= 0xFF
+	return a, err
 }
 
 // TestIssueInterrupted fails the card at every UPDATE RECORD in turn: the

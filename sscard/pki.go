@@ -24,6 +24,7 @@ var (
 const (
 	FIDPKIADF         uint16 = 0xDF01
 	FIDSignPublicKey  uint16 = 0x0012
+	FIDEncPublicKey   uint16 = 0x0014 // encryption public key 00 40 || X || Y
 	FIDSignCert       uint16 = 0x0018
 	FIDEncryptionCert uint16 = 0x0019
 )
@@ -32,7 +33,9 @@ const (
 // public key (EF 0012).
 var ErrSignatureInvalid = errors.New("sscard: card signature does not verify")
 
-// ErrKeyMismatch: the signing certificate's key differs from EF 0012.
+// ErrKeyMismatch: a certificate's key differs from the card's public key
+// (the signing certificate and EF 0012, the encryption certificate and EF
+// 0014).
 var ErrKeyMismatch = errors.New("sscard: certificate key differs from the card's public key")
 
 // PKI is the SM2 PKI application of a 3rd-gen card, used through a Session.
@@ -257,4 +260,57 @@ func (p *PKI) VerifyChain(ctx context.Context, roots *sm.CertPool, at time.Time)
 		return nil, ErrKeyMismatch
 	}
 	return roots.VerifySigning(cert, at)
+}
+
+// EncryptionPublicKey reads the encryption public key from EF 0014
+// (00 40 || X || Y); an all-zero file (no encryption pair yet) gives an
+// error wrapping sm.ErrSM2NoKey.
+func (p *PKI) EncryptionPublicKey(ctx context.Context) (*ecdsa.PublicKey, error) {
+	var pub *ecdsa.PublicKey
+	err := p.run(ctx, func() error {
+		b, err := p.readEF(ctx, FIDEncPublicKey, 66)
+		if err != nil {
+			return err
+		}
+		pub, err = sm.ParseCardPublicKey(b)
+		return err
+	})
+	return pub, err
+}
+
+// VerifyEncryptionChain reads the encryption certificate (EF 0019), checks
+// that its key is the card's EF 0014 key and verifies it against roots at
+// time at (keyEncipherment).
+func (p *PKI) VerifyEncryptionChain(ctx context.Context, roots *sm.CertPool, at time.Time) ([]*smx509.Certificate, error) {
+	cert, err := p.checkCertKey(ctx, FIDEncryptionCert)
+	if err != nil {
+		return nil, err
+	}
+	return roots.VerifyEncryption(cert, at)
+}
+
+// checkCertKey reads a certificate EF (0018 or 0019) and checks that its
+// key is the matching public-key EF's (0012 or 0014): ErrKeyMismatch.
+func (p *PKI) checkCertKey(ctx context.Context, f uint16) (*smx509.Certificate, error) {
+	cert, err := p.Certificate(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var pub *ecdsa.PublicKey
+	if f == FIDEncryptionCert {
+		pub, err = p.EncryptionPublicKey(ctx)
+	} else {
+		pub, err = p.PublicKey(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cpub, err := sm.CertificatePublicKey(cert)
+	if err != nil {
+		return nil, err
+	}
+	if !cpub.Equal(pub) {
+		return nil, fmt.Errorf("%w (EF %04X)", ErrKeyMismatch, f)
+	}
+	return cert, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sm"
@@ -37,8 +38,10 @@ const (
 	StepPKICheck     = "pki.check"      // read the holder (with the HSM), refuse a card not issued
 	StepPKIAdmin     = "pki.admin"      // verify the admin PIN
 	StepPKIKeygen    = "pki.keygen"     // generate the signing key pair
-	StepPKICert      = "pki.cert"       // have the CA issue the signing certificate, write EF 0018
-	StepPKIVerify    = "pki.verify"     // verify the chain of the written certificate
+	StepPKICert      = "pki.cert"       // have the CA issue the certificates (or check the delivery), write EF 0018
+	StepPKIEncCert   = "pki.enc_cert"   // write the encryption certificate to EF 0019
+	StepPKIEncKey    = "pki.enc_key"    // import the enveloped encryption key pair (EF 0014/0015)
+	StepPKIVerify    = "pki.verify"     // verify both certificates on the card (keys, chains)
 	StepPKIAdminPIN  = "pki.admin_pin"  // change the admin PIN
 	StepPKIMasterKey = "pki.master_key" // change the master key
 	StepPKIDone      = "pki.done"
@@ -216,48 +219,25 @@ func (p *PKI) ChangeMasterKey(ctx context.Context, oldKey, newKey []byte) error 
 	})
 }
 
-// CertIssuer issues the signing certificate of a card's new public key: the
-// certification authority of the provincial platform. SIMCA is the SIM
-// one.
-type CertIssuer interface {
-	IssueSigningCertificate(ctx context.Context, cardID []byte, pub *ecdsa.PublicKey, holder *BasicInfo) (der []byte, err error)
-}
-
-// SIMCA issues signing certificates with the SIM test root, exactly as the
-// personalised software cards have them: sm.SIMIssueCardCertificate with
-// subject C=CN, CN=holder name, SERIALNUMBER=card number, valid from the
-// issue date (00:00 UTC) to the end of the expiry date (+1 day − 1 s).
-type SIMCA struct{}
-
-// IssueSigningCertificate implements CertIssuer.
-func (SIMCA) IssueSigningCertificate(_ context.Context, cardID []byte, pub *ecdsa.PublicKey, holder *BasicInfo) ([]byte, error) {
-	if holder == nil || holder.Name == "" || holder.CardNumber == "" {
-		return nil, ErrNotIssued
-	}
-	issued, err := time.Parse("20060102", holder.IssueDate)
-	if err != nil {
-		return nil, fmt.Errorf("sscard: issue date %q: %w", holder.IssueDate, err)
-	}
-	expires, err := time.Parse("20060102", holder.ExpiryDate)
-	if err != nil {
-		return nil, fmt.Errorf("sscard: expiry date %q: %w", holder.ExpiryDate, err)
-	}
-	return sm.SIMHolderCertificate(cardID, pub, holder.Name, holder.CardNumber, issued, expires)
-}
-
 // PersonaliseInput is what PersonalisePKI needs: the CA delivery form of
 // the provincial platform (admin PIN, master key, optional new values) and
-// the certificate issuer.
+// the certificate issuer, or a delivery obtained out of band.
 type PersonaliseInput struct {
 	AdminPIN     [4]byte   // GLYPIN (8 hex digits in the delivery form)
 	MasterKey    [16]byte  // ZKMY (32 hex digits)
 	NewAdminPIN  *[4]byte  // when set, the admin PIN is changed (CTK = MasterKey)
 	NewMasterKey *[16]byte // when set, the master key is changed, last
-	// CA issues the signing certificate. SIMCA{} for software cards.
+	// CA issues the certificates and the enveloped encryption pair for
+	// the new signing key. SIMCA{} for software cards; HTTPCA for a CA
+	// reached over HTTP. Not used when Delivery is set.
 	CA CertIssuer
-	// Roots verifies the written certificate's chain; nil means the SIM
-	// root when CA is SIMCA, otherwise only the certificate's key is
-	// checked against EF 0012.
+	// Delivery, when set, is the CA's delivery obtained out of band: no
+	// key is generated, EF 0012 must hold the key QMZS certifies
+	// (ErrKeyMismatch otherwise).
+	Delivery *CADelivery
+	// Roots verifies the chains of the written certificates; nil means the
+	// SIM root when CA is SIMCA (and no Delivery is given), otherwise only
+	// the certificates' keys are checked against EF 0012 and EF 0014.
 	Roots *sm.CertPool
 	// HSM reads the holder on a 3rd-gen card (kid 0A). SIMHSM{} for
 	// software cards.
@@ -268,29 +248,36 @@ type PersonaliseInput struct {
 
 // PersonaliseReport is the outcome of a successful PKI personalisation.
 type PersonaliseReport struct {
-	CardID    string   `json:"card_id"`
-	Steps     []string `json:"steps"`
-	PublicKey string   `json:"public_key"` // new signing key, X||Y in hex
+	CardID        string   `json:"card_id"`
+	Steps         []string `json:"steps"`
+	PublicKey     string   `json:"public_key"`               // signing key (EF 0012), X||Y in hex
+	EncryptionKey string   `json:"encryption_key,omitempty"` // encryption key (EF 0014), X||Y in hex
+	// SigningCertSerial and EncryptionCertSerial are the serial numbers
+	// (hex) of the certificates written to EF 0018 and EF 0019.
+	SigningCertSerial    string `json:"signing_cert_serial,omitempty"`
+	EncryptionCertSerial string `json:"encryption_cert_serial,omitempty"`
 }
 
 // PersonalisePKI personalises the PKI application of an issued 3rd-gen
-// card with its signing pair: it reads the holder with the HSM (a card
-// without holder data gives ErrNotIssued: issue the SSSE data first),
-// verifies the admin PIN, makes the card generate a new SM2 signing key
-// pair, has the CA issue the signing certificate for it and writes it to EF
-// 0018 (read back and compared), verifies the chain (Roots, or the SIM root
-// for SIMCA), then optionally changes the admin PIN and, last, the master
-// key.
-//
-// The encryption certificate (EF 0019) and the enveloped encryption key
-// pair are not part of this: the card keeps the signing pair only.
+// card (docs/issuance.md, "Personalisation order"): it reads the holder
+// with the HSM (a card without holder data gives ErrNotIssued: issue the
+// SSSE data first), verifies the admin PIN, makes the card generate a new
+// SM2 signing key pair (unless in.Delivery is given), has the CA certify it
+// (QMZS, JMZS, JMMY: the keys must fit together, ErrKeyMismatch), writes
+// the signing certificate to EF 0018 and the encryption certificate to EF
+// 0019 (each read back and compared), imports the enveloped encryption
+// key pair (ImportEncryptionKey), verifies both certificates on the card
+// (chains to Roots or the SIM root for SIMCA; QMZS's key = EF 0012, JMZS's
+// key = EF 0014), then optionally changes the admin PIN and, last, the
+// master key.
 //
 // A failure returns *IssueError with Step the failed step (StepPKI…) and
 // Written the steps done before it. Running it again (with the current
-// admin PIN and master key) personalises the card again with a new key.
+// admin PIN and master key) personalises the card again, with a new key
+// unless a delivery is given.
 func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*PersonaliseReport, error) {
-	if in.CA == nil {
-		return nil, errors.New("sscard: PKI personalisation needs a certificate issuer (CA)")
+	if in.CA == nil && in.Delivery == nil {
+		return nil, errors.New("sscard: PKI personalisation needs a certificate issuer (CA) or a CA delivery")
 	}
 	var done []string
 	var j journal
@@ -302,6 +289,10 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 		done = append(done, step)
 		e.Step = step
 		j.add(e)
+	}
+	digest := func(b []byte) string {
+		sum := sm3.Sum(b)
+		return hex.EncodeToString(sum[:8])
 	}
 
 	holder, err := s.readForIssue(ctx, in.HSM)
@@ -319,6 +310,11 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 	if s.Generation() < 3 {
 		return nil, fail(StepPKICheck, fmt.Errorf("sscard: a %d-generation card has no PKI application", s.Generation()))
 	}
+	if in.Delivery != nil {
+		if err := in.Delivery.Check(); err != nil {
+			return nil, fail(StepPKICheck, err)
+		}
+	}
 
 	p := s.PKI()
 	if err := p.VerifyAdminPIN(ctx, in.AdminPIN); err != nil {
@@ -326,34 +322,63 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 	}
 	ok(StepPKIAdmin, JournalEntry{})
 
-	pub, err := p.GenerateSigningKey(ctx)
-	if err != nil {
-		return nil, fail(StepPKIKeygen, err)
+	var pub *ecdsa.PublicKey
+	if in.Delivery == nil {
+		if pub, err = p.GenerateSigningKey(ctx); err != nil {
+			return nil, fail(StepPKIKeygen, err)
+		}
+	} else if pub, err = p.PublicKey(ctx); err != nil { // the key QMZS must certify
+		return nil, fail(StepPKICert, err)
 	}
 	xy, err := sm.MarshalPublicKeyXY(pub)
 	if err != nil {
 		return nil, fail(StepPKIKeygen, err)
 	}
-	sum := sm3.Sum(xy)
-	ok(StepPKIKeygen, JournalEntry{File: "EF0012", Digest: hex.EncodeToString(sum[:8])})
+	if in.Delivery == nil {
+		ok(StepPKIKeygen, JournalEntry{File: "EF0012", Digest: digest(xy)})
+	}
 
-	der, err := in.CA.IssueSigningCertificate(ctx, holder.CardID, pub, holder)
+	d := in.Delivery
+	if d == nil {
+		d, err = in.CA.Issue(ctx, CertRequest{CardID: holder.CardID, SigningKey: pub, Holder: holder})
+		if err == nil && d == nil {
+			err = fmt.Errorf("%w: no delivery", ErrCA)
+		}
+		if err != nil {
+			return nil, fail(StepPKICert, err)
+		}
+	}
+	signKey, encKey, env, err := d.keys()
+	if err == nil && !signKey.Equal(pub) {
+		err = &CADeliveryError{Field: "QMZS", Err: fmt.Errorf("%w: the signing certificate does not certify EF 0012", ErrKeyMismatch)}
+	}
 	if err == nil {
-		err = p.WriteCertificate(ctx, FIDSignCert, der)
+		err = p.WriteCertificate(ctx, FIDSignCert, d.SigningCert)
 	}
 	if err != nil {
 		return nil, fail(StepPKICert, err)
 	}
-	sum = sm3.Sum(der)
-	ok(StepPKICert, JournalEntry{File: "EF0018", Digest: hex.EncodeToString(sum[:8])})
+	ok(StepPKICert, JournalEntry{File: "EF0018", Digest: digest(d.SigningCert)})
+
+	if err := p.WriteCertificate(ctx, FIDEncryptionCert, d.EncryptionCert); err != nil {
+		return nil, fail(StepPKIEncCert, err)
+	}
+	ok(StepPKIEncCert, JournalEntry{File: "EF0019", Digest: digest(d.EncryptionCert)})
+
+	encXY, _ := sm.MarshalPublicKeyXY(encKey)
+	if err := p.ImportEncryptionKey(ctx, env); err != nil {
+		return nil, fail(StepPKIEncKey, err)
+	}
+	ok(StepPKIEncKey, JournalEntry{File: "EF0014", Digest: digest(encXY)})
 
 	roots := in.Roots
-	if _, isSIM := in.CA.(SIMCA); roots == nil && isSIM {
+	if _, isSIM := in.CA.(SIMCA); roots == nil && isSIM && in.Delivery == nil {
 		if roots, err = sm.SIMRootPool(); err != nil {
 			return nil, fail(StepPKIVerify, err)
 		}
 	}
-	if err := p.verifyWritten(ctx, roots); err != nil {
+	signCert, encCert, err := p.verifyWritten(ctx, roots)
+	if err != nil {
 		return nil, fail(StepPKIVerify, err)
 	}
 	ok(StepPKIVerify, JournalEntry{})
@@ -384,30 +409,77 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 		ok(StepPKIMasterKey, JournalEntry{})
 	}
 	j.add(JournalEntry{Step: StepPKIDone, Written: done})
-	return &PersonaliseReport{CardID: cardID, Steps: done, PublicKey: strings.ToUpper(hex.EncodeToString(xy))}, nil
+	return &PersonaliseReport{
+		CardID: cardID, Steps: done,
+		PublicKey:            strings.ToUpper(hex.EncodeToString(xy)),
+		EncryptionKey:        strings.ToUpper(hex.EncodeToString(encXY)),
+		SigningCertSerial:    strings.ToUpper(signCert.SerialNumber.Text(16)),
+		EncryptionCertSerial: strings.ToUpper(encCert.SerialNumber.Text(16)),
+	}, nil
 }
 
-// verifyWritten checks the signing certificate on the card: its chain to
-// roots (VerifyChain), or without roots only that its key is EF 0012's.
-func (p *PKI) verifyWritten(ctx context.Context, roots *sm.CertPool) error {
+// verifyWritten checks both certificates on the card: their keys against
+// EF 0012 and EF 0014 and, with roots, their chains.
+func (p *PKI) verifyWritten(ctx context.Context, roots *sm.CertPool) (sign, enc *smx509.Certificate, err error) {
+	if sign, err = p.checkCertKey(ctx, FIDSignCert); err != nil {
+		return nil, nil, err
+	}
+	if enc, err = p.checkCertKey(ctx, FIDEncryptionCert); err != nil {
+		return nil, nil, err
+	}
 	if roots != nil {
-		_, err := p.VerifyChain(ctx, roots, time.Now())
-		return err
+		now := time.Now()
+		if _, err := roots.VerifySigning(sign, now); err != nil {
+			return nil, nil, fmt.Errorf("signing certificate (EF 0018): %w", err)
+		}
+		if _, err := roots.VerifyEncryption(enc, now); err != nil {
+			return nil, nil, fmt.Errorf("encryption certificate (EF 0019): %w", err)
+		}
 	}
-	cert, err := p.Certificate(ctx, FIDSignCert)
+	return sign, enc, nil
+}
+
+// ImportEncryptionKey imports the enveloped encryption key pair env into
+// the PKI application (the admin PIN must have been verified in this
+// selection of the ADF, 6982 otherwise):
+//
+//	80 4E 00 01 78 C2 02 00 13 C1 82 00 70 <C1.x C1.y C3 C2>  → wrapped session key
+//	80 4A 02 10 12 C1 10 <wrapped16>
+//	80 C2 40 00 46 C0 02 00 14 CA 40 <X||Y>
+//	80 C2 C0 01 26 C2 02 00 15 CB 20 <SM4_ECB(session key, d)>
+//
+// The card decrypts the session key with its signing key: a blob made for
+// another key fails at the first command (6A80, apdu.ErrWrongData).
+func (p *PKI) ImportEncryptionKey(ctx context.Context, env *sm.EnvelopedKey) error {
+	if env == nil {
+		return fmt.Errorf("%w: nil", sm.ErrEnvelopedKey)
+	}
+	xy, err := sm.MarshalPublicKeyXY(env.PublicKey)
 	if err != nil {
 		return err
 	}
-	pub, err := p.PublicKey(ctx)
-	if err != nil {
-		return err
-	}
-	cpub, err := sm.CertificatePublicKey(cert)
-	if err != nil {
-		return err
-	}
-	if !cpub.Equal(pub) {
-		return ErrKeyMismatch
-	}
-	return nil
+	return p.run(ctx, func() error {
+		data := append([]byte{0xC2, 0x02, 0x00, 0x13, 0xC1, 0x82, 0x00, 0x70}, env.CipherBlock()...)
+		wrapped, err := p.s.tx.Do(ctx, apdu.Command{CLA: 0x80, INS: 0x4E, P1: 0x00, P2: 0x01, Data: data})
+		if err != nil {
+			return fmt.Errorf("sscard: PKI import encryption key: decrypt the session key (80 4E): %w", err)
+		}
+		if len(wrapped) != sm.EnvelopedSessionKeySize {
+			return fmt.Errorf("sscard: PKI import encryption key: 80 4E returned %d bytes, want %d", len(wrapped), sm.EnvelopedSessionKeySize)
+		}
+		steps := []struct {
+			what string
+			cmd  apdu.Command
+		}{
+			{"install the session key (80 4A)", apdu.Command{CLA: 0x80, INS: 0x4A, P1: 0x02, P2: 0x10, Data: append([]byte{0xC1, 0x10}, wrapped...)}},
+			{"write the public key (80 C2 40 00)", apdu.Command{CLA: 0x80, INS: 0xC2, P1: 0x40, P2: 0x00, Data: append([]byte{0xC0, 0x02, 0x00, 0x14, 0xCA, 0x40}, xy...)}},
+			{"write the private key (80 C2 C0 01)", apdu.Command{CLA: 0x80, INS: 0xC2, P1: 0xC0, P2: 0x01, Data: append([]byte{0xC2, 0x02, 0x00, 0x15, 0xCB, 0x20}, env.EncryptedPrivateKey[:]...)}},
+		}
+		for _, st := range steps {
+			if _, err := p.s.tx.Do(ctx, st.cmd); err != nil {
+				return fmt.Errorf("sscard: PKI import encryption key: %s: %w", st.what, err)
+			}
+		}
+		return nil
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,12 +23,18 @@ func issuedBlankSession(t *testing.T) (*Session, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := issueSession(t, NewTestChip(t, "gen3-blank", sim.Contact))
+	chip := NewTestChip(t, "gen3-blank", sim.Contact)
+	s := issueSession(t, chip)
 	if _, err := Issue(context.Background(), s, w, simIssue()); err != nil {
 		t.Fatal(err)
 	}
+	issuedChips.Store(s, chip)
+	t.Cleanup(func() { issuedChips.Delete(s) })
 	return s, w.CardID
 }
+
+// issuedChips maps the sessions of issuedBlankSession to their cards.
+var issuedChips sync.Map
 
 func simPersonalise(cardID []byte) PersonaliseInput {
 	return PersonaliseInput{AdminPIN: sim.SIMAdminPIN(cardID), MasterKey: sim.SIMMasterKey(cardID), CA: SIMCA{}, HSM: SIMHSM{}}
@@ -101,7 +108,7 @@ func TestPersonalisePKI(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.Close()
-	if want := []string{StepPKIAdmin, StepPKIKeygen, StepPKICert, StepPKIVerify}; !slices.Equal(rep.Steps, want) {
+	if want := []string{StepPKIAdmin, StepPKIKeygen, StepPKICert, StepPKIEncCert, StepPKIEncKey, StepPKIVerify}; !slices.Equal(rep.Steps, want) {
 		t.Errorf("steps %v, want %v", rep.Steps, want)
 	}
 	if rep.CardID != "411600D156000005005A3C9E17B2D40F" || len(rep.PublicKey) != 128 {
@@ -120,7 +127,7 @@ func TestPersonalisePKI(t *testing.T) {
 			t.Errorf("journal error %+v", e)
 		}
 	}
-	if want := []string{StepPKICheck, StepPKIAdmin, StepPKIKeygen, StepPKICert, StepPKIVerify, StepPKIDone}; !slices.Equal(steps, want) {
+	if want := []string{StepPKICheck, StepPKIAdmin, StepPKIKeygen, StepPKICert, StepPKIEncCert, StepPKIEncKey, StepPKIVerify, StepPKIDone}; !slices.Equal(steps, want) {
 		t.Errorf("journal steps %v, want %v", steps, want)
 	}
 
@@ -191,7 +198,7 @@ func TestPersonalisePKIChangeSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{StepPKIAdmin, StepPKIKeygen, StepPKICert, StepPKIVerify, StepPKIAdminPIN, StepPKIMasterKey}; !slices.Equal(rep.Steps, want) {
+	if want := []string{StepPKIAdmin, StepPKIKeygen, StepPKICert, StepPKIEncCert, StepPKIEncKey, StepPKIVerify, StepPKIAdminPIN, StepPKIMasterKey}; !slices.Equal(rep.Steps, want) {
 		t.Errorf("steps %v, want %v", rep.Steps, want)
 	}
 	checkSigning(t, s, rep.PublicKey)

@@ -65,7 +65,7 @@ type Session struct {
 	version     string // cached spec version
 	extMode     ExtendedMode
 	maxBin      int
-	pending     *HSMRequest
+	pending     interface{ Abort() } // *HSMRequest or *WriteSession holding the card
 }
 
 // Open selects the SSSE application on card and reads the spec version
@@ -283,8 +283,8 @@ func namesOf(fields FieldSet) []string {
 	return out
 }
 
-// Close ends the session (the card connection stays open). An HSM request in
-// progress is aborted.
+// Close ends the session (the card connection stays open). An HSM request or
+// a write session in progress is aborted.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	req := s.pending

@@ -163,8 +163,41 @@ func (c *Client) Issue(ctx context.Context, readerName string, req IssueRequest,
 	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "issue"), cardQuery(opts), req, &res)
 }
 
+// IssueStep1 starts a write session (counter issuance in the ministry's
+// multi-step form) on the card in readerName: the data is validated, the
+// card checked to be the one it is for, and the Step-1 string for the
+// read-key system returned. The card stays reserved for the session until
+// IssueStep3, IssueAbort or the session expires.
+func (c *Client) IssueStep1(ctx context.Context, readerName string, req IssueRequest, opts CardOptions) (*IssueStep1, error) {
+	var st IssueStep1
+	return &st, c.do(ctx, http.MethodPost, readerPath(readerName, "issue/step1"), cardQuery(opts), req, &st)
+}
+
+// IssueStep2 continues a write session with the read-key answer
+// RESULT1|RESULT2| and returns the write-key request.
+func (c *Client) IssueStep2(ctx context.Context, session, key string) (*IssueStep2, error) {
+	var st IssueStep2
+	p := "/v1/issue/" + url.PathEscape(session) + "/step2"
+	return &st, c.do(ctx, http.MethodPost, p, nil, IssueKeyRequest{Key: key}, &st)
+}
+
+// IssueStep3 finishes a write session with the write-key answer RESULT|:
+// the card is written, read back and compared, then reset.
+func (c *Client) IssueStep3(ctx context.Context, session, key string) (*IssueResult, error) {
+	var res IssueResult
+	p := "/v1/issue/" + url.PathEscape(session) + "/step3"
+	return &res, c.do(ctx, http.MethodPost, p, nil, IssueKeyRequest{Key: key}, &res)
+}
+
+// IssueAbort ends a write session before step 3 and releases the card.
+func (c *Client) IssueAbort(ctx context.Context, session string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/issue/"+url.PathEscape(session), nil, nil, &struct{}{})
+}
+
 // PersonalisePKI personalises the PKI application of the card in
-// readerName with the daemon's certificate authority.
+// readerName with the daemon's certificate authority (pki_ca), or with the
+// delivery the request carries: signing key, both certificates, enveloped
+// encryption key pair.
 func (c *Client) PersonalisePKI(ctx context.Context, readerName string, req PKIPersonaliseRequest, opts CardOptions) (*PKIPersonaliseResult, error) {
 	var res PKIPersonaliseResult
 	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "pki/personalise"), cardQuery(opts), req, &res)

@@ -258,6 +258,38 @@ type IssueRequest struct {
 // IssueResult is the answer of a successful issuance.
 type IssueResult = sscard.IssueReport
 
+// IssueStep1 is the answer of POST /v1/readers/{reader}/issue/step1 (body:
+// an IssueRequest): the Step-1 string for the read-key system and the write
+// session that steps 2 and 3 continue. The card stays reserved for the
+// session, in one transaction, until step 3, an abort, or Expires.
+type IssueStep1 struct {
+	Session string    `json:"session"`
+	Step1   string    `json:"step1"`   // region|ATRhist|03|cardID|F1|O1|F2|O2|
+	CardID  string    `json:"card_id"` // hex
+	Expires time.Time `json:"expires"`
+}
+
+// IssueKeyRequest is the body of POST /v1/issue/{session}/step2 (Key: the
+// read-key answer RESULT1|RESULT2|) and /step3 (Key: the write-key answer
+// RESULT|).
+type IssueKeyRequest struct {
+	Key string `json:"key"`
+}
+
+// IssueStep2 is the answer of POST /v1/issue/{session}/step2: the write-key
+// request for the key system and the card as it was before the write.
+type IssueStep2 struct {
+	Session string `json:"session"`
+	// Request is the 6-field write-key request region|ATRhist|03|cardID|KEYFAC|ODATA|.
+	Request string `json:"request"`
+	// Card is the iReadCardBas string of the card before the write (with the
+	// daemon's terminal numbers).
+	Card string `json:"card"`
+	// IssuedBefore says the card already held holder data (this holder's,
+	// or another's with force).
+	IssuedBefore bool `json:"issued_before"`
+}
+
 // PKIPersonaliseRequest is the body of POST
 // /v1/readers/{reader}/pki/personalise: the CA delivery values for the card
 // (hex). They travel only over the local socket and are never logged.
@@ -266,6 +298,11 @@ type PKIPersonaliseRequest struct {
 	MasterKey    HexBytes `json:"master_key"`               // ZKMY, 16 bytes
 	NewAdminPIN  HexBytes `json:"new_admin_pin,omitempty"`  // 4 bytes: change the admin PIN
 	NewMasterKey HexBytes `json:"new_master_key,omitempty"` // 16 bytes: change the master key
+	// Delivery, when set, is the CA's delivery obtained out of band
+	// ({"QMZS","JMZS","JMMY"}, base64): no key is generated and no CA is
+	// asked; the card's signing key (EF 0012) must be the one QMZS
+	// certifies.
+	Delivery *sscard.CADelivery `json:"delivery,omitempty"`
 }
 
 // PKIPersonaliseResult is the answer of a successful personalisation.

@@ -65,11 +65,14 @@ func serveDaemon(simProfile string, backends ...reader.Backend) (socket string, 
 }
 
 // daemonProfile is the software card of the daemon of a transcript:
-// the scripts of testdata/daemon named gen2* get a 2nd-generation card, the
-// others gen3.
+// the scripts of testdata/daemon named gen2* get a 2nd-generation card,
+// issue* a blank 3rd-generation card, the others gen3.
 func daemonProfile(workDir string) string {
 	if strings.HasPrefix(filepath.Base(workDir), "script-gen2") {
 		return "gen2"
+	}
+	if strings.HasPrefix(filepath.Base(workDir), "script-issue") {
+		return "gen3-blank"
 	}
 	return "gen3"
 }

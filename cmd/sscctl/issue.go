@@ -23,7 +23,8 @@ func (a *app) issueCommand() *cobra.Command {
 			"write key (kid 04), then reads everything back and compares. The data comes from the ministry " +
 			"write-info string (--write-info '卡识别码|初始化机构编码|发卡日期|卡有效期|卡号|社会保障号码|姓名|姓名拓展|性别|民族|出生日期|') " +
 			"or a JSON file (--from-json FILE), and is validated before the card is touched. --hsm sim is the " +
-			"software key system (software cards only). --journal FILE records every step (no secrets, no " +
+			"software key system (software cards only), --hsm URL an HTTP key system holding both keys (the write-key " +
+			"request is POSTed to the same URL). `sscctl issue step1` pastes the key systems' answers instead. --journal FILE records every step (no secrets, no " +
 			"personal data), so an interrupted issuance can be reported; running the same issuance again " +
 			"completes it. A card issued to another holder is refused without --force.",
 		Args: cobra.NoArgs,
@@ -45,10 +46,11 @@ func (a *app) issueCommand() *cobra.Command {
 			if err := w.Validate(); err != nil {
 				return usageError{err}
 			}
-			if hsmName != "sim" {
-				return usagef("issue needs --hsm sim (the software key system; a key-system adapter for writes is not available yet)")
+			hsm, wk, err := parseWriteHSM(hsmName)
+			if err != nil {
+				return err
 			}
-			opts := sscard.IssueOptions{Auth: sscard.SIMHSM{}, HSM: sscard.SIMHSM{}, Force: force}
+			opts := sscard.IssueOptions{HSM: hsm, WriteKey: wk, Force: force}
 			if journalPath != "" {
 				j, err := sscard.OpenJournal(journalPath)
 				if err != nil {
@@ -66,25 +68,32 @@ func (a *app) issueCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return writeJSON(a.stdout, rep)
-			}
-			verb := "issued"
-			if rep.Rewritten {
-				verb = "issued again (same holder)"
-			}
-			fmt.Fprintf(a.stdout, "card %s %s: wrote %s; read back and verified\n", rep.CardID, verb, strings.Join(rep.Written, ", "))
-			return nil
+			return a.printIssueReport(rep)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&writeInfo, "write-info", "", "the ministry write-info string (11 fields, each ended by |)")
 	f.StringVar(&jsonFile, "from-json", "", "the data as a JSON `FILE` (sscard.WriteInfo)")
-	f.StringVar(&hsmName, "hsm", os.Getenv("SSC_HSM"), "key system for the write key: sim (env SSC_HSM)")
+	f.StringVar(&hsmName, "hsm", os.Getenv("SSC_HSM"), "key system for the read and write keys: sim or an http(s) URL (env SSC_HSM)")
 	f.StringVar(&journalPath, "journal", "", "append every step to this journal `FILE` (JSON lines)")
 	f.BoolVar(&force, "force", false, "write over a card issued to another holder")
 	cmd.AddCommand(a.issueStatusCommand())
+	cmd.AddCommand(a.issueStep1Command())
 	return cmd
+}
+
+// parseWriteHSM is parseHSM for an issuance: the key system must hold the
+// write key too (sim, or an HTTP key system for both).
+func parseWriteHSM(name string) (sscard.HSM, sscard.WriteKeyHSM, error) {
+	hsm, err := parseHSM(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	wk, ok := hsm.(sscard.WriteKeyHSM)
+	if hsm == nil || !ok {
+		return nil, nil, usagef("issue needs --hsm sim (the software key system) or --hsm URL (an HTTP key system for the read and write keys)")
+	}
+	return hsm, wk, nil
 }
 
 func readWriteInfoJSON(path string) (*sscard.WriteInfo, error) {

@@ -114,11 +114,11 @@ func (a *app) writeOut(path string, b []byte, force bool) error {
 }
 
 func (a *app) pkiCertCommand() *cobra.Command {
-	var asPEM, asDER, force bool
+	var asPEM, asDER, force, enc bool
 	var out string
 	cmd := &cobra.Command{
 		Use:   "cert",
-		Short: "Show the signing certificate (EF 0018), or write it with --pem/--der",
+		Short: "Show the signing certificate (EF 0018; --enc: the encryption certificate, EF 0019), or write it with --pem/--der",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if asPEM && asDER {
@@ -128,7 +128,11 @@ func (a *app) pkiCertCommand() *cobra.Command {
 				return usagef("-o needs --pem or --der")
 			}
 			return a.withPKI(cmd.Context(), func(p *sscard.PKI) error {
-				c, err := p.Certificate(cmd.Context(), sscard.FIDSignCert)
+				f := sscard.FIDSignCert
+				if enc {
+					f = sscard.FIDEncryptionCert
+				}
+				c, err := p.Certificate(cmd.Context(), f)
 				if err != nil {
 					return err
 				}
@@ -146,6 +150,7 @@ func (a *app) pkiCertCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asPEM, "pem", false, "write the certificate as PEM")
 	cmd.Flags().BoolVar(&asDER, "der", false, "write the certificate as DER")
+	cmd.Flags().BoolVar(&enc, "enc", false, "the encryption certificate (EF 0019) instead of the signing one")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "file for --pem/--der (default stdout)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite the -o file")
 	return cmd

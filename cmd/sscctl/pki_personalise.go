@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -13,28 +14,58 @@ import (
 )
 
 func (a *app) pkiPersonaliseCommand() *cobra.Command {
-	var hsmName, journalPath, pinEnv, keyEnv, newPinEnv, newKeyEnv, rootsFile string
+	var hsmName, caName, deliveryFile, journalPath, pinEnv, keyEnv, newPinEnv, newKeyEnv, rootsFile string
 	cmd := &cobra.Command{
 		Use:   "personalise",
-		Short: "Personalise the PKI application of an issued card: new signing key and certificate (--hsm sim)",
+		Short: "Personalise the PKI application of an issued card: signing key, certificates, encryption key pair (--hsm sim)",
 		Long: "personalise verifies the admin PIN (GLYPIN), makes the card generate a new SM2 signing key pair, " +
-			"has the CA issue its signing certificate, writes it to EF 0018 (read back and compared) and " +
-			"verifies the chain, then optionally changes the admin PIN and, last, the master key (ZKMY). The " +
-			"card must be issued first (sscctl issue): the certificate names the holder. Secrets never come " +
-			"from flag values: --admin-pin-env NAME (8 hex digits), --master-key-env NAME (32 hex digits), " +
-			"--new-admin-pin-env NAME, --new-master-key-env NAME; with --hsm sim the admin PIN and master key " +
-			"default to the SIM values of the card. --hsm sim is the software key system and the SIM CA " +
-			"(software cards only). The encryption certificate and key pair are not written.",
+			"has the CA certify it (QMZS) and deliver the encryption certificate (JMZS) and the encryption key " +
+			"pair enveloped for the card (JMMY), writes the certificates to EF 0018 and EF 0019 (read back and " +
+			"compared), imports the encryption key pair (EF 0014/0015), verifies both certificates on the card, " +
+			"then optionally changes the admin PIN and, last, the master key (ZKMY). The card must be issued " +
+			"first (sscctl issue): the certificates name the holder. --ca sim is the SIM test CA (the default " +
+			"with --hsm sim), --ca URL a CA reached over HTTP (SIM JSON protocol); --delivery FILE takes a " +
+			"delivery obtained out of band ({\"QMZS\",\"JMZS\",\"JMMY\"}, base64): then no key is generated and " +
+			"EF 0012 must hold the key QMZS certifies. Secrets never come from flag values: --admin-pin-env NAME " +
+			"(8 hex digits), --master-key-env NAME (32 hex digits), --new-admin-pin-env NAME, " +
+			"--new-master-key-env NAME; with --hsm sim the admin PIN and master key default to the SIM values of " +
+			"the card. --hsm is the key system that reads the holder: sim (software cards) or an http(s) URL.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if hsmName != "sim" {
-				return usagef("pki personalise needs --hsm sim (the software key system and CA; adapters for a provincial platform are not available yet)")
+			hsm, err := parseHSM(hsmName)
+			if err != nil {
+				return err
+			}
+			if hsm == nil {
+				return usagef("pki personalise needs --hsm sim (the software key system) or --hsm URL (an HTTP key system) to read the holder")
 			}
 			var in sscard.PersonaliseInput
-			in.CA, in.HSM = sscard.SIMCA{}, sscard.SIMHSM{}
+			in.HSM = hsm
+			switch {
+			case deliveryFile != "" && caName != "":
+				return usagef("--ca and --delivery exclude each other")
+			case deliveryFile != "":
+				b, err := os.ReadFile(deliveryFile)
+				if err != nil {
+					return err
+				}
+				if in.Delivery, err = sscard.ParseCADeliveryJSON(b); err != nil {
+					return fmt.Errorf("--delivery %s: %w", deliveryFile, err)
+				}
+			case caName == "sim" || (caName == "" && hsmName == "sim"):
+				in.CA = sscard.SIMCA{}
+			case strings.HasPrefix(caName, "http://") || strings.HasPrefix(caName, "https://"):
+				if _, err := url.Parse(caName); err != nil {
+					return usagef("--ca: %v", err)
+				}
+				in.CA = sscard.HTTPCA{URL: caName}
+			case caName == "":
+				return usagef("pki personalise needs --ca sim, --ca URL or --delivery FILE")
+			default:
+				return usagef("--ca must be sim or an http(s) URL, not %q", caName)
+			}
 			var havePIN, haveKey bool
-			var err error
 			if pinEnv != "" {
 				if err := hexSecret(pinEnv, "admin PIN", in.AdminPIN[:]); err != nil {
 					return err
@@ -77,6 +108,9 @@ func (a *app) pkiPersonaliseCommand() *cobra.Command {
 				return err
 			}
 			defer closeAll()
+			if (!havePIN || !haveKey) && hsmName != "sim" {
+				return usagef("without --hsm sim, give --admin-pin-env and --master-key-env")
+			}
 			if !havePIN || !haveKey {
 				// The SIM values are derived from the card id.
 				info, err := sscard.ReadWithHSM(ctx, sess, in.HSM, sscard.ReadOptions{Fields: sscard.FieldCardID})
@@ -102,17 +136,20 @@ func (a *app) pkiPersonaliseCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "%s\t%s\n", s, stepLabel(s))
 			}
 			fmt.Fprintf(a.stdout, "public key\t%s\n", rep.PublicKey)
+			fmt.Fprintf(a.stdout, "encryption key\t%s\n", rep.EncryptionKey)
 			fmt.Fprintln(a.stdout, "OK")
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&hsmName, "hsm", os.Getenv("SSC_HSM"), "key system and CA: sim (env SSC_HSM)")
+	f.StringVar(&hsmName, "hsm", os.Getenv("SSC_HSM"), "key system that reads the holder: sim or an http(s) URL (env SSC_HSM)")
+	f.StringVar(&caName, "ca", "", "certificate authority: sim (the SIM test CA, default with --hsm sim) or an http(s) `URL` (SIM JSON protocol)")
+	f.StringVar(&deliveryFile, "delivery", "", "use the CA delivery in this JSON `FILE` ({\"QMZS\",\"JMZS\",\"JMMY\"}) instead of asking a CA; no key is generated")
 	f.StringVar(&pinEnv, "admin-pin-env", "", "read the admin PIN (8 hex digits) from the environment variable `NAME` (default with --hsm sim: the SIM value)")
 	f.StringVar(&keyEnv, "master-key-env", "", "read the master key (32 hex digits) from the environment variable `NAME` (default with --hsm sim: the SIM value)")
 	f.StringVar(&newPinEnv, "new-admin-pin-env", "", "change the admin PIN to the one (8 hex digits) in the environment variable `NAME`")
 	f.StringVar(&newKeyEnv, "new-master-key-env", "", "change the master key, last, to the one (32 hex digits) in the environment variable `NAME`")
-	f.StringVar(&rootsFile, "roots", "", "PEM file of trusted roots for the written certificate (default: the SIM test root)")
+	f.StringVar(&rootsFile, "roots", "", "PEM file of trusted roots for the written certificates (default: the SIM test root with --ca sim; otherwise only the keys are checked)")
 	f.StringVar(&journalPath, "journal", "", "append every step to this journal `FILE` (JSON lines, no secrets)")
 	return cmd
 }
@@ -125,8 +162,12 @@ func stepLabel(step string) string {
 		return "signing key pair generated (EF 0012)"
 	case sscard.StepPKICert:
 		return "signing certificate written (EF 0018), read back"
+	case sscard.StepPKIEncCert:
+		return "encryption certificate written (EF 0019), read back"
+	case sscard.StepPKIEncKey:
+		return "encryption key pair imported (EF 0014/0015)"
 	case sscard.StepPKIVerify:
-		return "certificate chain verified"
+		return "both certificates verified"
 	case sscard.StepPKIAdminPIN:
 		return "admin PIN changed"
 	case sscard.StepPKIMasterKey:

@@ -96,6 +96,7 @@ func (a *app) simCommand() *cobra.Command {
 	cmd.Flags().StringVar(&readerType, "reader-type", string(gempc.GemPCPinPad), "with --serial: GemPCTwin or GemPCPinPad")
 	cmd.Flags().StringVar(&keypad, "keypad", "", "with --serial and GemPCPinPad: PIN-pad entries, e.g. \"123456 OK; CANCEL\"")
 
+	cmd.AddCommand(a.simHSMCommand())
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List the built-in personalisations",

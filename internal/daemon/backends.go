@@ -60,7 +60,7 @@ func (c Config) hsmAdapter() sscard.HSM {
 	case "sim":
 		return sscard.SIMHSM{}
 	case "http":
-		return sscard.HTTPHSM{URL: c.HSM}
+		return sscard.HTTPHSM{URL: c.HSM, WriteURL: c.HSMWriteURL}
 	}
 	return nil
 }

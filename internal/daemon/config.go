@@ -46,6 +46,9 @@ type Config struct {
 	// HSM is "sim" (the SIM software HSM, for tests), an http(s) URL
 	// (sscard.HTTPHSM) or empty (3rd-gen protected fields give needs_hsm).
 	HSM string `yaml:"hsm"`
+	// HSMWriteURL, with an http(s) HSM, is where the write-key requests of
+	// issuance go (sscard.HTTPHSM.WriteURL); empty: the HSM URL.
+	HSMWriteURL string `yaml:"hsm_write_url"`
 	// TerminalNo and DeviceNo end the iReadCardBas string.
 	TerminalNo string `yaml:"terminal_no"`
 	DeviceNo   string `yaml:"device_no"`
@@ -74,9 +77,11 @@ type Config struct {
 	// IssueJournal, when set, is the file every issuance appends its steps
 	// to (sscard.FileJournal: no secrets, no personal data).
 	IssueJournal string `yaml:"issue_journal"`
-	// PKICA is the certificate authority that issues the signing
-	// certificates of PKI personalisation: "sim" (the SIM test CA), or
-	// empty (the endpoint answers disabled).
+	// PKICA is the certificate authority that issues the certificates and
+	// the enveloped encryption key pair of PKI personalisation: "sim" (the
+	// SIM test CA), an http(s) URL (sscard.HTTPCA, SIM JSON protocol), or
+	// empty (the endpoint answers disabled unless the request carries a
+	// delivery).
 	PKICA string `yaml:"pki_ca"`
 	// Bridge is the loopback HTTP listener for web pages (off when Port
 	// is 0).
@@ -216,16 +221,21 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("serial %q: %w", s, err))
 		}
 	}
-	if _, err := c.hsm(); err != nil {
+	if kind, err := c.hsm(); err != nil {
 		errs = append(errs, err)
+	} else if c.HSMWriteURL != "" {
+		u, err := url.Parse(c.HSMWriteURL)
+		if kind != "http" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("hsm_write_url %q: want an http(s) URL, with hsm an http(s) URL", c.HSMWriteURL))
+		}
 	}
 	if c.Sim != "" {
 		if _, err := loadSimCard(c.Sim); err != nil {
 			errs = append(errs, fmt.Errorf("sim: %w", err))
 		}
 	}
-	if c.PKICA != "" && c.PKICA != "sim" {
-		errs = append(errs, fmt.Errorf("pki_ca %q: want \"sim\" or nothing", c.PKICA))
+	if err := c.checkPKICA(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Audit.MaxSize < 0 || c.Audit.Keep < 0 {
 		errs = append(errs, errors.New("audit: max_size and keep must not be negative"))

@@ -25,8 +25,10 @@ type Daemon struct {
 	metrics *metrics.Metrics
 	queues  queues
 	hsmSess hsmSessions
-	started time.Time
-	logFunc func(format string, args ...any)
+	// issueSess are the write sessions between their steps (issue_session.go).
+	issueSess issueSessions
+	started   time.Time
+	logFunc   func(format string, args ...any)
 
 	ctx    context.Context // cancelled at shutdown: ends streams and operations
 	cancel context.CancelFunc
@@ -71,6 +73,7 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 	}
 	d.streams, d.cancelStreams = context.WithCancel(ctx)
 	d.hsmSess.init(d)
+	d.issueSess.d = d
 	events, err := sys.Watch(ctx)
 	if err != nil {
 		cancel()
@@ -131,12 +134,14 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	// Open HSM sessions hold their readers until step 2; requests queued
 	// behind them would keep the shutdown waiting.
 	d.hsmSess.abortAll()
+	d.issueSess.abortAll()
 	bridged := make(chan error, 1)
 	go func() { bridged <- d.bridgeSrv.Shutdown(ctx) }()
 	err := d.srv.Shutdown(ctx)
 	berr := <-bridged
 	d.cancel()
 	d.hsmSess.abortAll() // a step 1 that finished during the shutdown
+	d.issueSess.abortAll()
 	if err != nil {
 		d.srv.Close()
 	}

@@ -34,12 +34,12 @@ func (d *Daemon) handleIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set := d.conf()
-	auth, ok := set.hsm.(sscard.Authorizer)
+	wk, ok := set.hsm.(sscard.WriteKeyHSM)
 	if !ok {
 		writeError(w, sscd.Errorf(sscd.CodeNeedsHSM, "issuance needs a key system that authorizes writes (hsm: sim for software cards)"))
 		return
 	}
-	opts := sscard.IssueOptions{Auth: auth, HSM: set.hsm, Force: req.Force}
+	opts := sscard.IssueOptions{HSM: set.hsm, WriteKey: wk, Force: req.Force}
 	if path := set.cfg.IssueJournal; path != "" {
 		j, err := sscard.OpenJournal(path)
 		if err != nil {
@@ -55,61 +55,6 @@ func (d *Daemon) handleIssue(w http.ResponseWriter, r *http.Request) {
 		op.note.set(op.reader, wi.CardNumber)
 		var err error
 		rep, err = sscard.Issue(ctx, op.sess, wi, opts)
-		return err
-	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, rep)
-}
-
-// handlePKIPersonalise personalises the PKI application (docs/issuance.md):
-// admin PIN, signing key pair generated on the card, signing certificate
-// from the configured CA, optional admin PIN and master key changes.
-func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
-	var req sscd.PKIPersonaliseRequest
-	if err := readJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	set := d.conf()
-	if set.cfg.PKICA == "" {
-		writeError(w, sscd.Errorf(sscd.CodeDisabled, "no certificate authority configured (pki_ca)"))
-		return
-	}
-	in := sscard.PersonaliseInput{CA: sscard.SIMCA{}, HSM: set.hsm}
-	if len(req.AdminPIN) != 4 || len(req.MasterKey) != 16 ||
-		(req.NewAdminPIN != nil && len(req.NewAdminPIN) != 4) || (req.NewMasterKey != nil && len(req.NewMasterKey) != 16) {
-		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "admin_pin and new_admin_pin are 4 bytes, master_key and new_master_key 16 (hex)"))
-		return
-	}
-	copy(in.AdminPIN[:], req.AdminPIN)
-	copy(in.MasterKey[:], req.MasterKey)
-	if req.NewAdminPIN != nil {
-		var p [4]byte
-		copy(p[:], req.NewAdminPIN)
-		in.NewAdminPIN = &p
-	}
-	if req.NewMasterKey != nil {
-		var k [16]byte
-		copy(k[:], req.NewMasterKey)
-		in.NewMasterKey = &k
-	}
-	if path := set.cfg.IssueJournal; path != "" {
-		j, err := sscard.OpenJournal(path)
-		if err != nil {
-			writeError(w, sscd.Errorf(sscd.CodeInternal, "issuance journal: %v", err))
-			return
-		}
-		defer j.Close()
-		in.Journal = j
-	}
-	var rep *sscard.PersonaliseReport
-	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
-		op.raised = true // admin PIN, master key
-		var err error
-		rep, err = sscard.PersonalisePKI(ctx, op.sess, in)
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,271 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
+)
+
+// issueSession is a write session (docs/issuance.md) between its API calls.
+// Like an HSM session it keeps the card operation — queue turn, exclusive
+// connection and the transaction of sscard.WriteSession — so nothing else
+// reaches the card from step 1 to step 3; it expires after
+// HSMSessionTimeout without the next step.
+type issueSession struct {
+	op      *cardOp
+	ws      *sscard.WriteSession
+	journal *sscard.FileJournal // nil: none configured
+	cardNo  string
+	timer   *time.Timer
+}
+
+type issueSessions struct {
+	d  *Daemon
+	mu sync.Mutex
+	m  map[string]*issueSession
+}
+
+// put registers s under id with a fresh expiry timer.
+func (h *issueSessions) put(id string, s *issueSession, timeout time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m = map[string]*issueSession{}
+	}
+	h.m[id] = s
+	s.timer = time.AfterFunc(timeout, func() {
+		if s := h.take(id); s != nil {
+			h.d.logf("issue session on %q expired", s.op.reader.Name)
+			s.abort()
+		}
+	})
+}
+
+// take removes and returns a session, so that each step, expiry and
+// shutdown finish or continue a session at most once.
+func (h *issueSessions) take(id string) *issueSession {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.m[id]
+	delete(h.m, id)
+	if s != nil {
+		s.timer.Stop()
+	}
+	return s
+}
+
+func (h *issueSessions) abortAll() {
+	h.mu.Lock()
+	ids := make([]string, 0, len(h.m))
+	for id := range h.m {
+		ids = append(ids, id)
+	}
+	h.mu.Unlock()
+	for _, id := range ids {
+		if s := h.take(id); s != nil {
+			s.abort()
+		}
+	}
+}
+
+// abort ends the write session (journaled as aborted) and the operation:
+// the card is reset and the reader handed on.
+func (s *issueSession) abort() {
+	s.ws.Abort()
+	s.finish()
+}
+
+// finish ends the operation (reset, disconnect, next in the queue) and
+// closes the journal.
+func (s *issueSession) finish() {
+	s.op.done()
+	if s.journal != nil {
+		s.journal.Close()
+	}
+}
+
+func sessionUnknown(id string) error {
+	return sscd.Errorf(sscd.CodeSessionNotFound, "no issue session %q (finished or expired)", id)
+}
+
+// handleIssueStep1 begins a write session: the data is validated before
+// the card is touched, then the card checked (its id) and the Step-1 string
+// for the read-key system returned.
+func (d *Daemon) handleIssueStep1(w http.ResponseWriter, r *http.Request) {
+	want, err := insertionParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var req sscd.IssueRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	wi, err := issueWriteInfo(req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	set := d.conf()
+	s := &issueSession{cardNo: wi.CardNumber}
+	opts := sscard.WriteOptions{Force: req.Force}
+	if path := set.cfg.IssueJournal; path != "" {
+		j, err := sscard.OpenJournal(path)
+		if err != nil {
+			writeError(w, sscd.Errorf(sscd.CodeInternal, "issuance journal: %v", err))
+			return
+		}
+		s.journal, opts.Journal = j, j
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
+	defer cancel()
+	op, err := d.begin(ctx, r.PathValue("reader"), want)
+	if err != nil {
+		if s.journal != nil {
+			s.journal.Close()
+		}
+		writeError(w, err)
+		return
+	}
+	s.op = op
+	noteOf(r).set(op.reader, wi.CardNumber)
+	// The authentications of steps 2 and 3 raise the card's security state.
+	op.raised = true
+	s.ws, err = op.sess.BeginWrite(ctx, wi, opts)
+	if err != nil {
+		err = op.explain(err)
+		s.finish()
+		writeError(w, err)
+		return
+	}
+	id := newSessionID()
+	timeout := time.Duration(set.cfg.HSMSessionTimeout)
+	d.issueSess.put(id, s, timeout)
+	writeJSON(w, sscd.IssueStep1{Session: id, Step1: s.ws.Step1().String(), CardID: wi.CardID.String(), Expires: time.Now().Add(timeout)})
+}
+
+// issueWriteInfo takes the write info of a request: exactly one of the
+// ministry string and the JSON data, validated.
+func issueWriteInfo(req sscd.IssueRequest) (*sscard.WriteInfo, error) {
+	switch {
+	case (req.WriteInfo == "") == (req.Data == nil):
+		return nil, sscd.Errorf(sscd.CodeBadRequest, "give write_info or data")
+	case req.WriteInfo != "":
+		return sscard.ParseWriteInfo(req.WriteInfo)
+	}
+	return req.Data, req.Data.Validate()
+}
+
+// takeIssue takes the session of the request and checks that its card is
+// still in the reader; on failure the error is written and nil returned.
+func (d *Daemon) takeIssue(w http.ResponseWriter, r *http.Request) *issueSession {
+	id := r.PathValue("session")
+	s := d.issueSess.take(id)
+	if s == nil {
+		writeError(w, sessionUnknown(id))
+		return nil
+	}
+	noteOf(r).set(s.op.reader, s.cardNo)
+	now, ferr := d.state.find(s.op.reader.Name)
+	if ferr != nil || now.Insertion != s.op.reader.Insertion {
+		s.abort()
+		writeError(w, sscd.Errorf(sscd.CodeCardChanged, "the card in %q changed since step 1", s.op.reader.Name))
+		return nil
+	}
+	return s
+}
+
+// readKey parses the key of a step body; a malformed body or key leaves
+// the session as it was.
+func readKey[T any](w http.ResponseWriter, r *http.Request, parse func(string) (T, error)) (T, bool) {
+	var zero T
+	var body sscd.IssueKeyRequest
+	if err := readJSON(w, r, &body); err != nil {
+		writeError(w, err)
+		return zero, false
+	}
+	k, err := parse(body.Key)
+	if err != nil {
+		writeError(w, err)
+		return zero, false
+	}
+	return k, true
+}
+
+// handleIssueStep2 continues with the read-key answer: the card is
+// authenticated and read, checked blank or this holder's, and the
+// write-key request returned. The session then waits for step 3 (a new
+// expiry period).
+func (d *Daemon) handleIssueStep2(w http.ResponseWriter, r *http.Request) {
+	ans, ok := readKey(w, r, sscard.ParseStep2Input)
+	if !ok {
+		return
+	}
+	s := d.takeIssue(w, r)
+	if s == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
+	defer cancel()
+	req, err := s.ws.Authorize(ctx, ans)
+	if err != nil {
+		err = s.op.explain(err)
+		s.finish()
+		writeError(w, err)
+		return
+	}
+	set := d.conf()
+	before := s.ws.Before()
+	id := r.PathValue("session")
+	d.issueSess.put(id, s, time.Duration(set.cfg.HSMSessionTimeout))
+	writeJSON(w, sscd.IssueStep2{Session: id, Request: req.String(), Card: sscard.FormatReadCardBas(before, set.term),
+		IssuedBefore: before.SSN != "" || before.CardNumber != ""})
+}
+
+// handleIssueStep3 finishes with the write-key answer: the card is
+// written, read back and compared, then reset.
+func (d *Daemon) handleIssueStep3(w http.ResponseWriter, r *http.Request) {
+	ans, ok := readKey(w, r, sscard.ParseWriteKeyAnswer)
+	if !ok {
+		return
+	}
+	s := d.takeIssue(w, r)
+	if s == nil {
+		return
+	}
+	defer s.finish()
+	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
+	defer cancel()
+	rep, err := s.ws.Write(ctx, ans)
+	if err != nil {
+		if errors.Is(err, sscard.ErrHSMAnswer) && !errors.Is(err, reader.ErrCardRemoved) {
+			// The caller's key belongs to another request: nothing was sent.
+			writeError(w, sscd.Errorf(sscd.CodeBadRequest, "%v", err))
+			return
+		}
+		writeError(w, s.op.explain(err))
+		return
+	}
+	writeJSON(w, rep)
+}
+
+// handleIssueAbort ends a write session before step 3: the card is reset
+// and the reader free for the next operation at once.
+func (d *Daemon) handleIssueAbort(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("session")
+	s := d.issueSess.take(id)
+	if s == nil {
+		writeError(w, sessionUnknown(id))
+		return
+	}
+	noteOf(r).set(s.op.reader, s.cardNo)
+	s.abort()
+	writeJSON(w, struct{}{})
+}

@@ -1,0 +1,104 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
+)
+
+// checkPKICA validates pki_ca: empty, "sim" or an http(s) URL.
+func (c Config) checkPKICA() error {
+	switch c.PKICA {
+	case "", "sim":
+		return nil
+	}
+	u, err := url.Parse(c.PKICA)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("pki_ca %q: want \"sim\", an http(s) URL or nothing", c.PKICA)
+	}
+	return nil
+}
+
+// pkiCAClient is the HTTP client of an HTTP CA: a CA answer never takes
+// longer than this.
+var pkiCAClient = &http.Client{Timeout: 30 * time.Second}
+
+// pkiCA returns the configured certificate authority, nil when none.
+func (c Config) pkiCA() sscard.CertIssuer {
+	switch c.PKICA {
+	case "":
+		return nil
+	case "sim":
+		return sscard.SIMCA{}
+	}
+	return sscard.HTTPCA{URL: c.PKICA, Client: pkiCAClient}
+}
+
+// handlePKIPersonalise personalises the PKI application
+// (docs/issuance.md): admin PIN, signing key pair generated on the card
+// (unless the request carries a delivery), certificates and enveloped
+// encryption key pair from the configured CA (pki_ca: sim or an http(s)
+// URL) or from the request's delivery, optional admin PIN and master key
+// changes.
+func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
+	var req sscd.PKIPersonaliseRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	set := d.conf()
+	in := sscard.PersonaliseInput{CA: set.cfg.pkiCA(), Delivery: req.Delivery, HSM: set.hsm}
+	if in.CA == nil && in.Delivery == nil {
+		writeError(w, sscd.Errorf(sscd.CodeDisabled, "no certificate authority configured (pki_ca) and no delivery in the request"))
+		return
+	}
+	if in.Delivery != nil {
+		if err := in.Delivery.Check(); err != nil {
+			writeError(w, sscd.Errorf(sscd.CodeBadRequest, "delivery: %v", err))
+			return
+		}
+	}
+	if len(req.AdminPIN) != 4 || len(req.MasterKey) != 16 ||
+		(req.NewAdminPIN != nil && len(req.NewAdminPIN) != 4) || (req.NewMasterKey != nil && len(req.NewMasterKey) != 16) {
+		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "admin_pin and new_admin_pin are 4 bytes, master_key and new_master_key 16 (hex)"))
+		return
+	}
+	copy(in.AdminPIN[:], req.AdminPIN)
+	copy(in.MasterKey[:], req.MasterKey)
+	if req.NewAdminPIN != nil {
+		var p [4]byte
+		copy(p[:], req.NewAdminPIN)
+		in.NewAdminPIN = &p
+	}
+	if req.NewMasterKey != nil {
+		var k [16]byte
+		copy(k[:], req.NewMasterKey)
+		in.NewMasterKey = &k
+	}
+	if path := set.cfg.IssueJournal; path != "" {
+		j, err := sscard.OpenJournal(path)
+		if err != nil {
+			writeError(w, sscd.Errorf(sscd.CodeInternal, "issuance journal: %v", err))
+			return
+		}
+		defer j.Close()
+		in.Journal = j
+	}
+	var rep *sscard.PersonaliseReport
+	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
+		op.raised = true // admin PIN, master key
+		var err error
+		rep, err = sscard.PersonalisePKI(ctx, op.sess, in)
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, rep)
+}
