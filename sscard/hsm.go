@@ -70,16 +70,9 @@ func (s *Session) BeginHSM(ctx context.Context, opts ReadOptions) (*HSMRequest, 
 	if err := s.readFields(ctx, req.info, req.fields&FieldsFree, false, false); err != nil {
 		return fail(err)
 	}
-	var ch [4][]byte // O1, F1, O2, F2
-	for i := range ch {
-		c, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x84, Ne: 8})
-		if err == nil && len(c) != 8 {
-			err = fmt.Errorf("sscard: GET CHALLENGE returned %d bytes", len(c))
-		}
-		if err != nil {
-			return fail(fmt.Errorf("sscard: get challenge: %w", err))
-		}
-		ch[i] = slices.Clone(c)
+	ch, err := s.challenges(ctx, 4) // O1, F1, O2, F2
+	if err != nil {
+		return fail(err)
 	}
 	req.step1 = Step1{Region: req.info.Region, ATRHistorical: slices.Clone(s.atrHist), Algorithm: AlgSM4,
 		CardID: slices.Clone(req.info.CardID), O1: ch[0], F1: ch[1], O2: ch[2], F2: ch[3]}

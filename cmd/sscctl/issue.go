@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -50,21 +51,29 @@ func (a *app) issueCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := sscard.IssueOptions{HSM: hsm, WriteKey: wk, Force: force}
-			if journalPath != "" {
-				j, err := sscard.OpenJournal(journalPath)
+			// Through sscd the daemon holds the card between the steps and
+			// this command's key system answers them.
+			var rep *sscard.IssueReport
+			if done, err := a.issueViaDaemon(ctx, w, force, keySystemKeys(hsm, wk), &rep); done || err != nil {
 				if err != nil {
 					return err
 				}
-				defer j.Close()
-				opts.Journal = j
+				a.journalIgnored(journalPath)
+				return a.printIssueReport(rep)
 			}
+			opts := sscard.IssueOptions{HSM: hsm, WriteKey: wk, Force: force}
+			j, closeJournal, err := openJournal(journalPath)
+			if err != nil {
+				return err
+			}
+			defer closeJournal()
+			opts.Journal = j
 			sess, _, closeAll, err := a.openSession(ctx)
 			if err != nil {
 				return err
 			}
 			defer closeAll()
-			rep, err := sscard.Issue(ctx, sess, w, opts)
+			rep, err = sscard.Issue(ctx, sess, w, opts)
 			if err != nil {
 				return err
 			}
@@ -157,4 +166,53 @@ func orNone(fields []string) string {
 		return "nothing"
 	}
 	return strings.Join(fields, ", ")
+}
+
+// openJournal opens the issuance journal of --journal; without one, j is
+// nil and close does nothing.
+func openJournal(path string) (j sscard.Journal, close func(), err error) {
+	if path == "" {
+		return nil, func() {}, nil
+	}
+	fj, err := sscard.OpenJournal(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fj, func() { fj.Close() }, nil
+}
+
+// keySystemKeys answers the steps of a daemon write session with a key
+// system of this process.
+func keySystemKeys(hsm sscard.HSM, wk sscard.WriteKeyHSM) issueKeys {
+	return issueKeys{
+		readKey: func(ctx context.Context, step1 string) (string, error) {
+			st, err := sscard.ParseStep1(step1)
+			if err != nil {
+				return "", err
+			}
+			ans, err := hsm.Authenticate(ctx, st)
+			if err != nil {
+				return "", fmt.Errorf("%w: %w", sscard.ErrHSM, err)
+			}
+			return ans.String(), nil
+		},
+		writeKey: func(ctx context.Context, request string, _ *sscard.BasicInfo) (string, error) {
+			rq, err := sscard.ParseWriteKeyRequest(request)
+			if err != nil {
+				return "", err
+			}
+			ans, err := wk.AuthorizeWrite(ctx, rq)
+			if err != nil {
+				return "", fmt.Errorf("%w: %w", sscard.ErrHSM, err)
+			}
+			return ans.String(), nil
+		},
+	}
+}
+
+// journalIgnored says that --journal has no effect through sscd.
+func (a *app) journalIgnored(path string) {
+	if path != "" {
+		fmt.Fprintln(a.stderr, "sscctl: --journal ignored: sscd journals the issuance (issue_journal)")
+	}
 }

@@ -114,20 +114,16 @@ func (a *app) issueStep1Command() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if journalPath != "" {
-					fmt.Fprintln(a.stderr, "sscctl: --journal ignored: sscd journals the issuance (issue_journal)")
-				}
+				a.journalIgnored(journalPath)
 				return a.printIssueReport(rep)
 			}
 			opts := sscard.WriteOptions{Force: force}
-			if journalPath != "" {
-				j, err := sscard.OpenJournal(journalPath)
-				if err != nil {
-					return err
-				}
-				defer j.Close()
-				opts.Journal = j
+			j, closeJournal, err := openJournal(journalPath)
+			if err != nil {
+				return err
 			}
+			defer closeJournal()
+			opts.Journal = j
 			sess, _, closeAll, err := a.openSession(ctx)
 			if err != nil {
 				return err

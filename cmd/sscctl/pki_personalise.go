@@ -95,14 +95,12 @@ func (a *app) pkiPersonaliseCommand() *cobra.Command {
 					return err
 				}
 			}
-			if journalPath != "" {
-				j, err := sscard.OpenJournal(journalPath)
-				if err != nil {
-					return err
-				}
-				defer j.Close()
-				in.Journal = j
+			j, closeJournal, err := openJournal(journalPath)
+			if err != nil {
+				return err
 			}
+			defer closeJournal()
+			in.Journal = j
 			sess, _, closeAll, err := a.openSession(ctx)
 			if err != nil {
 				return err

@@ -24,9 +24,9 @@ type Daemon struct {
 	audit   auditSink
 	metrics *metrics.Metrics
 	queues  queues
-	hsmSess hsmSessions
+	hsmSess sessionTable[*hsmSession]
 	// issueSess are the write sessions between their steps (issue_session.go).
-	issueSess issueSessions
+	issueSess sessionTable[*issueSession]
 	started   time.Time
 	logFunc   func(format string, args ...any)
 
@@ -72,8 +72,8 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 		return nil, err
 	}
 	d.streams, d.cancelStreams = context.WithCancel(ctx)
-	d.hsmSess.init(d)
-	d.issueSess.d = d
+	d.hsmSess.init(d, "HSM")
+	d.issueSess.init(d, "issue")
 	events, err := sys.Watch(ctx)
 	if err != nil {
 		cancel()

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/sscard/ssc/reader"
@@ -19,50 +18,16 @@ import (
 // sscard.HSMRequest) so nothing else reaches the card in between; the HSM is
 // a machine, not a person, and the session expires after HSMSessionTimeout.
 type hsmSession struct {
-	op    *cardOp
-	req   *sscard.HSMRequest
-	timer *time.Timer
-}
-
-type hsmSessions struct {
-	d  *Daemon
-	mu sync.Mutex
-	m  map[string]*hsmSession
-}
-
-func (h *hsmSessions) init(d *Daemon) { h.d, h.m = d, map[string]*hsmSession{} }
-
-// take removes and returns a session, so that step 2, expiry and shutdown
-// each finish a session at most once.
-func (h *hsmSessions) take(id string) *hsmSession {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	s := h.m[id]
-	delete(h.m, id)
-	if s != nil {
-		s.timer.Stop()
-	}
-	return s
-}
-
-func (h *hsmSessions) abortAll() {
-	h.mu.Lock()
-	ids := make([]string, 0, len(h.m))
-	for id := range h.m {
-		ids = append(ids, id)
-	}
-	h.mu.Unlock()
-	for _, id := range ids {
-		if s := h.take(id); s != nil {
-			s.abort()
-		}
-	}
+	op  *cardOp
+	req *sscard.HSMRequest
 }
 
 func (s *hsmSession) abort() {
 	s.req.Abort()
 	s.op.done()
 }
+
+func (s *hsmSession) readerName() string { return s.op.reader.Name }
 
 func (d *Daemon) handleStep1(w http.ResponseWriter, r *http.Request) {
 	want, err := insertionParam(r)
@@ -94,16 +59,7 @@ func (d *Daemon) handleStep1(w http.ResponseWriter, r *http.Request) {
 	}
 	id := newSessionID()
 	timeout := time.Duration(d.conf().cfg.HSMSessionTimeout)
-	s := &hsmSession{op: op, req: req}
-	d.hsmSess.mu.Lock()
-	d.hsmSess.m[id] = s
-	s.timer = time.AfterFunc(timeout, func() {
-		if s := d.hsmSess.take(id); s != nil {
-			d.logf("HSM session on %q expired", s.op.reader.Name)
-			s.abort()
-		}
-	})
-	d.hsmSess.mu.Unlock()
+	d.hsmSess.put(id, &hsmSession{op: op, req: req}, timeout)
 	writeJSON(w, sscd.HSMStep1{Session: id, Step1: req.Step1().String(), Insertion: op.reader.Insertion, Expires: time.Now().Add(timeout)})
 }
 
@@ -118,8 +74,8 @@ func (d *Daemon) handleStep2(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s := d.hsmSess.take(r.PathValue("session"))
-	if s == nil {
+	s, ok := d.hsmSess.take(r.PathValue("session"))
+	if !ok {
 		writeError(w, sscd.Errorf(sscd.CodeSessionNotFound, "no HSM session %q (finished or expired)", r.PathValue("session")))
 		return
 	}
@@ -150,8 +106,8 @@ func (d *Daemon) handleStep2(w http.ResponseWriter, r *http.Request) {
 // handleHSMAbort ends a session without step 2: the card is reset and the
 // reader free for the next operation at once.
 func (d *Daemon) handleHSMAbort(w http.ResponseWriter, r *http.Request) {
-	s := d.hsmSess.take(r.PathValue("session"))
-	if s == nil {
+	s, ok := d.hsmSess.take(r.PathValue("session"))
+	if !ok {
 		writeError(w, sscd.Errorf(sscd.CodeSessionNotFound, "no HSM session %q (finished or expired)", r.PathValue("session")))
 		return
 	}

@@ -18,17 +18,7 @@ func (d *Daemon) handleIssue(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	var wi *sscard.WriteInfo
-	var err error
-	switch {
-	case (req.WriteInfo == "") == (req.Data == nil):
-		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "give write_info or data"))
-		return
-	case req.WriteInfo != "":
-		wi, err = sscard.ParseWriteInfo(req.WriteInfo)
-	default:
-		wi, err = req.Data, req.Data.Validate()
-	}
+	wi, err := issueWriteInfo(req)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -40,15 +30,13 @@ func (d *Daemon) handleIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts := sscard.IssueOptions{HSM: set.hsm, WriteKey: wk, Force: req.Force}
-	if path := set.cfg.IssueJournal; path != "" {
-		j, err := sscard.OpenJournal(path)
-		if err != nil {
-			writeError(w, sscd.Errorf(sscd.CodeInternal, "issuance journal: %v", err))
-			return
-		}
-		defer j.Close()
-		opts.Journal = j
+	j, closeJournal, err := set.issueJournal()
+	if err != nil {
+		writeError(w, err)
+		return
 	}
+	defer closeJournal()
+	opts.Journal = j
 	var rep *sscard.IssueReport
 	err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
 		op.raised = true // write and read authentications

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/sscard/ssc/reader"
@@ -18,60 +17,10 @@ import (
 // reaches the card from step 1 to step 3; it expires after
 // HSMSessionTimeout without the next step.
 type issueSession struct {
-	op      *cardOp
-	ws      *sscard.WriteSession
-	journal *sscard.FileJournal // nil: none configured
-	cardNo  string
-	timer   *time.Timer
-}
-
-type issueSessions struct {
-	d  *Daemon
-	mu sync.Mutex
-	m  map[string]*issueSession
-}
-
-// put registers s under id with a fresh expiry timer.
-func (h *issueSessions) put(id string, s *issueSession, timeout time.Duration) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.m == nil {
-		h.m = map[string]*issueSession{}
-	}
-	h.m[id] = s
-	s.timer = time.AfterFunc(timeout, func() {
-		if s := h.take(id); s != nil {
-			h.d.logf("issue session on %q expired", s.op.reader.Name)
-			s.abort()
-		}
-	})
-}
-
-// take removes and returns a session, so that each step, expiry and
-// shutdown finish or continue a session at most once.
-func (h *issueSessions) take(id string) *issueSession {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	s := h.m[id]
-	delete(h.m, id)
-	if s != nil {
-		s.timer.Stop()
-	}
-	return s
-}
-
-func (h *issueSessions) abortAll() {
-	h.mu.Lock()
-	ids := make([]string, 0, len(h.m))
-	for id := range h.m {
-		ids = append(ids, id)
-	}
-	h.mu.Unlock()
-	for _, id := range ids {
-		if s := h.take(id); s != nil {
-			s.abort()
-		}
-	}
+	op           *cardOp
+	ws           *sscard.WriteSession
+	closeJournal func()
+	cardNo       string
 }
 
 // abort ends the write session (journaled as aborted) and the operation:
@@ -83,11 +32,11 @@ func (s *issueSession) abort() {
 
 // finish ends the operation (reset, disconnect, next in the queue) and
 // closes the journal.
+func (s *issueSession) readerName() string { return s.op.reader.Name }
+
 func (s *issueSession) finish() {
 	s.op.done()
-	if s.journal != nil {
-		s.journal.Close()
-	}
+	s.closeJournal()
 }
 
 func sessionUnknown(id string) error {
@@ -116,21 +65,15 @@ func (d *Daemon) handleIssueStep1(w http.ResponseWriter, r *http.Request) {
 	set := d.conf()
 	s := &issueSession{cardNo: wi.CardNumber}
 	opts := sscard.WriteOptions{Force: req.Force}
-	if path := set.cfg.IssueJournal; path != "" {
-		j, err := sscard.OpenJournal(path)
-		if err != nil {
-			writeError(w, sscd.Errorf(sscd.CodeInternal, "issuance journal: %v", err))
-			return
-		}
-		s.journal, opts.Journal = j, j
+	if opts.Journal, s.closeJournal, err = set.issueJournal(); err != nil {
+		writeError(w, err)
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
 	defer cancel()
 	op, err := d.begin(ctx, r.PathValue("reader"), want)
 	if err != nil {
-		if s.journal != nil {
-			s.journal.Close()
-		}
+		s.closeJournal()
 		writeError(w, err)
 		return
 	}
@@ -167,8 +110,8 @@ func issueWriteInfo(req sscd.IssueRequest) (*sscard.WriteInfo, error) {
 // still in the reader; on failure the error is written and nil returned.
 func (d *Daemon) takeIssue(w http.ResponseWriter, r *http.Request) *issueSession {
 	id := r.PathValue("session")
-	s := d.issueSess.take(id)
-	if s == nil {
+	s, ok := d.issueSess.take(id)
+	if !ok {
 		writeError(w, sessionUnknown(id))
 		return nil
 	}
@@ -260,8 +203,8 @@ func (d *Daemon) handleIssueStep3(w http.ResponseWriter, r *http.Request) {
 // and the reader free for the next operation at once.
 func (d *Daemon) handleIssueAbort(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("session")
-	s := d.issueSess.take(id)
-	if s == nil {
+	s, ok := d.issueSess.take(id)
+	if !ok {
 		writeError(w, sessionUnknown(id))
 		return
 	}

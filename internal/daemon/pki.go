@@ -80,17 +80,15 @@ func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
 		copy(k[:], req.NewMasterKey)
 		in.NewMasterKey = &k
 	}
-	if path := set.cfg.IssueJournal; path != "" {
-		j, err := sscard.OpenJournal(path)
-		if err != nil {
-			writeError(w, sscd.Errorf(sscd.CodeInternal, "issuance journal: %v", err))
-			return
-		}
-		defer j.Close()
-		in.Journal = j
+	j, closeJournal, err := set.issueJournal()
+	if err != nil {
+		writeError(w, err)
+		return
 	}
+	defer closeJournal()
+	in.Journal = j
 	var rep *sscard.PersonaliseReport
-	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
+	err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
 		op.raised = true // admin PIN, master key
 		var err error
 		rep, err = sscard.PersonalisePKI(ctx, op.sess, in)

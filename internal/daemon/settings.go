@@ -6,6 +6,7 @@ import (
 
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
 )
 
 // settings is what a configuration (re)load produces; handlers read the
@@ -61,4 +62,18 @@ func (d *Daemon) Reload(cfg Config) (restart []string, err error) {
 	d.state.setFilter(cfg.visible)
 	d.cache.setEnabled(!cfg.NoInfoCache)
 	return restart, nil
+}
+
+// issueJournal opens the issuance journal of the configuration (issue and
+// PKI personalisation steps); without one, j is nil and close does
+// nothing. Each operation opens it afresh, so a reload takes effect at once.
+func (s *settings) issueJournal() (j sscard.Journal, close func(), err error) {
+	if s.cfg.IssueJournal == "" {
+		return nil, func() {}, nil
+	}
+	fj, err := sscard.OpenJournal(s.cfg.IssueJournal)
+	if err != nil {
+		return nil, nil, sscd.Errorf(sscd.CodeInternal, "issuance journal: %v", err)
+	}
+	return fj, func() { fj.Close() }, nil
 }
