@@ -3,7 +3,9 @@
 # vpcd virtual reader, insert the software social security card, and read it
 # through the real PC/SC stack with sscctl: readers, events, ATR, the basic
 # information (iReadCardBas) of a 3rd-gen card via the HSM two-step flow and
-# of a 2nd-gen card, and the raw APDUs behind it.
+# of a 2nd-gen card, and the raw APDUs behind it; the bank application, the
+# daemon with card linking and the browser bridge, and counter issuance of a
+# blank card (write session, PKI personalisation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -136,6 +138,19 @@ wait_card 0
 sim_pid=$!
 wait_card 1
 run "$SSCCTL" info --all --json
+
+step "counter issuance: a blank 3rd-gen card is written (write session, key system: software HSM) and its PKI application personalised"
+kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true
+wait_card 0
+"$SSCCTL" sim --vpcd "127.0.0.1:$port" --profile gen3-blank 2>>"$work/sim.log" &
+sim_pid=$!
+wait_card 1
+wi='411600D156000005005A3C9E17B2D40F|411600000000000000000001|20261201|20361201|B87654321|110101198512120035|王五||1|01|19851212|'
+run "$SSCCTL" issue --write-info "$wi" --hsm sim --journal "$work/issue.journal"
+run "$SSCCTL" issue status --journal "$work/issue.journal" --card-id 411600D156000005005A3C9E17B2D40F
+run "$SSCCTL" info --hsm sim --format bas
+run "$SSCCTL" pki personalise --hsm sim --journal "$work/issue.journal"
+run "$SSCCTL" pki verify
 
 step "a serial GemPC PinPad reader (emulated on a pty) read directly by sscctl, PIN typed on its keypad"
 serial="serial:$work/ttyGemPC:GemPCPinPad"

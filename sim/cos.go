@@ -38,18 +38,27 @@ func (c *Card) execute(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 		run = c.interindustry(cmd.INS)
 	case 0x80: // proprietary class: only inside applications that define commands in it
 		app := c.curDF.application()
+		if app == nil && c.curDF.pkiMaster != nil {
+			return nil, apdu.SWINSNotSupported // the PKI DDF: of its own class, 84 D4 only
+		}
 		if app == nil || (!app.pinHash && app.pboc == nil) {
 			return nil, apdu.SWCLANotSupported
 		}
 		run = c.proprietary(app, cmd.INS)
 	case 0x04, 0x08, 0x0C: // interindustry class with secure messaging
 		return nil, apdu.SWSMNotSupported
-	case 0x84: // proprietary class with secure messaging: the PKI ADF only (pki_cmd.go)
-		if c.pkiApp() == nil {
+	case 0x84: // proprietary class with secure messaging: the PKI ADF and DDF only (pki_cmd.go)
+		switch {
+		case c.pkiApp() != nil:
+			if cmd.INS == insChangeAdminPIN || cmd.INS == insChangeMasterKey {
+				run = c.cmdSecureMessaging
+			}
+		case c.curDF.pkiMaster != nil: // the PKI DDF: CHANGE MASTER KEY only
+			if cmd.INS == insChangeMasterKey {
+				run = c.cmdSecureMessaging
+			}
+		default:
 			return nil, apdu.SWCLANotSupported
-		}
-		if cmd.INS == insChangeAdminPIN || cmd.INS == insChangeMasterKey {
-			run = c.cmdSecureMessaging
 		}
 	default:
 		return nil, apdu.SWCLANotSupported
@@ -107,8 +116,8 @@ func (c *Card) interindustry(ins byte) func(apdu.Command) ([]byte, apdu.StatusWo
 	case insGetChallenge:
 		return c.cmdGetChallenge
 	case insExternalAuth:
-		if app := c.pkiApp(); app != nil {
-			return func(cmd apdu.Command) ([]byte, apdu.StatusWord) { return c.cmdPKIExternalAuth(app, cmd) }
+		if m, state := c.pkiMasterKey(); m != nil {
+			return func(cmd apdu.Command) ([]byte, apdu.StatusWord) { return c.cmdPKIExternalAuth(m, state, cmd) }
 		}
 		return c.cmdExternalAuth
 	case insUpdateBinary:
@@ -152,6 +161,7 @@ func (c *Card) selectFile(f *file) {
 		c.pbocSel = pbocSelection{} // a new selection: GPO allowed again
 	}
 	c.curDF = df
+	c.sec.ddfMaster = false // the PKI DDF's state lasts until any selection
 	app := df.application()
 	if (f.typ == typeDF && f.app) || app != c.sec.app {
 		c.sec = securityState{app: app}

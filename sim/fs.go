@@ -48,6 +48,10 @@ type file struct {
 	// pkiAdmin is the admin PIN and master key of the PKI ADF and makes
 	// its personalisation commands available (pki_cmd.go); nil: none.
 	pkiAdmin *pkiAdmin
+	// pkiMaster is the master key of the PKI DDF (pki_cmd.go): EXTERNAL
+	// AUTHENTICATE 00 82 00 00 and CHANGE MASTER KEY 84 D4 there; nil:
+	// none.
+	pkiMaster *pkiMasterKey
 
 	// EF only.
 	read, write access // conditions for every access to the file
@@ -240,6 +244,9 @@ type securityState struct {
 	// PKI ADF: admin PIN verified (00 20 01 00) and master key
 	// authenticated (00 82 00 00).
 	admin, master bool
+	// ddfMaster: the master key of the PKI DDF authenticated there;
+	// every selection clears it.
+	ddfMaster bool
 	// env: the session key of an enveloped key import (pki_envelope.go).
 	env pkiEnvState
 }

@@ -17,7 +17,9 @@ import (
 // "PKI personalisation — the contract"):
 //
 //	MF 3F00
-//	└─ DDF PKI.社会保障 (504B492EC9E7BBE1B1A3D5CF), no FID (SIM)
+//	└─ DDF PKI.社会保障 (504B492EC9E7BBE1B1A3D5CF), no FID (SIM): its own
+//	   master key (initially the ADF's ZKMY), GET CHALLENGE, EXTERNAL
+//	   AUTHENTICATE 00 82 00 00 and CHANGE MASTER KEY 84 D4 (pki_cmd.go)
 //	    └─ ADF DF01 SS.CERT.ADF1: user PIN (VERIFY 00 20 01 81), PIN hash 80 C4,
 //	       PSO COMPUTE DIGITAL SIGNATURE with the card key (needs the PIN),
 //	       admin PIN (VERIFY 00 20 01 00), master key (EXTERNAL
@@ -83,13 +85,20 @@ func SIMMasterKey(cardID []byte) [16]byte {
 	return k
 }
 
+// pkiMasterKey is a master key (ZKMY) of the PKI application, with its
+// non-volatile try counter: the ADF has one (pkiAdmin.master), the DDF
+// another (file.pkiMaster), both the SIM ZKMY at first.
+type pkiMasterKey struct {
+	key        [16]byte
+	tries, max int
+}
+
 // pkiAdmin is the admin PIN and the master key of the PKI ADF, with their
 // non-volatile try counters.
 type pkiAdmin struct {
-	pin                  [4]byte
-	pinTries, pinMax     int
-	masterKey            [16]byte
-	masterTries, mastMax int
+	pin              [4]byte
+	pinTries, pinMax int
+	master           pkiMasterKey
 	// encKey is the encryption private key (EF 0015, pki_envelope.go);
 	// nil: none.
 	encKey *sm2.PrivateKey
@@ -110,7 +119,7 @@ func personalisePKI(d *pkiData) *file {
 		pinHash: true,
 		pkiAdmin: &pkiAdmin{
 			pin: d.adminPIN, pinTries: pkiAdminTries, pinMax: pkiAdminTries,
-			masterKey: d.masterKey, masterTries: pkiAdminTries, mastMax: pkiAdminTries,
+			master: pkiMasterKey{key: d.masterKey, tries: pkiAdminTries, max: pkiAdminTries},
 		},
 	}
 	adf.pkiAdmin.encKey = d.encKey
@@ -124,7 +133,10 @@ func personalisePKI(d *pkiData) *file {
 	if d.encCert != nil {
 		adf.add(&file{typ: typeBinaryEF, fid: fidPKIEncCrt, write: admin, data: bytes.Clone(d.encCert), capacity: pkiCertSize})
 	}
-	ddf := &file{typ: typeDF, name: pkiDDFName, fci: tlv(0x6F, tlv(0x84, pkiDDFName))}
+	ddf := &file{
+		typ: typeDF, name: pkiDDFName, fci: tlv(0x6F, tlv(0x84, pkiDDFName)),
+		pkiMaster: &pkiMasterKey{key: d.masterKey, tries: pkiAdminTries, max: pkiAdminTries},
+	}
 	return ddf.add(adf)
 }
 

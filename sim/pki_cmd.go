@@ -26,6 +26,14 @@ import (
 // last 16-byte challenge, which the command consumes. The admin and the
 // master-key states are volatile: reset, power off and selecting the ADF
 // again clear them.
+//
+// The PKI DDF has a master key of its own (ssc-facts §3.5: the master key
+// is changed at the ADF, then at the DDF), at first the same SIM ZKMY, with
+// its own try counter (5) and master-key state: GET CHALLENGE, 00 82 00 00
+// 10 and 84 D4 01 00 24 work there exactly as in the ADF, with the DDF's
+// key. Any selection (the DDF again included) clears the DDF state. The
+// other personalisation commands are the ADF's only: at the DDF class 80
+// and 84 5E answer 6D00, 00 D6 6D00, admin VERIFY 00 20 01 00 6A88.
 
 const (
 	insGenerateKeyPair = 0x40 // proprietary class 80 (PKI)
@@ -45,6 +53,19 @@ func (c *Card) pkiApp() *file {
 		return app
 	}
 	return nil
+}
+
+// pkiMasterKey returns the master key of the current PKI level and its
+// security state: the ADF's (an EF of the ADF may be current) or the
+// DDF's; nil elsewhere.
+func (c *Card) pkiMasterKey() (*pkiMasterKey, *bool) {
+	if app := c.pkiApp(); app != nil {
+		return &app.pkiAdmin.master, &c.sec.master
+	}
+	if m := c.curDF.pkiMaster; m != nil {
+		return m, &c.sec.ddfMaster
+	}
+	return nil, nil
 }
 
 // takeChallenge16 returns the card's last challenge if it is 16 bytes long,
@@ -93,27 +114,26 @@ func (c *Card) cmdVerifyAdmin(app *file, cmd apdu.Command) ([]byte, apdu.StatusW
 }
 
 // cmdPKIExternalAuth: EXTERNAL AUTHENTICATE 00 82 00 00 10
-// <SM4_ECB(ZKMY, challenge16)> with the master key; consumes the challenge
-// (none or an 8-byte one: 6985). Right: the master-key state, tries back
-// to 5; wrong: 63Cx, state cleared (63C0 on the failure that blocks, 6983
-// after). P1P2 other than 00 00:
-// 6A86.
-func (c *Card) cmdPKIExternalAuth(app *file, cmd apdu.Command) ([]byte, apdu.StatusWord) {
+// <SM4_ECB(ZKMY, challenge16)> with the master key m of the PKI ADF or
+// DDF (state: its security state); consumes the challenge (none or an
+// 8-byte one: 6985). Right: the master-key state, tries back to 5; wrong:
+// 63Cx, state cleared (63C0 on the failure that blocks, 6983 after). P1P2
+// other than 00 00: 6A86.
+func (c *Card) cmdPKIExternalAuth(m *pkiMasterKey, state *bool, cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	chal, ok := c.takeChallenge16()
-	a := app.pkiAdmin
 	if cmd.P1 != 0 || cmd.P2 != 0 {
 		return nil, apdu.SWIncorrectP1P2
 	}
 	if len(cmd.Data) != sm.PKIChallengeSize || cmd.Ne != 0 {
 		return nil, apdu.SWWrongLength
 	}
-	if a.masterTries == 0 {
+	if m.tries == 0 {
 		return nil, apdu.SWAuthMethodBlocked
 	}
 	if !ok {
 		return nil, apdu.SWConditionsNotSatisfied
 	}
-	return nil, challengeResponse(a.masterKey[:], chal, cmd.Data, &a.masterTries, a.mastMax, &c.sec.master)
+	return nil, challengeResponse(m.key[:], chal, cmd.Data, &m.tries, m.max, state)
 }
 
 // challengeResponse checks got = SM4_ECB(key, chal) with a try counter:
@@ -208,7 +228,8 @@ func (c *Card) cmdUpdateBinary(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 }
 
 // cmdSecureMessaging: the class 84 commands of the PKI ADF, CHANGE ADMIN
-// PIN 84 5E 01 00 14 and CHANGE MASTER KEY 84 D4 01 00 24. Checks in
+// PIN 84 5E 01 00 14 and CHANGE MASTER KEY 84 D4 01 00 24, and CHANGE
+// MASTER KEY of the PKI DDF (its own key and state). Checks in
 // order (the challenge is consumed first, whatever the outcome): 6A86
 // P1P2 ≠ 01 00; 6700 Lc ≠ 14 / 24 or Le present; 6982 without the admin
 // state (5E) or the master-key state (D4); 6985 no 16-byte challenge;
@@ -218,8 +239,7 @@ func (c *Card) cmdUpdateBinary(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 // stay as they are.
 func (c *Card) cmdSecureMessaging(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	chal, ok := c.takeChallenge16()
-	app := c.pkiApp()
-	a := app.pkiAdmin
+	m, master := c.pkiMasterKey() // the ADF's, or the DDF's (84 D4 only)
 	if cmd.P1 != 0x01 || cmd.P2 != 0x00 {
 		return nil, apdu.SWIncorrectP1P2
 	}
@@ -229,7 +249,7 @@ func (c *Card) cmdSecureMessaging(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	case insChangeAdminPIN:
 		lc, allowed = 16+sm.MACSize, c.sec.admin
 	default:
-		lc, allowed = 32+sm.MACSize, c.sec.master
+		lc, allowed = 32+sm.MACSize, *master
 	}
 	if len(cmd.Data) != lc || cmd.Ne != 0 || cmd.Extended {
 		return nil, apdu.SWWrongLength
@@ -240,7 +260,7 @@ func (c *Card) cmdSecureMessaging(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	if !ok {
 		return nil, apdu.SWConditionsNotSatisfied
 	}
-	mac, err := sm.NewPKIMAC(a.masterKey[:])
+	mac, err := sm.NewPKIMAC(m.key[:])
 	if err != nil {
 		return nil, apdu.SWNoPreciseDiagnosis
 	}
@@ -253,7 +273,7 @@ func (c *Card) cmdSecureMessaging(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 	if subtle.ConstantTimeCompare(want[:], cmd.Data[lc-sm.MACSize:]) != 1 {
 		return nil, apdu.SWSMDataIncorrect
 	}
-	b, err := sm.NewSM4(a.masterKey[:])
+	b, err := sm.NewSM4(m.key[:])
 	if err != nil {
 		return nil, apdu.SWNoPreciseDiagnosis
 	}
@@ -267,14 +287,15 @@ func (c *Card) cmdSecureMessaging(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 		if plain[0] != 0x04 || !isPadding(plain[5:]) {
 			return nil, apdu.SWIncorrectData
 		}
+		a := c.pkiApp().pkiAdmin
 		copy(a.pin[:], plain[1:5])
 		a.pinTries = a.pinMax
 	default:
 		if !bytes.Equal(plain[:4], []byte{0x13, 0, 0, 0}) || !isPadding(plain[20:]) {
 			return nil, apdu.SWIncorrectData
 		}
-		copy(a.masterKey[:], plain[4:20])
-		a.masterTries = a.mastMax
+		copy(m.key[:], plain[4:20])
+		m.tries = m.max
 	}
 	return nil, apdu.SWOK
 }

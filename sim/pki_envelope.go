@@ -76,7 +76,7 @@ func (c *Card) cmdDecryptSessionKey(cmd apdu.Command) ([]byte, apdu.StatusWord) 
 		return nil, apdu.SWIncorrectData
 	}
 	defer clear(session)
-	wrapped, sw := pkiWrap(app.pkiAdmin.masterKey[:], session, true)
+	wrapped, sw := pkiWrap(app.pkiAdmin.master.key[:], session, true)
 	if sw != apdu.SWOK {
 		return nil, sw
 	}
@@ -124,7 +124,7 @@ func (c *Card) cmdInstallSessionKey(cmd apdu.Command) ([]byte, apdu.StatusWord) 
 	if !c.sec.env.hasPending {
 		return nil, apdu.SWConditionsNotSatisfied
 	}
-	session, sw := pkiWrap(app.pkiAdmin.masterKey[:], cmd.Data[2:], false)
+	session, sw := pkiWrap(app.pkiAdmin.master.key[:], cmd.Data[2:], false)
 	if sw != apdu.SWOK {
 		return nil, sw
 	}

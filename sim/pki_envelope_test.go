@@ -91,7 +91,9 @@ func TestPKIEnvelopeImport(t *testing.T) {
 	dec, inst, pub, priv := envCommands(t, env, session, mk[:])
 	wrapped := inst[len(envInstallPrefix):]
 	tampered := []byte(dec)
-	tampered[len(envDecryptPrefix)+130] ^= 1 // a C3 nibble
+	// A C3 nibble, flipped as a hex digit ('F' ^ 1 would be no hex digit).
+	nib := len(envDecryptPrefix) + 130
+	tampered[nib] = fmt.Sprintf("%X", h("0" + string(tampered[nib]))[0]^1)[0]
 	offCurve := pub[:len(pub)-2] + fmt.Sprintf("%02X", h(pub[len(pub)-2:])[0]^1)
 	selectPKI(t, c)
 	run(t, c,

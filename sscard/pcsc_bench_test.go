@@ -84,3 +84,40 @@ func benchPCSCCard(b *testing.B, profile string, slot int) reader.Card {
 	name := pcsctest.Shared(b).StartCardProcess(b, slot, profile)
 	return pcsctest.Connect(b, name, reader.T0)
 }
+
+// BenchmarkIssuePCSC measures a whole counter issuance through pcscd +
+// vpcd, contact T=0: Open + Issue (write session: 4 + 2 challenges, both
+// authentications, 13 UPDATE RECORDs, every field read back) with the SIM
+// key system, on the gen3 card of BenchmarkInfoPCSC (vpcd slot 1; the
+// same card identification code as gen3-blank): the first run overwrites
+// its holder (Force), the others issue it again — the same commands.
+// See docs/benchmarks.md (issue #9).
+func BenchmarkIssuePCSC(b *testing.B) {
+	w, err := sscard.ParseWriteInfo(pcscWriteInfo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	card := benchPCSCCard(b, "gen3", 1)
+	ctx := context.Background()
+	var n int
+	count := func(in apdu.Transport) apdu.Transport {
+		return transportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
+			n++
+			return in.Transmit(ctx, cmd)
+		})
+	}
+	opts := sscard.IssueOptions{HSM: sscard.SIMHSM{}, WriteKey: sscard.SIMHSM{}, Force: true}
+	b.ReportAllocs()
+	ops := 0
+	for b.Loop() {
+		s, err := sscard.Open(ctx, card, sscard.Options{WrapTransport: count})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sscard.Issue(ctx, s, w, opts); err != nil {
+			b.Fatal(err)
+		}
+		ops++
+	}
+	b.ReportMetric(float64(n)/float64(ops), "APDUs/op")
+}

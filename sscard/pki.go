@@ -50,9 +50,8 @@ type PKI struct {
 func (s *Session) PKI() *PKI { return &PKI{s: s} }
 
 func (s *Session) selectPKI(ctx context.Context) error {
-	s.selected, s.pkiSelected = false, false
-	if err := s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: PKIDDFName}); err != nil {
-		return fmt.Errorf("sscard: select PKI DDF: %w", err)
+	if err := s.selectPKIDDF(ctx); err != nil {
+		return err
 	}
 	err := s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: PKIADFName})
 	if errors.Is(err, apdu.ErrNotFound) {
@@ -62,6 +61,16 @@ func (s *Session) selectPKI(ctx context.Context) error {
 		return fmt.Errorf("sscard: select PKI ADF: %w", err)
 	}
 	s.pkiSelected = true
+	return nil
+}
+
+// selectPKIDDF selects the PKI DDF by name (for its master key): the ADF
+// is no longer selected.
+func (s *Session) selectPKIDDF(ctx context.Context) error {
+	s.selected, s.pkiSelected = false, false
+	if err := s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: PKIDDFName}); err != nil {
+		return fmt.Errorf("sscard: select PKI DDF: %w", err)
+	}
 	return nil
 }
 

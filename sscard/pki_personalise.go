@@ -43,9 +43,32 @@ const (
 	StepPKIEncKey    = "pki.enc_key"    // import the enveloped encryption key pair (EF 0014/0015)
 	StepPKIVerify    = "pki.verify"     // verify both certificates on the card (keys, chains)
 	StepPKIAdminPIN  = "pki.admin_pin"  // change the admin PIN
-	StepPKIMasterKey = "pki.master_key" // change the master key
-	StepPKIDone      = "pki.done"
+	StepPKIMasterKey = "pki.master_key" // change the master key of the PKI ADF
+	// StepPKIMasterKeyDDF: change the master key of the PKI DDF, after the
+	// ADF's (StepPKIMasterKey). Failing here leaves the ADF key the new
+	// one and the DDF key the old one: see DDFMasterKeyError.
+	StepPKIMasterKeyDDF = "pki.master_key_ddf"
+	StepPKIDone         = "pki.done"
 )
+
+// DDFMasterKeyError is returned by ChangeMasterKey (and, wrapped in
+// *IssueError at StepPKIMasterKeyDDF, by PersonalisePKI) when the master
+// key of the PKI ADF was changed but the one of the PKI DDF was not: the
+// ADF key is already the new one, the DDF key still the old one (unless
+// the card failed after 84 D4 took effect). Recover with
+// PKI.ChangeDDFMasterKey(old, new); do not run ChangeMasterKey(old, new)
+// again, as the ADF no longer accepts the old key. Err is the DDF's
+// failure (it may wrap *apdu.AuthError, *apdu.StatusError, …).
+type DDFMasterKeyError struct {
+	Err error
+}
+
+func (e *DDFMasterKeyError) Error() string {
+	return "sscard: PKI master key changed at the ADF (the ADF key is already the new one) but not at the DDF " +
+		"(recover with ChangeDDFMasterKey from the old key): " + e.Err.Error()
+}
+
+func (e *DDFMasterKeyError) Unwrap() error { return e.Err }
 
 // MaxCertChunk is the largest data field of one UPDATE BINARY when a
 // certificate is written (the contract: at most 240 bytes).
@@ -184,39 +207,108 @@ func (p *PKI) ChangeAdminPIN(ctx context.Context, ctk []byte, newPIN [4]byte) er
 	})
 }
 
-// ChangeMasterKey replaces the master key (ZKMY) oldKey with newKey, at the
-// PKI ADF (selected afresh): GET CHALLENGE (16), EXTERNAL AUTHENTICATE
+// ChangeMasterKey replaces the master key (ZKMY) oldKey with newKey at the
+// PKI ADF, then at the PKI DDF (ssc-facts §3.5: "at ADF then DDF"), in one
+// reader transaction. At each level (ADF selected afresh, then the DDF
+// selected by name): GET CHALLENGE (16), EXTERNAL AUTHENTICATE
 // 00 82 00 00 10 <SM4_ECB(oldKey, challenge)> (a wrong key gives an error
 // wrapping *apdu.AuthError with the tries left), then 84 D4 01 00 24
 // <SM4_ECB(oldKey, 13 00 00 00 || newKey || 80 00…)> <MAC4> with the MAC
-// of oldKey over a fresh challenge.
+// of oldKey over a fresh challenge. The next PKI call selects the ADF
+// again.
+//
+// A failure at the ADF changes nothing. A failure at the DDF after the
+// ADF's change returns *DDFMasterKeyError: the ADF key is then newKey, and
+// ChangeDDFMasterKey(oldKey, newKey) completes the change.
 func (p *PKI) ChangeMasterKey(ctx context.Context, oldKey, newKey []byte) error {
+	if err := checkMasterKeys(oldKey, newKey); err != nil {
+		return err
+	}
+	return p.s.do(ctx, func() error {
+		if err := p.changeMasterKey(ctx, false, oldKey, newKey); err != nil {
+			return err
+		}
+		if err := p.changeMasterKey(ctx, true, oldKey, newKey); err != nil {
+			return &DDFMasterKeyError{Err: err}
+		}
+		return nil
+	})
+}
+
+// ChangeADFMasterKey replaces the master key of the PKI ADF only (as
+// ChangeMasterKey does first). With ChangeDDFMasterKey it recovers a card
+// whose two levels have different keys.
+func (p *PKI) ChangeADFMasterKey(ctx context.Context, oldKey, newKey []byte) error {
+	return p.changeMasterKeyAt(ctx, false, oldKey, newKey)
+}
+
+// ChangeDDFMasterKey replaces the master key of the PKI DDF only (as
+// ChangeMasterKey does second): the recovery after a *DDFMasterKeyError,
+// with the DDF's old key. The next PKI call selects the ADF again.
+func (p *PKI) ChangeDDFMasterKey(ctx context.Context, oldKey, newKey []byte) error {
+	return p.changeMasterKeyAt(ctx, true, oldKey, newKey)
+}
+
+func checkMasterKeys(oldKey, newKey []byte) error {
 	if len(oldKey) != 16 || len(newKey) != 16 {
 		return fmt.Errorf("sscard: master keys are 16 bytes (got %d and %d)", len(oldKey), len(newKey))
 	}
+	return nil
+}
+
+func (p *PKI) changeMasterKeyAt(ctx context.Context, ddf bool, oldKey, newKey []byte) error {
+	if err := checkMasterKeys(oldKey, newKey); err != nil {
+		return err
+	}
+	return p.s.do(ctx, func() error { return p.changeMasterKey(ctx, ddf, oldKey, newKey) })
+}
+
+// pkiLevel names the PKI DDF or ADF in errors.
+func pkiLevel(ddf bool) string {
+	if ddf {
+		return "DDF"
+	}
+	return "ADF"
+}
+
+// authMasterKey selects the PKI ADF afresh (ddf false) or the PKI DDF and
+// authenticates there with the master key; the caller holds the
+// transaction.
+func (p *PKI) authMasterKey(ctx context.Context, ddf bool, key []byte) error {
+	if ddf {
+		if err := p.s.selectPKIDDF(ctx); err != nil {
+			return err
+		}
+	} else if err := p.s.selectPKI(ctx); err != nil {
+		return err
+	}
+	c, err := p.challengeResponse(ctx, key)
+	if err != nil {
+		return err
+	}
+	if _, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x82, Data: c[:]}); err != nil {
+		return fmt.Errorf("sscard: PKI authenticate with the master key at the %s: %w", pkiLevel(ddf), err)
+	}
+	return nil
+}
+
+// changeMasterKey changes the master key of one level; the caller holds
+// the transaction.
+func (p *PKI) changeMasterKey(ctx context.Context, ddf bool, oldKey, newKey []byte) error {
 	tx, err := p.smTransmitter(oldKey)
 	if err != nil {
 		return err
 	}
-	return p.s.do(ctx, func() error {
-		if err := p.s.selectPKI(ctx); err != nil {
-			return err
-		}
-		c, err := p.challengeResponse(ctx, oldKey)
-		if err != nil {
-			return err
-		}
-		if _, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x82, Data: c[:]}); err != nil {
-			return fmt.Errorf("sscard: PKI authenticate with the master key: %w", err)
-		}
-		data := make([]byte, 3, 19)
-		data = append(data, newKey...)
-		defer clear(data)
-		if _, err := tx.Do(ctx, apdu.Command{CLA: 0x84, INS: 0xD4, P1: 0x01, P2: 0x00, Data: data}); err != nil {
-			return fmt.Errorf("sscard: PKI change master key: %w", err)
-		}
-		return nil
-	})
+	if err := p.authMasterKey(ctx, ddf, oldKey); err != nil {
+		return err
+	}
+	data := make([]byte, 3, 19)
+	data = append(data, newKey...)
+	defer clear(data)
+	if _, err := tx.Do(ctx, apdu.Command{CLA: 0x84, INS: 0xD4, P1: 0x01, P2: 0x00, Data: data}); err != nil {
+		return fmt.Errorf("sscard: PKI change master key at the %s: %w", pkiLevel(ddf), err)
+	}
+	return nil
 }
 
 // PersonaliseInput is what PersonalisePKI needs: the CA delivery form of
@@ -226,7 +318,7 @@ type PersonaliseInput struct {
 	AdminPIN     [4]byte   // GLYPIN (8 hex digits in the delivery form)
 	MasterKey    [16]byte  // ZKMY (32 hex digits)
 	NewAdminPIN  *[4]byte  // when set, the admin PIN is changed (CTK = MasterKey)
-	NewMasterKey *[16]byte // when set, the master key is changed, last
+	NewMasterKey *[16]byte // when set, the master key is changed, last (ADF then DDF)
 	// CA issues the certificates and the enveloped encryption pair for
 	// the new signing key. SIMCA{} for software cards; HTTPCA for a CA
 	// reached over HTTP. Not used when Delivery is set.
@@ -269,12 +361,17 @@ type PersonaliseReport struct {
 // key pair (ImportEncryptionKey), verifies both certificates on the card
 // (chains to Roots or the SIM root for SIMCA; QMZS's key = EF 0012, JMZS's
 // key = EF 0014), then optionally changes the admin PIN and, last, the
-// master key.
+// master key: at the ADF (StepPKIMasterKey), then at the DDF
+// (StepPKIMasterKeyDDF), as ChangeMasterKey does.
 //
 // A failure returns *IssueError with Step the failed step (StepPKI…) and
 // Written the steps done before it. Running it again (with the current
 // admin PIN and master key) personalises the card again, with a new key
-// unless a delivery is given.
+// unless a delivery is given. A failure at StepPKIMasterKeyDDF (Written
+// ends with StepPKIMasterKey, Err a *DDFMasterKeyError) leaves the ADF key
+// the new one and the DDF key the old one: complete it with
+// PKI.ChangeDDFMasterKey(old, new), not by running PersonalisePKI with the
+// old key again; afterwards the new key is MasterKey for both levels.
 func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*PersonaliseReport, error) {
 	if in.CA == nil && in.Delivery == nil {
 		return nil, errors.New("sscard: PKI personalisation needs a certificate issuer (CA) or a CA delivery")
@@ -403,10 +500,17 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 		if subtle.ConstantTimeCompare(in.NewMasterKey[:], in.MasterKey[:]) == 1 {
 			return nil, fail(StepPKIMasterKey, errors.New("sscard: the new master key is the current one"))
 		}
-		if err := p.ChangeMasterKey(ctx, in.MasterKey[:], in.NewMasterKey[:]); err != nil {
+		err := p.ChangeMasterKey(ctx, in.MasterKey[:], in.NewMasterKey[:])
+		var ddfErr *DDFMasterKeyError
+		if errors.As(err, &ddfErr) {
+			ok(StepPKIMasterKey, JournalEntry{}) // the ADF key is the new one
+			return nil, fail(StepPKIMasterKeyDDF, err)
+		}
+		if err != nil {
 			return nil, fail(StepPKIMasterKey, err)
 		}
 		ok(StepPKIMasterKey, JournalEntry{})
+		ok(StepPKIMasterKeyDDF, JournalEntry{})
 	}
 	j.add(JournalEntry{Step: StepPKIDone, Written: done})
 	return &PersonaliseReport{

@@ -198,7 +198,7 @@ func TestPersonalisePKIChangeSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{StepPKIAdmin, StepPKIKeygen, StepPKICert, StepPKIEncCert, StepPKIEncKey, StepPKIVerify, StepPKIAdminPIN, StepPKIMasterKey}; !slices.Equal(rep.Steps, want) {
+	if want := []string{StepPKIAdmin, StepPKIKeygen, StepPKICert, StepPKIEncCert, StepPKIEncKey, StepPKIVerify, StepPKIAdminPIN, StepPKIMasterKey, StepPKIMasterKeyDDF}; !slices.Equal(rep.Steps, want) {
 		t.Errorf("steps %v, want %v", rep.Steps, want)
 	}
 	checkSigning(t, s, rep.PublicKey)

@@ -169,7 +169,9 @@ func stepLabel(step string) string {
 	case sscard.StepPKIAdminPIN:
 		return "admin PIN changed"
 	case sscard.StepPKIMasterKey:
-		return "master key changed"
+		return "master key changed (PKI ADF)"
+	case sscard.StepPKIMasterKeyDDF:
+		return "master key changed (PKI DDF)"
 	}
 	return ""
 }
