@@ -4,12 +4,14 @@ package sscard_test
 
 import (
 	"context"
+	"encoding/hex"
 	"sync"
 	"testing"
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sscard"
 )
 
@@ -115,6 +117,44 @@ func BenchmarkIssuePCSC(b *testing.B) {
 			b.Fatal(err)
 		}
 		if _, err := sscard.Issue(ctx, s, w, opts); err != nil {
+			b.Fatal(err)
+		}
+		ops++
+	}
+	b.ReportMetric(float64(n)/float64(ops), "APDUs/op")
+}
+
+// BenchmarkPersonalisePCSC measures a PKI personalisation through pcscd +
+// vpcd, contact T=0: Open + PersonalisePKI with the SIM CA and key system
+// (holder read with the HSM, admin PIN, SM2 key pair generated on the
+// card, both certificates issued by the SIM CA and written in chunks and
+// read back, the enveloped encryption pair imported, both chains
+// verified), on the gen3 card of BenchmarkInfoPCSC (vpcd slot 1), which
+// gets a new key pair every run. See docs/benchmarks.md (issue #9).
+func BenchmarkPersonalisePCSC(b *testing.B) {
+	card := benchPCSCCard(b, "gen3", 1)
+	ctx := context.Background()
+	var n int
+	count := func(in apdu.Transport) apdu.Transport {
+		return transportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
+			n++
+			return in.Transmit(ctx, cmd)
+		})
+	}
+	cardID, err := hex.DecodeString("411600D156000005005A3C9E17B2D40F")
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := sscard.PersonaliseInput{CA: sscard.SIMCA{}, HSM: sscard.SIMHSM{},
+		AdminPIN: sim.SIMAdminPIN(cardID), MasterKey: sim.SIMMasterKey(cardID)}
+	b.ReportAllocs()
+	ops := 0
+	for b.Loop() {
+		s, err := sscard.Open(ctx, card, sscard.Options{WrapTransport: count})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sscard.PersonalisePKI(ctx, s, in); err != nil {
 			b.Fatal(err)
 		}
 		ops++
