@@ -155,6 +155,9 @@ type JournalEntry struct {
 	Digest  string    `json:"digest,omitempty"`
 	Written []string  `json:"written,omitempty"`
 	Error   string    `json:"error,omitempty"`
+	// Note qualifies a step (JournalNoteResume, JournalNoteKept,
+	// JournalNoteDone); never a secret.
+	Note string `json:"note,omitempty"`
 }
 
 // Journal receives the steps of an issuance as they happen.

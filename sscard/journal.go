@@ -121,3 +121,154 @@ func equalFoldHex(a, b string) bool {
 	}
 	return true
 }
+
+// Notes of the PKI personalisation's journal entries (JournalEntry.Note).
+const (
+	// JournalNoteResume marks the pki.check entry of a resumed run; its
+	// Written lists the steps the resumed run had done, which the new run
+	// takes over (PKIStatus counts them as done).
+	JournalNoteResume = "resume"
+	// JournalNoteKept marks a key or certificate step of a resumed run
+	// that was not run again: what the previous run wrote is on the card
+	// and verifies.
+	JournalNoteKept = "kept: already on the card"
+	// JournalNoteDone marks an admin PIN or master key step of a resumed
+	// run that the previous run had completed.
+	JournalNoteDone = "done by the previous run"
+)
+
+// What PKIJournalStatus.AdminPIN and MasterKey say the card holds.
+const (
+	// PKISecretOld: the value the run started with (AdminPIN, MasterKey of
+	// the first run when runs were resumed).
+	PKISecretOld = "old"
+	// PKISecretNew: the run's new value (NewAdminPIN, NewMasterKey).
+	PKISecretNew = "new"
+	// PKISecretSplit (master key only): the new key at the PKI ADF, the
+	// old one still at the PKI DDF (pki.master_key done,
+	// pki.master_key_ddf not): resume, or PKI.ChangeDDFMasterKey(old, new).
+	PKISecretSplit = "new_adf_old_ddf"
+)
+
+// PKIJournalStatus summarises the last PKI personalisation of a card in a
+// journal (PKIStatus).
+type PKIJournalStatus struct {
+	CardID string `json:"card_id"`
+	// Done: the run ended with pki.done.
+	Done bool `json:"done"`
+	// Interrupted: the run neither ended nor failed (crash, power loss).
+	Interrupted bool `json:"interrupted,omitempty"`
+	// FailedStep and Error: the step that failed and its error.
+	FailedStep string `json:"failed_step,omitempty"`
+	Error      string `json:"error,omitempty"`
+	// Step is the last step recorded.
+	Step string `json:"step"`
+	// Steps are the steps done, in order (pki.check and pki.done
+	// excluded), with those a resumed run took over.
+	Steps []string `json:"steps"`
+	// AdminPIN (PKISecretOld or PKISecretNew) and MasterKey
+	// (PKISecretOld, PKISecretSplit or PKISecretNew) say which secrets the
+	// card holds now, as far as the journal knows: a change interrupted
+	// after the card took it but before its answer was recorded is not
+	// seen (the step after Step may have taken effect).
+	AdminPIN  string `json:"admin_pin"`
+	MasterKey string `json:"master_key"`
+}
+
+// Completed says whether step is among the steps done.
+func (st *PKIJournalStatus) Completed(step string) bool {
+	if st == nil {
+		return false
+	}
+	for _, s := range st.Steps {
+		if s == step {
+			return true
+		}
+	}
+	return false
+}
+
+// Secrets says in words which admin PIN and master key the card holds,
+// with the recovery when the master key differs between the PKI ADF and
+// DDF.
+func (st *PKIJournalStatus) Secrets() string {
+	pin := "admin PIN: the old one (the run's AdminPIN)"
+	if st.AdminPIN == PKISecretNew {
+		pin = "admin PIN: the new one (pki.admin_pin done; give it as the admin PIN to resume)"
+	}
+	var key string
+	switch st.MasterKey {
+	case PKISecretNew:
+		key = "master key: the new one at the PKI ADF and DDF"
+	case PKISecretSplit:
+		key = "master key: the new one at the PKI ADF, still the old one at the PKI DDF " +
+			"(resume with the old and the new master key: only the DDF is changed; or PKI.ChangeDDFMasterKey(old, new))"
+	default:
+		key = "master key: the old one at the PKI ADF and DDF"
+	}
+	return pin + "; " + key
+}
+
+// PKIStatus returns the state of the last PKI personalisation of cardID
+// (hex, any case) in entries, or nil when the journal has none. The last
+// run starts at the card's last pki.check entry without error; a resumed
+// run (pki.check noted JournalNoteResume) starts with the steps its
+// predecessor had done. Steps are the entries without error after it
+// (pki.check and pki.done excluded); Done when pki.done follows,
+// FailedStep and Error from an error entry, Interrupted when neither.
+func PKIStatus(entries []JournalEntry, cardID string) *PKIJournalStatus {
+	var st *PKIJournalStatus
+	for _, e := range entries {
+		if !equalFoldHex(e.CardID, cardID) || !strings.HasPrefix(e.Step, "pki.") {
+			continue
+		}
+		if e.Step == StepPKICheck && e.Error == "" {
+			st = &PKIJournalStatus{CardID: e.CardID, Step: StepPKICheck}
+			if e.Note == JournalNoteResume {
+				for _, s := range e.Written {
+					st.addStep(s)
+				}
+			}
+			continue
+		}
+		if st == nil {
+			continue
+		}
+		st.Step = e.Step
+		switch {
+		case e.Error != "":
+			st.FailedStep, st.Error = e.Step, e.Error
+		case e.Step == StepPKIDone:
+			st.Done = true
+		default:
+			st.addStep(e.Step)
+		}
+	}
+	if st == nil {
+		return nil
+	}
+	st.Interrupted = !st.Done && st.FailedStep == ""
+	st.AdminPIN = PKISecretOld
+	if st.Completed(StepPKIAdminPIN) {
+		st.AdminPIN = PKISecretNew
+	}
+	switch {
+	case st.Completed(StepPKIMasterKeyDDF):
+		st.MasterKey = PKISecretNew
+	case st.Completed(StepPKIMasterKey):
+		st.MasterKey = PKISecretSplit
+	default:
+		st.MasterKey = PKISecretOld
+	}
+	if st.Steps == nil {
+		st.Steps = []string{}
+	}
+	return st
+}
+
+func (st *PKIJournalStatus) addStep(s string) {
+	if s == StepPKICheck || s == StepPKIDone || st.Completed(s) {
+		return
+	}
+	st.Steps = append(st.Steps, s)
+}

@@ -30,6 +30,10 @@ var (
 	// ErrCertReadBack: a certificate written to the card does not read back
 	// as written.
 	ErrCertReadBack = errors.New("sscard: the certificate read back differs from the one written")
+	// ErrResume: the input does not fit the PKI personalisation being
+	// resumed (PersonaliseInput.Resume); nothing was sent to the card
+	// beyond reading the holder.
+	ErrResume = errors.New("sscard: the input does not fit the PKI personalisation being resumed")
 )
 
 // PKI personalisation steps, as IssueError.Step and JournalEntry.Step name
@@ -317,7 +321,7 @@ func (p *PKI) changeMasterKey(ctx context.Context, ddf bool, oldKey, newKey []by
 type PersonaliseInput struct {
 	AdminPIN     [4]byte   // GLYPIN (8 hex digits in the delivery form)
 	MasterKey    [16]byte  // ZKMY (32 hex digits)
-	NewAdminPIN  *[4]byte  // when set, the admin PIN is changed (CTK = MasterKey)
+	NewAdminPIN  *[4]byte  // when set, the admin PIN is changed (CTK = the ADF master key: MasterKey, NewMasterKey once changed)
 	NewMasterKey *[16]byte // when set, the master key is changed, last (ADF then DDF)
 	// CA issues the certificates and the enveloped encryption pair for
 	// the new signing key. SIMCA{} for software cards; HTTPCA for a CA
@@ -336,6 +340,11 @@ type PersonaliseInput struct {
 	HSM HSM
 	// Journal, when set, records every step (never keys or PINs).
 	Journal Journal
+	// Resume, when set, are the entries of a journal (ReadJournal): the
+	// last PKI personalisation of this card recorded there (PKIStatus) is
+	// continued instead of started afresh. No run of this card in it
+	// means a fresh run. See PersonalisePKI.
+	Resume []JournalEntry
 }
 
 // PersonaliseReport is the outcome of a successful PKI personalisation.
@@ -348,6 +357,11 @@ type PersonaliseReport struct {
 	// (hex) of the certificates written to EF 0018 and EF 0019.
 	SigningCertSerial    string `json:"signing_cert_serial,omitempty"`
 	EncryptionCertSerial string `json:"encryption_cert_serial,omitempty"`
+	// Kept are the steps of a resumed run that were not run again (they
+	// are in Steps too): the key and certificate steps whose result is on
+	// the card and verifies, the admin PIN and master key changes the
+	// previous run made.
+	Kept []string `json:"kept,omitempty"`
 }
 
 // PersonalisePKI personalises the PKI application of an issued 3rd-gen
@@ -370,8 +384,33 @@ type PersonaliseReport struct {
 // unless a delivery is given. A failure at StepPKIMasterKeyDDF (Written
 // ends with StepPKIMasterKey, Err a *DDFMasterKeyError) leaves the ADF key
 // the new one and the DDF key the old one: complete it with
-// PKI.ChangeDDFMasterKey(old, new), not by running PersonalisePKI with the
-// old key again; afterwards the new key is MasterKey for both levels.
+// PKI.ChangeDDFMasterKey(old, new), or by resuming, not by running
+// PersonalisePKI with the old key again; afterwards the new key is
+// MasterKey for both levels.
+//
+// Resuming (in.Resume, the journal of the interrupted or failed run; the
+// input otherwise as for that run: MasterKey the key before the change,
+// NewAdminPIN and NewMasterKey the new values) continues the last run of
+// the card the journal records (PKIStatus):
+//   - if that run changed the admin PIN (pki.admin_pin done), AdminPIN must
+//     be the current, new one and the change is not made again; NewAdminPIN
+//     may be unset or the same value, another value is refused (ErrResume)
+//     before any VERIFY, so no try is spent on a guess;
+//   - if it imported the encryption key pair (pki.enc_key done) and the card
+//     verifies (both certificates read back, keys = EF 0012 and EF 0014,
+//     chains to Roots or the SIM root, a delivery's certificates the ones
+//     on the card), the key and certificate steps are kept — journaled with
+//     JournalNoteKept, listed in the report's Kept — and the CA is not
+//     asked; otherwise they run again (a new key unless a delivery is given);
+//   - if it changed the master key at both levels, nothing is changed; at
+//     the ADF only, the DDF is changed alone (ChangeDDFMasterKey(MasterKey,
+//     NewMasterKey)); the admin PIN change (CTK = the ADF's current master
+//     key) then uses NewMasterKey. NewMasterKey is required (ErrResume) when
+//     the ADF key was changed and the DDF or the admin PIN still needs it.
+//
+// The resumed run's pki.check entry (JournalNoteResume) lists the steps it
+// takes over and the steps not run again are journaled with their note, so
+// a resumed run interrupted in turn is resumed the same way.
 func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*PersonaliseReport, error) {
 	if in.CA == nil && in.Delivery == nil {
 		return nil, errors.New("sscard: PKI personalisation needs a certificate issuer (CA) or a CA delivery")
@@ -387,6 +426,12 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 		e.Step = step
 		j.add(e)
 	}
+	var kept []string
+	keep := func(step, note string, e JournalEntry) {
+		kept = append(kept, step)
+		e.Note = note
+		ok(step, e)
+	}
 	digest := func(b []byte) string {
 		sum := sm3.Sum(b)
 		return hex.EncodeToString(sum[:8])
@@ -398,7 +443,15 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 	}
 	cardID := strings.ToUpper(hex.EncodeToString(holder.CardID))
 	j = journal{j: in.Journal, cardID: cardID}
-	if err := j.add(JournalEntry{Step: StepPKICheck}); err != nil {
+	var prev *PKIJournalStatus
+	if in.Resume != nil {
+		prev = PKIStatus(in.Resume, cardID)
+	}
+	check := JournalEntry{Step: StepPKICheck}
+	if prev != nil {
+		check.Note, check.Written = JournalNoteResume, prev.Steps
+	}
+	if err := j.add(check); err != nil {
 		return nil, err
 	}
 	if holder.Name == "" || holder.CardNumber == "" || holder.SSN == "" {
@@ -413,90 +466,96 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 		}
 	}
 
+	if prev != nil {
+		if err := checkResume(prev, &in); err != nil {
+			return nil, fail(StepPKICheck, err)
+		}
+	}
+
 	p := s.PKI()
-	if err := p.VerifyAdminPIN(ctx, in.AdminPIN); err != nil {
-		return nil, fail(StepPKIAdmin, err)
-	}
-	ok(StepPKIAdmin, JournalEntry{})
-
-	var pub *ecdsa.PublicKey
-	if in.Delivery == nil {
-		if pub, err = p.GenerateSigningKey(ctx); err != nil {
-			return nil, fail(StepPKIKeygen, err)
-		}
-	} else if pub, err = p.PublicKey(ctx); err != nil { // the key QMZS must certify
-		return nil, fail(StepPKICert, err)
-	}
-	xy, err := sm.MarshalPublicKeyXY(pub)
-	if err != nil {
-		return nil, fail(StepPKIKeygen, err)
-	}
-	if in.Delivery == nil {
-		ok(StepPKIKeygen, JournalEntry{File: "EF0012", Digest: digest(xy)})
-	}
-
-	d := in.Delivery
-	if d == nil {
-		d, err = in.CA.Issue(ctx, CertRequest{CardID: holder.CardID, SigningKey: pub, Holder: holder})
-		if err == nil && d == nil {
-			err = fmt.Errorf("%w: no delivery", ErrCA)
-		}
-		if err != nil {
-			return nil, fail(StepPKICert, err)
-		}
-	}
-	signKey, encKey, env, err := d.keys()
-	if err == nil && !signKey.Equal(pub) {
-		err = &CADeliveryError{Field: "QMZS", Err: fmt.Errorf("%w: the signing certificate does not certify EF 0012", ErrKeyMismatch)}
-	}
-	if err == nil {
-		err = p.WriteCertificate(ctx, FIDSignCert, d.SigningCert)
-	}
-	if err != nil {
-		return nil, fail(StepPKICert, err)
-	}
-	ok(StepPKICert, JournalEntry{File: "EF0018", Digest: digest(d.SigningCert)})
-
-	if err := p.WriteCertificate(ctx, FIDEncryptionCert, d.EncryptionCert); err != nil {
-		return nil, fail(StepPKIEncCert, err)
-	}
-	ok(StepPKIEncCert, JournalEntry{File: "EF0019", Digest: digest(d.EncryptionCert)})
-
-	encXY, _ := sm.MarshalPublicKeyXY(encKey)
-	if err := p.ImportEncryptionKey(ctx, env); err != nil {
-		return nil, fail(StepPKIEncKey, err)
-	}
-	ok(StepPKIEncKey, JournalEntry{File: "EF0014", Digest: digest(encXY)})
-
 	roots := in.Roots
 	if _, isSIM := in.CA.(SIMCA); roots == nil && isSIM && in.Delivery == nil {
 		if roots, err = sm.SIMRootPool(); err != nil {
 			return nil, fail(StepPKIVerify, err)
 		}
 	}
-	signCert, encCert, err := p.verifyWritten(ctx, roots)
-	if err != nil {
-		return nil, fail(StepPKIVerify, err)
+	// A resumed run keeps the keys and certificates of the previous one
+	// when they are all on the card and verify.
+	var signCert, encCert *smx509.Certificate
+	keepKeys := false
+	if prev.Completed(StepPKIEncKey) {
+		signCert, encCert, err = p.verifyWritten(ctx, roots)
+		keepKeys = err == nil && (in.Delivery == nil ||
+			bytes.Equal(signCert.Raw, in.Delivery.SigningCert) && bytes.Equal(encCert.Raw, in.Delivery.EncryptionCert))
+	}
+
+	if err := p.VerifyAdminPIN(ctx, in.AdminPIN); err != nil {
+		return nil, fail(StepPKIAdmin, err)
+	}
+	ok(StepPKIAdmin, JournalEntry{})
+
+	var xy, encXY []byte
+	if keepKeys {
+		if xy, encXY, err = certKeysXY(signCert, encCert); err != nil {
+			return nil, fail(StepPKIVerify, err)
+		}
+		for _, k := range []struct {
+			step, file string
+			data       []byte
+		}{
+			{StepPKIKeygen, "EF0012", xy}, {StepPKICert, "EF0018", signCert.Raw},
+			{StepPKIEncCert, "EF0019", encCert.Raw}, {StepPKIEncKey, "EF0014", encXY},
+		} {
+			if prev.Completed(k.step) {
+				keep(k.step, JournalNoteKept, JournalEntry{File: k.file, Digest: digest(k.data)})
+			}
+		}
+	} else {
+		var step string
+		if signCert, encCert, xy, encXY, step, err = personaliseKeys(ctx, p, in, holder, roots, ok, digest); err != nil {
+			return nil, fail(step, err)
+		}
 	}
 	ok(StepPKIVerify, JournalEntry{})
 
-	if in.NewAdminPIN != nil {
+	// The master key of the ADF now: the CTK of the admin PIN change.
+	adfKey := in.MasterKey[:]
+	if prev.Completed(StepPKIMasterKey) && in.NewMasterKey != nil {
+		adfKey = in.NewMasterKey[:]
+	}
+	switch {
+	case prev.Completed(StepPKIAdminPIN):
+		keep(StepPKIAdminPIN, JournalNoteDone, JournalEntry{})
+	case in.NewAdminPIN != nil:
 		// Select the ADF afresh and verify again, so the admin state holds
 		// whatever the reads above did.
 		err := p.VerifyAdminPIN(ctx, in.AdminPIN)
 		if err == nil {
-			err = p.ChangeAdminPIN(ctx, in.MasterKey[:], *in.NewAdminPIN)
-		}
-		if err == nil {
-			// The new PIN must work before the master key is touched.
-			err = p.VerifyAdminPIN(ctx, *in.NewAdminPIN)
+			err = p.ChangeAdminPIN(ctx, adfKey, *in.NewAdminPIN)
 		}
 		if err != nil {
 			return nil, fail(StepPKIAdminPIN, err)
 		}
+		// The card has the new PIN from here on: journal it at once.
 		ok(StepPKIAdminPIN, JournalEntry{})
+		// The new PIN must work before the master key is touched.
+		if err := p.VerifyAdminPIN(ctx, *in.NewAdminPIN); err != nil {
+			return nil, fail(StepPKIAdminPIN, fmt.Errorf("the admin PIN was changed, but the new one does not verify: %w", err))
+		}
 	}
-	if in.NewMasterKey != nil {
+	switch {
+	case prev.Completed(StepPKIMasterKeyDDF):
+		keep(StepPKIMasterKey, JournalNoteDone, JournalEntry{})
+		keep(StepPKIMasterKeyDDF, JournalNoteDone, JournalEntry{})
+	case prev.Completed(StepPKIMasterKey):
+		// The ADF has the new key, the DDF (as far as the journal knows)
+		// the old one.
+		keep(StepPKIMasterKey, JournalNoteDone, JournalEntry{})
+		if err := p.ChangeDDFMasterKey(ctx, in.MasterKey[:], in.NewMasterKey[:]); err != nil {
+			return nil, fail(StepPKIMasterKeyDDF, &DDFMasterKeyError{Err: err})
+		}
+		ok(StepPKIMasterKeyDDF, JournalEntry{})
+	case in.NewMasterKey != nil:
 		if subtle.ConstantTimeCompare(in.NewMasterKey[:], in.MasterKey[:]) == 1 {
 			return nil, fail(StepPKIMasterKey, errors.New("sscard: the new master key is the current one"))
 		}
@@ -514,12 +573,117 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 	}
 	j.add(JournalEntry{Step: StepPKIDone, Written: done})
 	return &PersonaliseReport{
-		CardID: cardID, Steps: done,
+		CardID: cardID, Steps: done, Kept: kept,
 		PublicKey:            strings.ToUpper(hex.EncodeToString(xy)),
 		EncryptionKey:        strings.ToUpper(hex.EncodeToString(encXY)),
 		SigningCertSerial:    strings.ToUpper(signCert.SerialNumber.Text(16)),
 		EncryptionCertSerial: strings.ToUpper(encCert.SerialNumber.Text(16)),
 	}, nil
+}
+
+// checkResume checks the input of a resumed run against the run it
+// continues, before anything is sent to the card.
+func checkResume(prev *PKIJournalStatus, in *PersonaliseInput) error {
+	if prev.Completed(StepPKIAdminPIN) && in.NewAdminPIN != nil &&
+		subtle.ConstantTimeCompare(in.NewAdminPIN[:], in.AdminPIN[:]) != 1 {
+		return fmt.Errorf("%w: the previous run changed the admin PIN: give the new one as the admin PIN "+
+			"(and no other new admin PIN)", ErrResume)
+	}
+	if !prev.Completed(StepPKIMasterKey) {
+		return nil
+	}
+	needKey := !prev.Completed(StepPKIMasterKeyDDF) || (in.NewAdminPIN != nil && !prev.Completed(StepPKIAdminPIN))
+	if in.NewMasterKey == nil && needKey {
+		return fmt.Errorf("%w: the previous run changed the master key at the PKI ADF: give the new master key "+
+			"(and the key before the change as the master key)", ErrResume)
+	}
+	if in.NewMasterKey != nil && !prev.Completed(StepPKIMasterKeyDDF) &&
+		subtle.ConstantTimeCompare(in.NewMasterKey[:], in.MasterKey[:]) == 1 {
+		return fmt.Errorf("%w: the new master key is the same as the master key before the change", ErrResume)
+	}
+	return nil
+}
+
+// certKeysXY returns the keys the two certificates certify, X||Y.
+func certKeysXY(sign, enc *smx509.Certificate) (xy, encXY []byte, err error) {
+	for _, c := range []struct {
+		cert *smx509.Certificate
+		out  *[]byte
+	}{{sign, &xy}, {enc, &encXY}} {
+		pub, err := sm.CertificatePublicKey(c.cert)
+		if err != nil {
+			return nil, nil, err
+		}
+		if *c.out, err = sm.MarshalPublicKeyXY(pub); err != nil {
+			return nil, nil, err
+		}
+	}
+	return xy, encXY, nil
+}
+
+// personaliseKeys runs the key and certificate steps of PersonalisePKI,
+// StepPKIKeygen to StepPKIVerify (the last journaled by the caller): the
+// signing key generated (unless a delivery is given), the CA's delivery
+// written and imported, both certificates verified. ok journals a step
+// done; a failure returns its step.
+func personaliseKeys(ctx context.Context, p *PKI, in PersonaliseInput, holder *BasicInfo, roots *sm.CertPool,
+	ok func(string, JournalEntry), digest func([]byte) string,
+) (signCert, encCert *smx509.Certificate, xy, encXY []byte, failed string, err error) {
+	fail := func(step string, err error) (*smx509.Certificate, *smx509.Certificate, []byte, []byte, string, error) {
+		return nil, nil, nil, nil, step, err
+	}
+	var pub *ecdsa.PublicKey
+	if in.Delivery == nil {
+		if pub, err = p.GenerateSigningKey(ctx); err != nil {
+			return fail(StepPKIKeygen, err)
+		}
+	} else if pub, err = p.PublicKey(ctx); err != nil { // the key QMZS must certify
+		return fail(StepPKICert, err)
+	}
+	if xy, err = sm.MarshalPublicKeyXY(pub); err != nil {
+		return fail(StepPKIKeygen, err)
+	}
+	if in.Delivery == nil {
+		ok(StepPKIKeygen, JournalEntry{File: "EF0012", Digest: digest(xy)})
+	}
+
+	d := in.Delivery
+	if d == nil {
+		d, err = in.CA.Issue(ctx, CertRequest{CardID: holder.CardID, SigningKey: pub, Holder: holder})
+		if err == nil && d == nil {
+			err = fmt.Errorf("%w: no delivery", ErrCA)
+		}
+		if err != nil {
+			return fail(StepPKICert, err)
+		}
+	}
+	signKey, encKey, env, err := d.keys()
+	if err == nil && !signKey.Equal(pub) {
+		err = &CADeliveryError{Field: "QMZS", Err: fmt.Errorf("%w: the signing certificate does not certify EF 0012", ErrKeyMismatch)}
+	}
+	if err == nil {
+		err = p.WriteCertificate(ctx, FIDSignCert, d.SigningCert)
+	}
+	if err != nil {
+		return fail(StepPKICert, err)
+	}
+	ok(StepPKICert, JournalEntry{File: "EF0018", Digest: digest(d.SigningCert)})
+
+	if err := p.WriteCertificate(ctx, FIDEncryptionCert, d.EncryptionCert); err != nil {
+		return fail(StepPKIEncCert, err)
+	}
+	ok(StepPKIEncCert, JournalEntry{File: "EF0019", Digest: digest(d.EncryptionCert)})
+
+	encXY, _ = sm.MarshalPublicKeyXY(encKey)
+	if err := p.ImportEncryptionKey(ctx, env); err != nil {
+		return fail(StepPKIEncKey, err)
+	}
+	ok(StepPKIEncKey, JournalEntry{File: "EF0014", Digest: digest(encXY)})
+
+	if signCert, encCert, err = p.verifyWritten(ctx, roots); err != nil {
+		return fail(StepPKIVerify, err)
+	}
+	return signCert, encCert, xy, encXY, "", nil
 }
 
 // verifyWritten checks both certificates on the card: their keys against

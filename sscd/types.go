@@ -303,6 +303,12 @@ type PKIPersonaliseRequest struct {
 	// asked; the card's signing key (EF 0012) must be the one QMZS
 	// certifies.
 	Delivery *sscard.CADelivery `json:"delivery,omitempty"`
+	// Resume continues the last personalisation of the card recorded in
+	// the daemon's issuance journal (issue_journal; bad_request without
+	// one): AdminPIN the current admin PIN (the new one if that run changed
+	// it), MasterKey the key before the change, the new values as for that
+	// run (sscard.PersonaliseInput.Resume).
+	Resume bool `json:"resume,omitempty"`
 }
 
 // PKIPersonaliseResult is the answer of a successful personalisation.

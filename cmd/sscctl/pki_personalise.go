@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,6 +17,7 @@ import (
 
 func (a *app) pkiPersonaliseCommand() *cobra.Command {
 	var hsmName, caName, deliveryFile, journalPath, pinEnv, keyEnv, newPinEnv, newKeyEnv, rootsFile string
+	var resume bool
 	cmd := &cobra.Command{
 		Use:   "personalise",
 		Short: "Personalise the PKI application of an issued card: signing key, certificates, encryption key pair (--hsm sim)",
@@ -29,7 +32,12 @@ func (a *app) pkiPersonaliseCommand() *cobra.Command {
 			"EF 0012 must hold the key QMZS certifies. Secrets never come from flag values: --admin-pin-env NAME " +
 			"(8 hex digits), --master-key-env NAME (32 hex digits), --new-admin-pin-env NAME, " +
 			"--new-master-key-env NAME; with --hsm sim the admin PIN and master key default to the SIM values of " +
-			"the card. --hsm is the key system that reads the holder: sim (software cards) or an http(s) URL.",
+			"the card. --hsm is the key system that reads the holder: sim (software cards) or an http(s) URL. " +
+			"--resume continues the last run of the card recorded in --journal FILE (see `pki personalise status`): " +
+			"give the same CA and new values, the master key before the change and, if the run changed the admin " +
+			"PIN, the new one as the admin PIN (with --hsm sim and no --admin-pin-env, the new one of " +
+			"--new-admin-pin-env); keys and certificates that are on the card and verify are kept (the CA is not " +
+			"asked again), changes already made are not made again.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -95,6 +103,17 @@ func (a *app) pkiPersonaliseCommand() *cobra.Command {
 					return err
 				}
 			}
+			if resume {
+				if journalPath == "" {
+					return usagef("--resume needs --journal FILE (the journal of the run to resume)")
+				}
+				if in.Resume, err = sscard.ReadJournal(journalPath); err != nil {
+					return fmt.Errorf("--resume: %w", err)
+				}
+				if in.Resume == nil {
+					in.Resume = []sscard.JournalEntry{} // nothing recorded: a fresh run
+				}
+			}
 			j, closeJournal, err := openJournal(journalPath)
 			if err != nil {
 				return err
@@ -117,6 +136,15 @@ func (a *app) pkiPersonaliseCommand() *cobra.Command {
 				}
 				if !havePIN {
 					in.AdminPIN = sim.SIMAdminPIN(info.CardID)
+					// The run to resume changed the admin PIN: the SIM value
+					// is no longer the card's.
+					st := sscard.PKIStatus(in.Resume, hex.EncodeToString(info.CardID))
+					if st != nil && st.AdminPIN == sscard.PKISecretNew {
+						if in.NewAdminPIN == nil {
+							return usagef("the run to resume changed the admin PIN: give the new one with --admin-pin-env")
+						}
+						in.AdminPIN = *in.NewAdminPIN
+					}
 				}
 				if !haveKey {
 					in.MasterKey = sim.SIMMasterKey(info.CardID)
@@ -131,7 +159,16 @@ func (a *app) pkiPersonaliseCommand() *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "card %s\n", rep.CardID)
 			for _, s := range rep.Steps {
-				fmt.Fprintf(a.stdout, "%s\t%s\n", s, stepLabel(s))
+				label := stepLabel(s)
+				if slices.Contains(rep.Kept, s) {
+					switch s {
+					case sscard.StepPKIAdminPIN, sscard.StepPKIMasterKey, sscard.StepPKIMasterKeyDDF:
+						label += " (by the previous run)"
+					default:
+						label += " (kept: already on the card)"
+					}
+				}
+				fmt.Fprintf(a.stdout, "%s\t%s\n", s, label)
 			}
 			fmt.Fprintf(a.stdout, "public key\t%s\n", rep.PublicKey)
 			fmt.Fprintf(a.stdout, "encryption key\t%s\n", rep.EncryptionKey)
@@ -149,6 +186,51 @@ func (a *app) pkiPersonaliseCommand() *cobra.Command {
 	f.StringVar(&newKeyEnv, "new-master-key-env", "", "change the master key, last, to the one (32 hex digits) in the environment variable `NAME`")
 	f.StringVar(&rootsFile, "roots", "", "PEM file of trusted roots for the written certificates (default: the SIM test root with --ca sim; otherwise only the keys are checked)")
 	f.StringVar(&journalPath, "journal", "", "append every step to this journal `FILE` (JSON lines, no secrets)")
+	f.BoolVar(&resume, "resume", false, "continue the last personalisation of the card recorded in --journal")
+	cmd.AddCommand(a.pkiPersonaliseStatusCommand())
+	return cmd
+}
+
+func (a *app) pkiPersonaliseStatusCommand() *cobra.Command {
+	var journalPath, cardID string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Report the last PKI personalisation of a card from its journal: done, failed or interrupted, and which admin PIN and master key are current",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if journalPath == "" || cardID == "" {
+				return usagef("give --journal FILE and --card-id HEX")
+			}
+			if _, err := hex.DecodeString(cardID); err != nil || len(cardID) != 32 {
+				return usagef("--card-id: want 32 hex digits")
+			}
+			entries, err := sscard.ReadJournal(journalPath)
+			if err != nil {
+				return err
+			}
+			st := sscard.PKIStatus(entries, cardID)
+			if st == nil {
+				return errors.New("no PKI personalisation of this card in the journal")
+			}
+			if a.json {
+				return writeJSON(a.stdout, st)
+			}
+			hint := "  resume: sscctl pki personalise --resume --journal " + journalPath + " (the same CA and new values)\n"
+			switch {
+			case st.Done:
+				fmt.Fprintf(a.stdout, "card %s: PKI personalised (%s)\n", st.CardID, orNone(st.Steps))
+				hint = ""
+			case st.FailedStep != "":
+				fmt.Fprintf(a.stdout, "card %s: PKI personalisation failed at %s; done: %s\n  %s\n", st.CardID, st.FailedStep, orNone(st.Steps), st.Error)
+			default:
+				fmt.Fprintf(a.stdout, "card %s: PKI personalisation interrupted after %s; done: %s\n", st.CardID, st.Step, orNone(st.Steps))
+			}
+			fmt.Fprintf(a.stdout, "  %s\n%s", st.Secrets(), hint)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&journalPath, "journal", "", "the journal `FILE`")
+	cmd.Flags().StringVar(&cardID, "card-id", "", "the card identification code (32 hex digits)")
 	return cmd
 }
 

@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"time"
@@ -44,7 +46,8 @@ func (c Config) pkiCA() sscard.CertIssuer {
 // (unless the request carries a delivery), certificates and enveloped
 // encryption key pair from the configured CA (pki_ca: sim or an http(s)
 // URL) or from the request's delivery, optional admin PIN and master key
-// changes.
+// changes; with resume, the last run of the card in the issuance journal
+// is continued.
 func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
 	var req sscd.PKIPersonaliseRequest
 	if err := readJSON(w, r, &req); err != nil {
@@ -79,6 +82,21 @@ func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
 		var k [16]byte
 		copy(k[:], req.NewMasterKey)
 		in.NewMasterKey = &k
+	}
+	if req.Resume {
+		if set.cfg.IssueJournal == "" {
+			writeError(w, sscd.Errorf(sscd.CodeBadRequest, "resume needs the issuance journal (issue_journal)"))
+			return
+		}
+		entries, err := sscard.ReadJournal(set.cfg.IssueJournal)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			writeError(w, sscd.Errorf(sscd.CodeInternal, "issuance journal: %v", err))
+			return
+		}
+		in.Resume = entries
+		if in.Resume == nil {
+			in.Resume = []sscard.JournalEntry{} // nothing recorded yet: a fresh run
+		}
 	}
 	j, closeJournal, err := set.issueJournal()
 	if err != nil {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"encoding/hex"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -113,6 +114,53 @@ func TestPKIPersonaliseDelivery(t *testing.T) {
 	_, err = c.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})
 	wantCode(t, err, sscd.CodeIssueFailed)
 	if !strings.Contains(err.Error(), "pki.cert") || !strings.Contains(err.Error(), "QMZS") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestPKIPersonaliseResume: resume continues the card's last run in the
+// issuance journal (none: a fresh run); without a journal, bad_request.
+func TestPKIPersonaliseResume(t *testing.T) {
+	ctx := ctxT(t)
+	journal := filepath.Join(t.TempDir(), "issue.journal")
+	_, c, _ := testDaemon(t, Config{HSM: "sim", PKICA: "sim", IssueJournal: journal}, simBackend(t, newCard(t, "gen3-blank", nil)))
+	waitReader(t, c, "r0", func(r sscd.Reader, _ bool) bool { return r.Kind == sscd.KindSSC })
+	if _, err := c.Issue(ctx, "r0", sscd.IssueRequest{WriteInfo: testWriteInfo}, sscd.CardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wi, _ := sscard.ParseWriteInfo(testWriteInfo)
+	admin, master := sim.SIMAdminPIN(wi.CardID), sim.SIMMasterKey(wi.CardID)
+	req := sscd.PKIPersonaliseRequest{AdminPIN: admin[:], MasterKey: master[:], Resume: true}
+	first, err := c.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Kept) != 0 || !slices.Contains(first.Steps, sscard.StepPKIKeygen) {
+		t.Errorf("no PKI run in the journal: report %+v", first)
+	}
+	newKey := []byte("0123456789abcdef")
+	req.NewMasterKey = newKey
+	rep, err := c.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{sscard.StepPKIKeygen, sscard.StepPKICert, sscard.StepPKIEncCert, sscard.StepPKIEncKey}; !slices.Equal(rep.Kept, want) ||
+		rep.PublicKey != first.PublicKey || !slices.Contains(rep.Steps, sscard.StepPKIMasterKeyDDF) {
+		t.Errorf("resumed: report %+v", rep)
+	}
+	entries, err := sscard.ReadJournal(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := sscard.PKIStatus(entries, wi.CardID.String()); st == nil || !st.Done || st.MasterKey != sscard.PKISecretNew {
+		t.Errorf("journal status %+v", st)
+	}
+
+	_, c2, _ := testDaemon(t, Config{HSM: "sim", PKICA: "sim"}, simBackend(t, newCard(t, "gen3", nil)))
+	waitReader(t, c2, "r0", func(r sscd.Reader, _ bool) bool { return r.Kind == sscd.KindSSC })
+	_, err = c2.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})
+	wantCode(t, err, sscd.CodeBadRequest)
+	if !strings.Contains(err.Error(), "issue_journal") {
 		t.Errorf("err = %v", err)
 	}
 }
