@@ -101,13 +101,7 @@ func BenchmarkIssuePCSC(b *testing.B) {
 	}
 	card := benchPCSCCard(b, "gen3", 1)
 	ctx := context.Background()
-	var n int
-	count := func(in apdu.Transport) apdu.Transport {
-		return transportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
-			n++
-			return in.Transmit(ctx, cmd)
-		})
-	}
+	count, n := apduCounter()
 	opts := sscard.IssueOptions{HSM: sscard.SIMHSM{}, WriteKey: sscard.SIMHSM{}, Force: true}
 	b.ReportAllocs()
 	ops := 0
@@ -121,7 +115,7 @@ func BenchmarkIssuePCSC(b *testing.B) {
 		}
 		ops++
 	}
-	b.ReportMetric(float64(n)/float64(ops), "APDUs/op")
+	b.ReportMetric(float64(*n)/float64(ops), "APDUs/op")
 }
 
 // BenchmarkPersonalisePCSC measures a PKI personalisation through pcscd +
@@ -134,13 +128,7 @@ func BenchmarkIssuePCSC(b *testing.B) {
 func BenchmarkPersonalisePCSC(b *testing.B) {
 	card := benchPCSCCard(b, "gen3", 1)
 	ctx := context.Background()
-	var n int
-	count := func(in apdu.Transport) apdu.Transport {
-		return transportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
-			n++
-			return in.Transmit(ctx, cmd)
-		})
-	}
+	count, n := apduCounter()
 	cardID, err := hex.DecodeString("411600D156000005005A3C9E17B2D40F")
 	if err != nil {
 		b.Fatal(err)
@@ -159,5 +147,17 @@ func BenchmarkPersonalisePCSC(b *testing.B) {
 		}
 		ops++
 	}
-	b.ReportMetric(float64(n)/float64(ops), "APDUs/op")
+	b.ReportMetric(float64(*n)/float64(ops), "APDUs/op")
+}
+
+// apduCounter wraps a transport (sscard.Options.WrapTransport) to count the
+// APDUs of a single-threaded benchmark.
+func apduCounter() (func(apdu.Transport) apdu.Transport, *int) {
+	n := new(int)
+	return func(in apdu.Transport) apdu.Transport {
+		return transportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
+			*n++
+			return in.Transmit(ctx, cmd)
+		})
+	}, n
 }

@@ -31,21 +31,9 @@ func (a *app) issueCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if (writeInfo == "") == (jsonFile == "") {
-				return usagef("give the data with --write-info STRING or --from-json FILE")
-			}
-			var w *sscard.WriteInfo
-			var err error
-			if writeInfo != "" {
-				w, err = sscard.ParseWriteInfo(writeInfo)
-			} else {
-				w, err = readWriteInfoJSON(jsonFile)
-			}
+			w, err := loadWriteInfo(writeInfo, jsonFile)
 			if err != nil {
-				return usageError{err}
-			}
-			if err := w.Validate(); err != nil {
-				return usageError{err}
+				return err
 			}
 			hsm, wk, err := parseWriteHSM(hsmName)
 			if err != nil {
@@ -126,13 +114,7 @@ func (a *app) issueStatusCommand() *cobra.Command {
 		Short: "Report the last issuance of a card from its journal",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if journalPath == "" || cardID == "" {
-				return usagef("give --journal FILE and --card-id HEX")
-			}
-			if _, err := hex.DecodeString(cardID); err != nil || len(cardID) != 32 {
-				return usagef("--card-id: want 32 hex digits")
-			}
-			entries, err := sscard.ReadJournal(journalPath)
+			entries, err := readJournalArgs(journalPath, cardID)
 			if err != nil {
 				return err
 			}
@@ -215,4 +197,16 @@ func (a *app) journalIgnored(path string) {
 	if path != "" {
 		fmt.Fprintln(a.stderr, "sscctl: --journal ignored: sscd journals the issuance (issue_journal)")
 	}
+}
+
+// readJournalArgs reads the journal of a status command after checking its
+// --journal and --card-id arguments.
+func readJournalArgs(path, cardID string) ([]sscard.JournalEntry, error) {
+	if path == "" || cardID == "" {
+		return nil, usagef("give --journal FILE and --card-id HEX")
+	}
+	if _, err := hex.DecodeString(cardID); err != nil || len(cardID) != 32 {
+		return nil, usagef("--card-id: want 32 hex digits")
+	}
+	return sscard.ReadJournal(path)
 }

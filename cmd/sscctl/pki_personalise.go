@@ -198,13 +198,7 @@ func (a *app) pkiPersonaliseStatusCommand() *cobra.Command {
 		Short: "Report the last PKI personalisation of a card from its journal: done, failed or interrupted, and which admin PIN and master key are current",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if journalPath == "" || cardID == "" {
-				return usagef("give --journal FILE and --card-id HEX")
-			}
-			if _, err := hex.DecodeString(cardID); err != nil || len(cardID) != 32 {
-				return usagef("--card-id: want 32 hex digits")
-			}
-			entries, err := sscard.ReadJournal(journalPath)
+			entries, err := readJournalArgs(journalPath, cardID)
 			if err != nil {
 				return err
 			}
