@@ -255,6 +255,14 @@ type IssueRequest struct {
 	Force bool `json:"force,omitempty"`
 }
 
+// BridgeIssueRequest is the body of POST /v1/readers/{reader}/issue/step1
+// on the browser bridge (origins of bridge.issue_origins only): an
+// IssueRequest and the insertion the page saw.
+type BridgeIssueRequest struct {
+	IssueRequest
+	Insertion uint64 `json:"insertion,omitempty"`
+}
+
 // IssueResult is the answer of a successful issuance.
 type IssueResult = sscard.IssueReport
 

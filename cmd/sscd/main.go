@@ -134,8 +134,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.checkConfig {
 		if cfg.Bridge.Port != 0 {
-			fmt.Fprintf(stdout, "configuration OK (socket %s, browser bridge http://127.0.0.1:%d for %s)\n",
-				cfg.Socket, cfg.Bridge.Port, strings.Join(cfg.Bridge.Origins, " "))
+			issue := ""
+			if len(cfg.Bridge.IssueOrigins) > 0 {
+				issue = ", issuance for " + strings.Join(cfg.Bridge.IssueOrigins, " ")
+			}
+			fmt.Fprintf(stdout, "configuration OK (socket %s, browser bridge http://127.0.0.1:%d for %s%s)\n",
+				cfg.Socket, cfg.Bridge.Port, strings.Join(cfg.Bridge.Origins, " "), issue)
 			return nil
 		}
 		fmt.Fprintf(stdout, "configuration OK (socket %s)\n", cfg.Socket)
@@ -176,6 +180,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}()
 		logger.Printf("browser bridge for %s", strings.Join(cfg.Bridge.Origins, " "))
+		if len(cfg.Bridge.IssueOrigins) > 0 {
+			logger.Printf("browser bridge: counter issuance for %s", strings.Join(cfg.Bridge.IssueOrigins, " "))
+		}
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

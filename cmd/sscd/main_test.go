@@ -35,6 +35,10 @@ func TestCheckConfig(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("hsm: ftp://nope\n"), 0o600)
+	issue := filepath.Join(dir, "issue.yaml")
+	os.WriteFile(issue, []byte("bridge:\n  port: 24800\n  origins: [https://ecard.example, https://bank.example]\n  issue_origins: [https://bank.example]\n"), 0o600)
+	issueBad := filepath.Join(dir, "issue-bad.yaml")
+	os.WriteFile(issueBad, []byte("bridge:\n  port: 24800\n  origins: [https://ecard.example]\n  issue_origins: [https://bank.example]\n"), 0o600)
 	tests := []struct {
 		name string
 		args []string
@@ -53,6 +57,9 @@ func TestCheckConfig(t *testing.T) {
 		{"bridge without origins", []string{"--bridge-port", "24800", "--check-config"}, false, ""},
 		{"bridge http origin", []string{"--bridge-port", "24800", "--bridge-origin", "http://ecard.example", "--check-config"}, false, ""},
 		{"bridge bad port", []string{"--bridge-port", "70000", "--bridge-origin", "https://ecard.example", "--check-config"}, false, ""},
+		{"bridge issue origins", []string{"--config", issue, "--check-config"}, true, "for https://ecard.example https://bank.example, issuance for https://bank.example)"},
+		{"bridge issue origin not in origins", []string{"--config", issueBad, "--check-config"}, false, ""},
+		{"bridge origin flag drops an issue origin", []string{"--config", issue, "--bridge-origin", "https://ecard.example", "--check-config"}, false, ""},
 		{"unknown flag", []string{"--nope"}, false, ""},
 		{"stray argument", []string{"serve"}, false, ""},
 	}
@@ -295,6 +302,73 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	data, err := os.ReadFile(audit)
 	if err != nil || !strings.Contains(string(data), `"op":"info"`) {
 		t.Errorf("audit log %q, %v", data, err)
+	}
+}
+
+// TestReloadIssueOriginsOnSIGHUP: removing an origin from
+// bridge.issue_origins and sending SIGHUP refuses its next step 1 at once,
+// while it may still read.
+func TestReloadIssueOriginsOnSIGHUP(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	const origin = "https://bank.example"
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sscd.yaml")
+	write := func(issue string) {
+		y := fmt.Sprintf("bridge:\n  port: %d\n  origins: [%s]\n  issue_origins: [%s]\n", port, origin, issue)
+		if err := os.WriteFile(conf, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(origin)
+	pid, _, _, stop := startDaemon(t, "--config", conf)
+	defer stop()
+	// A step 1 without write info: bad_request once past the issuing
+	// check, origin_not_allowed before it; no card is touched either way.
+	step1 := func() (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/v1/readers/sim/issue/step1", port), strings.NewReader(`{"force":true}`))
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	if code, body := step1(); code != 400 || !strings.Contains(body, "bad_request") {
+		t.Fatalf("before: %d %s", code, body)
+	}
+	write("")
+	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := step1()
+		if code == 403 && strings.Contains(body, "origin_not_allowed") && strings.Contains(body, "bridge.issue_origins") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after SIGHUP: %d %s", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/v1/readers", port), nil)
+	req.Header.Set("Origin", origin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("readers after SIGHUP: %d", resp.StatusCode)
 	}
 }
 

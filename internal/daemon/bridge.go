@@ -1,9 +1,12 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -22,7 +25,9 @@ import (
 // anything else: the Host header must name the loopback listener (DNS
 // rebinding), the Origin header must be one of bridge.origins exactly (other
 // sites, local files, sandboxed frames), and only a few endpoints exist
-// (readers, events, basic information, PIN status, link). Card endpoints
+// (readers, events, basic information, PIN status, link, and the write
+// session of counter issuance for the origins of bridge.issue_origins, each
+// session bound to the origin that began it). Card endpoints
 // take POST with a JSON body, which browsers only send cross-origin after a
 // CORS preflight this bridge answers for the allowed origins only.
 
@@ -51,6 +56,12 @@ func (d *Daemon) BridgeHandler() http.Handler {
 	mux.HandleFunc("POST /v1/readers/{reader}/info", d.observe("info", true, d.bridgeInfo))
 	mux.HandleFunc("POST /v1/readers/{reader}/pin", d.observe("pin.status", true, d.bridgePINStatus))
 	mux.HandleFunc("POST /v1/readers/{reader}/link", d.observe("link", true, d.bridgeLink))
+	// The write session of counter issuance, for bridge.issue_origins only
+	// (the socket's handlers; sessions bound to the origin that began them).
+	mux.HandleFunc("POST /v1/readers/{reader}/issue/step1", d.observe("issue.step1", true, d.bridgeIssue(d.bridgeIssueStep1)))
+	mux.HandleFunc("POST /v1/issue/{session}/step2", d.observe("issue.step2", true, d.bridgeIssue(d.bridgeIssueKey(d.handleIssueStep2))))
+	mux.HandleFunc("POST /v1/issue/{session}/step3", d.observe("issue.step3", true, d.bridgeIssue(d.bridgeIssueKey(d.handleIssueStep3))))
+	mux.HandleFunc("POST /v1/issue/{session}/abort", d.observe("issue.abort", true, d.bridgeIssueAbort))
 	return d.bridgeGuard(recoverer(errorPages(mux)))
 }
 
@@ -182,6 +193,15 @@ func headerHasToken(h http.Header, name, token string) bool {
 // readBridgeJSON decodes the body of a bridge POST: application/json, at
 // most bridgeMaxBody bytes, strict.
 func readBridgeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := bridgeJSONType(r); err != nil {
+		return err
+	}
+	return readJSONLimit(w, r, v, bridgeMaxBody)
+}
+
+// bridgeJSONType checks that a bridge POST says application/json (a
+// browser sends that cross-origin only after a preflight).
+func bridgeJSONType(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
@@ -192,7 +212,7 @@ func readBridgeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 			return sscd.Errorf(sscd.CodeBadRequest, "Content-Type %q: want application/json", ct)
 		}
 	}
-	return readJSONLimit(w, r, v, bridgeMaxBody)
+	return nil
 }
 
 // withQuery returns a copy of r with the query the socket's handlers read.
@@ -242,6 +262,71 @@ func (d *Daemon) bridgeLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.link(w, withQuery(r, req.Insertion, url.Values{}), link.Request{Level: req.Level, Origin: origin, Nonce: req.Nonce, PIN: req.PIN})
+}
+
+// bridgeIssue lets only the pages of bridge.issue_origins (read at each
+// request, so a reload takes effect at once) begin or continue a write
+// session; the other allowed origins may read cards but not issue them.
+func (d *Daemon) bridgeIssue(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		origin := bridgeOrigin(r)
+		if origin == "" || !slices.Contains(d.conf().cfg.Bridge.IssueOrigins, origin) {
+			writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed,
+				"origin %q may read cards through this bridge but not issue them; an administrator adds it to bridge.issue_origins in the sscd configuration (%s) and reloads sscd (systemctl reload sscd)",
+				origin, bridgeConfigPath))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// bridgeIssueStep1 is step 1 with the bridge's body (the insertion in the
+// body, no query), handed to the socket's handler.
+func (d *Daemon) bridgeIssueStep1(w http.ResponseWriter, r *http.Request) {
+	var req sscd.BridgeIssueRequest
+	if err := readBridgeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	body, err := json.Marshal(req.IssueRequest)
+	if err != nil {
+		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "body: %v", err))
+		return
+	}
+	r2 := withQuery(r, req.Insertion, url.Values{})
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	r2.ContentLength = int64(len(body))
+	d.handleIssueStep1(w, r2)
+}
+
+// bridgeIssueKey hands steps 2 and 3 (body: {"key":...}, read by the
+// socket's handler) on after the bridge's body checks.
+func (d *Daemon) bridgeIssueKey(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := bridgeJSONType(r); err != nil {
+			writeError(w, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, bridgeMaxBody)
+		h(w, withQuery(r, 0, url.Values{}))
+	}
+}
+
+// bridgeIssueAbort ends a write session (body: {}). It is not limited to
+// bridge.issue_origins: a page whose origin was just removed from them can
+// still free the card of a session it began; the session's binding to its
+// origin keeps every other caller out.
+func (d *Daemon) bridgeIssueAbort(w http.ResponseWriter, r *http.Request) {
+	var req struct{}
+	if err := readBridgeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if bridgeOrigin(r) == "" { // not through bridgeGuard
+		writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed, "no verified origin"))
+		return
+	}
+	d.handleIssueAbort(w, r)
 }
 
 // ListenBridge listens on 127.0.0.1:port and [::1]:port. The IPv6 listener

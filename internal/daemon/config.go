@@ -118,6 +118,10 @@ type BridgeConfig struct {
 	Origins []string `yaml:"origins"`
 	// AllowHTTPLocalhost permits http:// loopback origins in Origins.
 	AllowHTTPLocalhost bool `yaml:"allow_http_localhost"`
+	// IssueOrigins are the origins (each also in Origins) whose pages may
+	// run the write session of counter issuance through the bridge
+	// (docs/browser.md); empty: none may.
+	IssueOrigins []string `yaml:"issue_origins"`
 }
 
 // AdminConfig enables the administrators' endpoints.
@@ -252,7 +256,7 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validate checks the bridge's port and origins.
+// validate checks the bridge's port, origins and issuing origins.
 func (b BridgeConfig) validate() []error {
 	var errs []error
 	if b.Port < 0 || b.Port > 65535 {
@@ -280,6 +284,16 @@ func (b BridgeConfig) validate() []error {
 		} else if !b.AllowHTTPLocalhost {
 			errs = append(errs, fmt.Errorf("bridge.origins: %q: http:// loopback origins need bridge.allow_http_localhost (development only)", o))
 		}
+	}
+	seenIssue := map[string]bool{}
+	for _, o := range b.IssueOrigins {
+		switch {
+		case seenIssue[o]:
+			errs = append(errs, fmt.Errorf("bridge.issue_origins: %q listed twice", o))
+		case !seen[o]:
+			errs = append(errs, fmt.Errorf("bridge.issue_origins: %q is not in bridge.origins (an issuing origin must also be allowed on the bridge)", o))
+		}
+		seenIssue[o] = true
 	}
 	return errs
 }

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"fmt"
+	"net/url"
 	"testing"
 
 	"github.com/sscard/ssc/sscd"
@@ -59,5 +61,40 @@ func TestE2EIssueSession(t *testing.T) {
 	info, err := e.c.Info(ctx, name, sscd.InfoOptions{Fresh: true, AllFields: true})
 	if err != nil || info.Name != "王五" || info.SSN != "110101198512120035" || info.BirthDate != "19851212" {
 		t.Fatalf("read back %+v, %v", info, err)
+	}
+}
+
+// TestE2EBridgeIssue runs the write session through the browser bridge over
+// pcscd + vpcd: an issuing origin's page issues the card, another origin's
+// step is answered as an unknown session, and the card is read back on the
+// bridge.
+func TestE2EBridgeIssue(t *testing.T) {
+	port := freePort(t)
+	chip := &countingChip{Chip: newCard(t, "gen3-blank", nil)}
+	e := pcscDaemon(t, bridgeIssueConfig(port), chip, nil)
+	h := e.d.BridgeHandler()
+	rd := url.PathEscape(e.names[0])
+
+	s1 := bridgeOK[sscd.IssueStep1](t, bridgeReq{path: "/v1/readers/" + rd + "/issue/step1", body: issueStep1Body(0), origin: issueOrigin}.do(t, h, port), issueOrigin)
+	resets := chip.resets.Load()
+	k2 := keyBody(hsmStep2(t, s1.Step1))
+	if rec := (bridgeReq{path: "/v1/issue/" + s1.Session + "/step2", body: k2, origin: testOrigin}).do(t, h, port); rec.Code != 403 {
+		t.Errorf("reading origin's step 2: %d %s", rec.Code, rec.Body)
+	}
+	s2 := bridgeOK[sscd.IssueStep2](t, bridgeReq{path: "/v1/issue/" + s1.Session + "/step2", body: k2, origin: issueOrigin}.do(t, h, port), issueOrigin)
+	if chip.resets.Load() != resets {
+		t.Fatal("card reset between the steps")
+	}
+	rep := bridgeOK[sscd.IssueResult](t, bridgeReq{path: "/v1/issue/" + s1.Session + "/step3", body: keyBody(writeKeyAnswer(t, s2.Request, nil)), origin: issueOrigin}.do(t, h, port), issueOrigin)
+	if len(rep.Written) != 13 {
+		t.Errorf("report %+v", rep)
+	}
+	if chip.resets.Load() == resets {
+		t.Error("card not reset after step 3")
+	}
+	r := waitReader(t, e.c, e.names[0], func(r sscd.Reader, ok bool) bool { return r.Kind == sscd.KindSSC })
+	info := bridgeOK[sscd.BasicInfo](t, bridgeReq{path: "/v1/readers/" + rd + "/info", body: fmt.Sprintf(`{"insertion":%d}`, r.Insertion)}.do(t, h, port), testOrigin)
+	if info.Name != "王五" || info.CardNumber != "B87654321" {
+		t.Fatalf("read back %+v", info)
 	}
 }

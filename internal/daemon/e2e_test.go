@@ -26,6 +26,7 @@ import (
 // e2e is a daemon over the shared pcscd, with cards in the vpcd slots.
 type e2e struct {
 	env     *pcsctest.Env
+	d       *Daemon
 	c       *sscd.Client
 	sock    string
 	names   [2]string
@@ -43,7 +44,7 @@ func pcscDaemon(t testing.TB, cfg Config, chips ...sim.Chip) *e2e {
 			_, e.removes[slot] = e.env.Insert(t, slot, chip)
 		}
 	}
-	_, e.c, e.sock = testDaemon(t, cfg, reader.NewPCSC())
+	e.d, e.c, e.sock = testDaemon(t, cfg, reader.NewPCSC())
 	for slot, chip := range chips {
 		if chip != nil {
 			waitReader(t, e.c, e.names[slot], func(r sscd.Reader, ok bool) bool { return r.CardPresent })

@@ -88,6 +88,7 @@ func TestHostileRequests(t *testing.T) {
 		{"issue step3 wrong method", "GET", "/v1/issue/abc/step3", "", sscd.CodeMethodNotAllowed},
 		{"issue abort unknown session", "DELETE", "/v1/issue/abc", "", sscd.CodeSessionNotFound},
 		{"issue abort wrong method", "GET", "/v1/issue/abc", "", sscd.CodeMethodNotAllowed},
+		{"issue abort bridge route", "POST", "/v1/issue/abc/abort", "{}", sscd.CodeNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

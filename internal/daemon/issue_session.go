@@ -21,6 +21,10 @@ type issueSession struct {
 	ws           *sscard.WriteSession
 	closeJournal func()
 	cardNo       string
+	// origin is the caller that began the session: the verified Origin of
+	// a browser-bridge request, "" for the socket. Only the same caller
+	// continues or aborts it (takeIssue, handleIssueAbort).
+	origin string
 }
 
 // abort ends the write session (journaled as aborted) and the operation:
@@ -63,7 +67,7 @@ func (d *Daemon) handleIssueStep1(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set := d.conf()
-	s := &issueSession{cardNo: wi.CardNumber}
+	s := &issueSession{cardNo: wi.CardNumber, origin: bridgeOrigin(r)}
 	opts := sscard.WriteOptions{Force: req.Force}
 	if opts.Journal, s.closeJournal, err = set.issueJournal(); err != nil {
 		writeError(w, err)
@@ -106,11 +110,19 @@ func issueWriteInfo(req sscd.IssueRequest) (*sscard.WriteInfo, error) {
 	return req.Data, req.Data.Validate()
 }
 
+// ownIssue takes the session id if the caller of r began it: a session of
+// another bridge origin, or of the socket for a bridge request and the
+// other way round, is answered like an unknown one and left untouched.
+func (d *Daemon) ownIssue(r *http.Request, id string) (*issueSession, bool) {
+	origin := bridgeOrigin(r)
+	return d.issueSess.takeIf(id, func(s *issueSession) bool { return s.origin == origin })
+}
+
 // takeIssue takes the session of the request and checks that its card is
 // still in the reader; on failure the error is written and nil returned.
 func (d *Daemon) takeIssue(w http.ResponseWriter, r *http.Request) *issueSession {
 	id := r.PathValue("session")
-	s, ok := d.issueSess.take(id)
+	s, ok := d.ownIssue(r, id)
 	if !ok {
 		writeError(w, sessionUnknown(id))
 		return nil
@@ -203,7 +215,7 @@ func (d *Daemon) handleIssueStep3(w http.ResponseWriter, r *http.Request) {
 // and the reader free for the next operation at once.
 func (d *Daemon) handleIssueAbort(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("session")
-	s, ok := d.issueSess.take(id)
+	s, ok := d.ownIssue(r, id)
 	if !ok {
 		writeError(w, sessionUnknown(id))
 		return

@@ -33,27 +33,46 @@ func (t *sessionTable[S]) init(d *Daemon, kind string) {
 }
 
 // put registers s under id; it is aborted if not taken within timeout.
+// The expiry takes only the entry it was armed for: a timer that fires
+// while a step holds the session cannot end the entry the step puts back.
 func (t *sessionTable[S]) put(id string, s S, timeout time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.m[id] = sessionEntry[S]{s: s, timer: time.AfterFunc(timeout, func() {
-		if s, ok := t.take(id); ok {
+	var timer *time.Timer
+	timer = time.AfterFunc(timeout, func() {
+		if s, ok := t.takeEntry(id, func(e sessionEntry[S]) bool { return e.timer == timer }); ok {
 			t.d.logf("%s session on %q expired", t.kind, s.readerName())
 			s.abort()
 		}
-	})}
+	})
+	t.m[id] = sessionEntry[S]{s: s, timer: timer}
 }
 
 // take removes and returns the session id.
 func (t *sessionTable[S]) take(id string) (S, bool) {
+	return t.takeIf(id, func(S) bool { return true })
+}
+
+// takeIf removes and returns the session id if mine accepts it (the caller
+// is the one that created it). Otherwise the session stays exactly as it
+// was — not ended, not aborted, its expiry unchanged — and takeIf answers
+// as for an unknown id. mine runs under the table's lock: it must be quick
+// and must not call the table.
+func (t *sessionTable[S]) takeIf(id string, mine func(S) bool) (S, bool) {
+	return t.takeEntry(id, func(e sessionEntry[S]) bool { return mine(e.s) })
+}
+
+func (t *sessionTable[S]) takeEntry(id string, ok func(sessionEntry[S]) bool) (S, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e, ok := t.m[id]
-	delete(t.m, id)
-	if ok {
-		e.timer.Stop()
+	e, found := t.m[id]
+	if !found || !ok(e) {
+		var zero S
+		return zero, false
 	}
-	return e.s, ok
+	delete(t.m, id)
+	e.timer.Stop()
+	return e.s, true
 }
 
 func (t *sessionTable[S]) abortAll() {
