@@ -3,6 +3,7 @@ package sscard
 import (
 	"context"
 	"encoding/hex"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -139,3 +140,16 @@ func (c *fakeCard) EndTransaction(reader.Disposition) error {
 }
 func (c *fakeCard) Reset(context.Context, bool) error { return nil }
 func (c *fakeCard) Close() error                      { return nil }
+
+// tempJournal opens a journal in a temporary directory, closed when the
+// test ends (closing it earlier is fine).
+func tempJournal(t *testing.T) (*FileJournal, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "journal")
+	j, err := OpenJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j, path
+}

@@ -2,13 +2,11 @@ package sscard
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/sscard/ssc/apdu"
 )
 
 // Errors of Issue.
@@ -109,37 +107,6 @@ func Issue(ctx context.Context, s *Session, w *WriteInfo, opts IssueOptions) (*I
 		return nil, ws.fail(fmt.Errorf("%w: %w", ErrHSM, err))
 	}
 	return ws.Write(ctx, wans)
-}
-
-// readForIssue reads the iReadCardBas fields and the EF06 fields the write
-// info has, with the HSM on a 3rd-gen card.
-func (s *Session) readForIssue(ctx context.Context, hsm HSM) (*BasicInfo, error) {
-	opts := ReadOptions{Fields: FieldsAll}
-	if hsm != nil {
-		return ReadWithHSM(ctx, s, hsm, opts)
-	}
-	return s.Read(ctx, opts)
-}
-
-// authenticateWrite runs EXTERNAL AUTHENTICATE with the write key (kid 04)
-// over a fresh card challenge; the caller holds the transaction.
-func (s *Session) authenticateWrite(ctx context.Context, auth Authorizer, cardID []byte) error {
-	f, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x84, Ne: 8})
-	if err != nil {
-		return fmt.Errorf("sscard: get challenge: %w", err)
-	}
-	var orig [8]byte
-	if _, err := rand.Read(orig[:]); err != nil {
-		return err
-	}
-	c, err := auth.ExternalAuthCryptogram(ctx, KidUpdate, cardID, f, orig[:])
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrHSM, err)
-	}
-	if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x82, P2: KidUpdate, Data: append(c[:], orig[:]...)}); err != nil {
-		return fmt.Errorf("sscard: external authenticate (kid 04): %w", err)
-	}
-	return nil
 }
 
 // JournalEntry is one line of an issuance journal. It never holds keys,

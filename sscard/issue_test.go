@@ -3,7 +3,6 @@ package sscard
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -59,11 +58,7 @@ func TestIssueBlankCard(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := issueSession(t, NewTestChip(t, "gen3-blank", sim.Contact))
-	jpath := filepath.Join(t.TempDir(), "journal")
-	j, err := OpenJournal(jpath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, jpath := tempJournal(t)
 	opts := simIssue()
 	opts.Journal = j
 	rep, err := Issue(ctx, s, w, opts)
@@ -165,11 +160,7 @@ func TestIssueInterrupted(t *testing.T) {
 	for n := 1; n <= len(recs); n++ {
 		chip := &faultChip{Chip: NewTestChip(t, "gen3-blank", sim.Contact), failAt: int32(n)}
 		s := issueSession(t, chip)
-		jpath := filepath.Join(t.TempDir(), "journal")
-		j, err := OpenJournal(jpath)
-		if err != nil {
-			t.Fatal(err)
-		}
+		j, jpath := tempJournal(t)
 		opts := simIssue()
 		opts.Journal = j
 		_, err = Issue(ctx, s, w, opts)

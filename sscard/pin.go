@@ -2,6 +2,7 @@ package sscard
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -163,4 +164,26 @@ func (SIMHSM) ExternalAuthCryptogram(ctx context.Context, kid byte, cardID, fact
 		return [8]byte{}, err
 	}
 	return simCryptogram(kid, cardID, factor, orig)
+}
+
+// authenticateWrite runs EXTERNAL AUTHENTICATE with the write key (kid 04)
+// over a fresh card challenge; the caller holds the transaction.
+func (s *Session) authenticateWrite(ctx context.Context, auth Authorizer, cardID []byte) error {
+	ch, err := s.challenges(ctx, 1)
+	if err != nil {
+		return err
+	}
+	f := ch[0]
+	var orig [8]byte
+	if _, err := rand.Read(orig[:]); err != nil {
+		return err
+	}
+	c, err := auth.ExternalAuthCryptogram(ctx, KidUpdate, cardID, f, orig[:])
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrHSM, err)
+	}
+	if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x82, P2: KidUpdate, Data: append(c[:], orig[:]...)}); err != nil {
+		return fmt.Errorf("sscard: external authenticate (kid 04): %w", err)
+	}
+	return nil
 }

@@ -330,12 +330,8 @@ func TestPersonalisePKIDelivery(t *testing.T) {
 func TestPersonalisePKIWrongEnvelope(t *testing.T) {
 	ctx := context.Background()
 	s, cardID := issuedBlankSession(t)
-	jpath := filepath.Join(t.TempDir(), "journal")
-	j, err := OpenJournal(jpath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j, jpath := tempJournal(t)
+	var err error
 	in := simPersonalise(cardID)
 	in.CA, in.Journal = wrongEnvelopeCA{}, j
 	_, err = PersonalisePKI(ctx, s, in)

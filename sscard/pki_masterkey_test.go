@@ -3,7 +3,6 @@ package sscard
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -147,11 +146,8 @@ func TestPersonalisePKIMasterKeyDDFFails(t *testing.T) {
 	if err := s.PKI().ChangeDDFMasterKey(ctx, simKey[:], mkDDF[:]); err != nil {
 		t.Fatal(err)
 	}
-	jpath := filepath.Join(t.TempDir(), "journal")
-	j, err := OpenJournal(jpath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, jpath := tempJournal(t)
+	var err error
 	in := simPersonalise(cardID)
 	in.NewMasterKey, in.Journal = &mkNew, j
 	_, err = PersonalisePKI(ctx, s, in)

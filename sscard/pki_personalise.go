@@ -437,7 +437,7 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 		return hex.EncodeToString(sum[:8])
 	}
 
-	holder, err := s.readForIssue(ctx, in.HSM)
+	holder, err := s.readHolder(ctx, in.HSM)
 	if err != nil {
 		return nil, &IssueError{Step: StepPKICheck, Err: err}
 	}
@@ -750,4 +750,14 @@ func (p *PKI) ImportEncryptionKey(ctx context.Context, env *sm.EnvelopedKey) err
 		}
 		return nil
 	})
+}
+
+// readHolder reads every EF05/EF06 field, with the HSM on a 3rd-gen card:
+// the holder PKI personalisation certifies.
+func (s *Session) readHolder(ctx context.Context, hsm HSM) (*BasicInfo, error) {
+	opts := ReadOptions{Fields: FieldsAll}
+	if hsm != nil {
+		return ReadWithHSM(ctx, s, hsm, opts)
+	}
+	return s.Read(ctx, opts)
 }

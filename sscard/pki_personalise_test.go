@@ -3,7 +3,6 @@ package sscard
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -96,11 +95,7 @@ func TestPersonalisePKI(t *testing.T) {
 	s, cardID := issuedBlankSession(t)
 
 	// Before: no key, no certificate, and signing is refused.
-	jpath := filepath.Join(t.TempDir(), "journal")
-	j, err := OpenJournal(jpath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, jpath := tempJournal(t)
 	in := simPersonalise(cardID)
 	in.Journal = j
 	rep, err := PersonalisePKI(ctx, s, in)

@@ -3,7 +3,6 @@ package sscard
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -195,11 +194,8 @@ func TestPersonalisePKIResumeRemoval(t *testing.T) {
 		s, _ := issuedBlankSession(t)
 		rc := newRemovableCard(t, s)
 		sess, closeCard := rc.open(t, k)
-		jpath := filepath.Join(t.TempDir(), "journal")
-		j, err := OpenJournal(jpath)
-		if err != nil {
-			t.Fatal(err)
-		}
+		j, jpath := tempJournal(t)
+		var err error
 		in, _ := resumeInput(t, cardID)
 		in.Journal = j
 		_, err = PersonalisePKI(ctx, sess, in)
@@ -297,12 +293,8 @@ func TestPersonalisePKIResumeDDF(t *testing.T) {
 	if err := s.PKI().ChangeDDFMasterKey(ctx, simKey[:], mkDDF[:]); err != nil {
 		t.Fatal(err)
 	}
-	jpath := filepath.Join(t.TempDir(), "journal")
-	j, err := OpenJournal(jpath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j, jpath := tempJournal(t)
+	var err error
 	in, ca := resumeInput(t, cardID)
 	in.NewAdminPIN, in.Journal = nil, j
 	_, err = PersonalisePKI(ctx, s, in)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -130,12 +129,7 @@ func TestWriteSessionBlankCard(t *testing.T) {
 	w := testWriteInfo(t)
 	r := newWriteRig(t, "gen3-blank")
 	resets := r.chip.resets.Load()
-	jpath := filepath.Join(t.TempDir(), "journal")
-	j, err := OpenJournal(jpath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j, jpath := tempJournal(t)
 
 	ws, err := r.s.BeginWrite(ctx, w, WriteOptions{Journal: j})
 	if err != nil {
@@ -410,12 +404,7 @@ func TestWriteSessionAbort(t *testing.T) {
 		t.Run(fmt.Sprint("after step ", after), func(t *testing.T) {
 			r := newWriteRig(t, "gen3-blank")
 			resets := r.chip.resets.Load()
-			jpath := filepath.Join(t.TempDir(), "journal")
-			j, err := OpenJournal(jpath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer j.Close()
+			j, jpath := tempJournal(t)
 			ws, err := r.s.BeginWrite(ctx, w, WriteOptions{Journal: j})
 			if err != nil {
 				t.Fatal(err)

@@ -50,17 +50,12 @@ func (a *app) issueCommand() *cobra.Command {
 				return a.printIssueReport(rep)
 			}
 			opts := sscard.IssueOptions{HSM: hsm, WriteKey: wk, Force: force}
-			j, closeJournal, err := openJournal(journalPath)
-			if err != nil {
-				return err
-			}
-			defer closeJournal()
-			opts.Journal = j
-			sess, _, closeAll, err := a.openSession(ctx)
+			sess, j, closeAll, err := a.openIssueSession(ctx, journalPath)
 			if err != nil {
 				return err
 			}
 			defer closeAll()
+			opts.Journal = j
 			rep, err = sscard.Issue(ctx, sess, w, opts)
 			if err != nil {
 				return err
@@ -209,4 +204,19 @@ func readJournalArgs(path, cardID string) ([]sscard.JournalEntry, error) {
 		return nil, usagef("--card-id: want 32 hex digits")
 	}
 	return sscard.ReadJournal(path)
+}
+
+// openIssueSession opens the card and the journal of --journal (none:
+// j is nil) for a direct issuance; closeAll closes both.
+func (a *app) openIssueSession(ctx context.Context, journalPath string) (sess *sscard.Session, j sscard.Journal, closeAll func(), err error) {
+	j, closeJournal, err := openJournal(journalPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sess, _, closeCard, err := a.openSession(ctx)
+	if err != nil {
+		closeJournal()
+		return nil, nil, nil, err
+	}
+	return sess, j, func() { closeCard(); closeJournal() }, nil
 }

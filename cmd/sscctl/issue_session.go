@@ -118,17 +118,12 @@ func (a *app) issueStep1Command() *cobra.Command {
 				return a.printIssueReport(rep)
 			}
 			opts := sscard.WriteOptions{Force: force}
-			j, closeJournal, err := openJournal(journalPath)
-			if err != nil {
-				return err
-			}
-			defer closeJournal()
-			opts.Journal = j
-			sess, _, closeAll, err := a.openSession(ctx)
+			sess, j, closeAll, err := a.openIssueSession(ctx, journalPath)
 			if err != nil {
 				return err
 			}
 			defer closeAll()
+			opts.Journal = j
 			ws, err := sess.BeginWrite(ctx, w, opts)
 			if err != nil {
 				return err
