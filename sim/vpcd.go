@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -136,14 +135,7 @@ func (v *VPCD) serveConn(ctx context.Context, conn *net.TCPConn) error {
 	if err != nil {
 		return err
 	}
-	// vpcd sends length and payload in two writes without TCP_NODELAY; with
-	// delayed ACKs each APDU would stall ~40 ms. QUICKACK is not sticky on
-	// Linux, so it is set again before every read.
-	quickAck := func() {
-		_ = raw.Control(func(fd uintptr) {
-			_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpQuickAck, 1)
-		})
-	}
+	quickAck := func() { _ = raw.Control(setQuickAck) }
 	_ = conn.SetNoDelay(true)
 	v.setConnected(true)
 	v.Card.PowerOn()
