@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
@@ -71,27 +71,20 @@ func (a *app) readPINs(ctx context.Context, p pinSource, prompts ...string) ([]s
 	return out, nil
 }
 
-// promptPIN asks on the terminal with echo off.
+// promptPIN asks on the terminal with echo off. The read runs aside so a
+// cancelled context returns at once; the terminal state is restored either
+// way.
 func (a *app) promptPIN(ctx context.Context, prompt string) (string, error) {
 	f, ok := a.stdin.(*os.File)
-	var saved *unix.Termios
-	if ok {
-		t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-		if err == nil {
-			saved = t
-		}
-	}
-	if saved == nil {
+	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return "", usagef("no PIN given and stdin is not a terminal: use --pin-env NAME or --pin-stdin")
 	}
 	fd := int(f.Fd())
-	noecho := *saved
-	noecho.Lflag &^= unix.ECHO
-	noecho.Lflag |= unix.ICANON | unix.ECHONL
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &noecho); err != nil {
-		return "", fmt.Errorf("turning off terminal echo: %w", err)
+	saved, err := term.GetState(fd)
+	if err != nil {
+		return "", fmt.Errorf("reading the terminal state: %w", err)
 	}
-	defer unix.IoctlSetTermios(fd, unix.TCSETS, saved) //nolint:errcheck // best effort restore
+	defer term.Restore(fd, saved) //nolint:errcheck // best effort restore
 	fmt.Fprintf(a.stderr, "%s: ", prompt)
 	type res struct {
 		s   string
@@ -99,14 +92,15 @@ func (a *app) promptPIN(ctx context.Context, prompt string) (string, error) {
 	}
 	ch := make(chan res, 1)
 	go func() {
-		l, err := bufio.NewReader(f).ReadString('\n')
-		ch <- res{strings.TrimRight(l, "\r\n"), err}
+		b, err := term.ReadPassword(fd)
+		ch <- res{strings.TrimRight(string(b), "\r\n"), err}
 	}()
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(a.stderr)
 		return "", ctx.Err()
 	case r := <-ch:
+		fmt.Fprintln(a.stderr)
 		if r.err != nil && r.s == "" {
 			return "", errors.New("no PIN entered")
 		}
@@ -141,9 +135,5 @@ func pinFailure(what string, err error) error {
 // isTerminal reports whether r is a terminal.
 func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return ok && term.IsTerminal(int(f.Fd()))
 }
