@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -38,6 +38,8 @@ type options struct {
 	bridgePort  int
 	bridgeHTTP  bool
 	origins     []string
+	logFormat   string
+	logLevel    string
 	checkConfig bool
 }
 
@@ -54,6 +56,8 @@ func parseFlags(args []string, stderr io.Writer) (*pflag.FlagSet, options, error
 	fs.IntVar(&o.bridgePort, "bridge-port", 0, "serve the browser bridge on 127.0.0.1 and [::1] at this `port` (0: off)")
 	fs.StringArrayVar(&o.origins, "bridge-origin", nil, "web `origin` allowed to use the browser bridge (repeatable; replaces bridge.origins)")
 	fs.BoolVar(&o.bridgeHTTP, "bridge-allow-http-localhost", false, "allow http:// loopback origins on the bridge (development)")
+	fs.StringVar(&o.logFormat, "log-format", "", "log `format` on stderr: text or json (default text)")
+	fs.StringVar(&o.logLevel, "log-level", "", "least `level` logged: debug, info, warn or error (default info)")
 	fs.BoolVar(&o.checkConfig, "check-config", false, "check the configuration and exit")
 	err := fs.Parse(args)
 	if err == nil && fs.NArg() > 0 {
@@ -92,28 +96,37 @@ func config(fs *pflag.FlagSet, o options) (daemon.Config, error) {
 	if fs.Changed("bridge-origin") {
 		cfg.Bridge.Origins = o.origins
 	}
+	if fs.Changed("log-format") {
+		cfg.LogFormat = o.logFormat
+	}
+	if fs.Changed("log-level") {
+		cfg.LogLevel = o.logLevel
+	}
 	cfg = cfg.WithDefaults()
 	return cfg, cfg.Validate()
 }
 
 // reload reads the configuration again (file, then the same flags) and
-// applies it; a bad file leaves the running configuration as it is.
-func reload(d *daemon.Daemon, fs *pflag.FlagSet, o options, logger *log.Logger) {
+// applies it; a bad file leaves the running configuration as it is. The
+// log level is the logger's, so it is applied here.
+func reload(d *daemon.Daemon, fs *pflag.FlagSet, o options, logger *slog.Logger, level *slog.LevelVar) {
 	cfg, err := config(fs, o)
 	if err != nil {
-		logger.Printf("reload: %v (configuration unchanged)", oneLine(err))
+		logger.Error("reload failed, configuration unchanged", "err", oneLine(err))
 		return
 	}
 	restart, err := d.Reload(cfg)
 	if err != nil {
-		logger.Printf("reload: %v (configuration unchanged)", oneLine(err))
+		logger.Error("reload failed, configuration unchanged", "err", oneLine(err))
 		return
 	}
+	lv, _ := daemon.ParseLogLevel(cfg.LogLevel) // checked by config
+	level.Set(lv)
 	if len(restart) > 0 {
-		logger.Printf("reloaded; %s change only at a restart", strings.Join(restart, ", "))
+		logger.Warn("reloaded; some settings change only at a restart", "restart", strings.Join(restart, ", "))
 		return
 	}
-	logger.Printf("reloaded")
+	logger.Info("reloaded")
 }
 
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
@@ -149,8 +162,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := log.New(stderr, "sscd: ", 0)
-	cfg.Logf = logger.Printf
+	level := new(slog.LevelVar)
+	lv, _ := daemon.ParseLogLevel(cfg.LogLevel) // checked by config
+	level.Set(lv)
+	logger, err := daemon.NewLogger(stderr, cfg.LogFormat, level)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = logger
 	d, err := daemon.New(cfg, reader.Open(backends...))
 	if err != nil {
 		return err
@@ -172,16 +191,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	served := make(chan error, 2)
 	go func() { served <- d.Serve(l) }()
-	logger.Printf("serving on %s", cfg.Socket)
+	logger.Info("serving", "socket", cfg.Socket)
 	if bridge != nil {
 		go func() {
 			if err := d.ServeBridge(bridge); err != nil {
 				served <- err
 			}
 		}()
-		logger.Printf("browser bridge for %s", strings.Join(cfg.Bridge.Origins, " "))
+		logger.Info("browser bridge", "origins", strings.Join(cfg.Bridge.Origins, " "))
 		if len(cfg.Bridge.IssueOrigins) > 0 {
-			logger.Printf("browser bridge: counter issuance for %s", strings.Join(cfg.Bridge.IssueOrigins, " "))
+			logger.Info("browser bridge: counter issuance", "origins", strings.Join(cfg.Bridge.IssueOrigins, " "))
 		}
 	}
 	hup := make(chan os.Signal, 1)
@@ -193,10 +212,10 @@ wait:
 		case err = <-served:
 			break wait
 		case <-ctx.Done():
-			logger.Printf("shutting down")
+			logger.Info("shutting down")
 			break wait
 		case <-hup:
-			reload(d, fs, o, logger)
+			reload(d, fs, o, logger, level)
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), daemon.DefaultShutdownTimeout)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -120,7 +121,7 @@ func newStack(t *testing.T) *stack {
 		HSM:        "sim",
 		PBOCCAKeys: "sim",
 		Bridge:     daemon.BridgeConfig{Port: bport, Origins: []string{s.origin}, AllowHTTPLocalhost: true},
-		Logf:       t.Logf,
+		Logger:     slog.New(slog.NewTextHandler(t.Output(), nil)),
 	}
 	d, err := daemon.New(cfg, reader.Open(reader.NewPCSC()))
 	if err != nil {

@@ -62,7 +62,7 @@ func (d *Daemon) BridgeHandler() http.Handler {
 	mux.HandleFunc("POST /v1/issue/{session}/step2", d.observe("issue.step2", true, d.bridgeIssue(d.bridgeIssueKey(d.handleIssueStep2))))
 	mux.HandleFunc("POST /v1/issue/{session}/step3", d.observe("issue.step3", true, d.bridgeIssue(d.bridgeIssueKey(d.handleIssueStep3))))
 	mux.HandleFunc("POST /v1/issue/{session}/abort", d.observe("issue.abort", true, d.bridgeIssueAbort))
-	return d.bridgeGuard(recoverer(errorPages(mux)))
+	return d.bridgeGuard(d.recoverer(errorPages(mux)))
 }
 
 // bridgeHeaders are on every answer of the bridge, refusals included.
@@ -367,7 +367,7 @@ func (d *Daemon) ServeBridge(ls []net.Listener) error {
 		return errors.New("bridge: no listener")
 	}
 	for _, l := range ls {
-		d.logf("browser bridge on http://%s", l.Addr())
+		d.log.Info("browser bridge listening", "addr", "http://"+l.Addr().String())
 	}
 	errs := make(chan error, len(ls))
 	for _, l := range ls {

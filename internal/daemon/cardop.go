@@ -114,7 +114,7 @@ func (op *cardOp) done() {
 		if op.raised {
 			ctx, cancel := context.WithTimeout(context.Background(), resetTimeout)
 			if err := op.card.Reset(ctx, false); err != nil && !errors.Is(err, reader.ErrCardRemoved) && !errors.Is(err, reader.ErrNoCard) {
-				op.d.logf("reset of %q failed: %v", op.reader.Name, err)
+				op.d.log.Warn("card reset failed", "reader", op.reader.Name, errAttr(err))
 			}
 			cancel()
 		}

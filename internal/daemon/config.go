@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"slices"
@@ -86,9 +87,15 @@ type Config struct {
 	// Bridge is the loopback HTTP listener for web pages (off when Port
 	// is 0).
 	Bridge BridgeConfig `yaml:"bridge"`
-	// Logf receives the daemon's log lines (log.Printf when nil); not
-	// part of the file.
-	Logf func(format string, args ...any) `yaml:"-"`
+	// LogFormat is the format of the daemon's log on stderr: "text"
+	// (default) or "json"; cmd/sscd builds Logger from it.
+	LogFormat string `yaml:"log_format"`
+	// LogLevel is the least level logged: debug, info (default), warn or
+	// error.
+	LogLevel string `yaml:"log_level"`
+	// Logger receives the daemon's log records and the HTTP servers'
+	// errors (slog.Default() when nil); not part of the file.
+	Logger *slog.Logger `yaml:"-"`
 }
 
 // AuditConfig places and rotates the audit log.
@@ -169,6 +176,9 @@ func (c Config) restartOnly(next Config) []string {
 	}
 	if c.Bridge.Port != next.Bridge.Port {
 		out = append(out, "bridge.port")
+	}
+	if c.LogFormat != next.LogFormat {
+		out = append(out, "log_format") // the handler is made once, at the start
 	}
 	return out
 }
@@ -251,6 +261,12 @@ func (c Config) Validate() error {
 		if _, err := loadCAKeys(c.PBOCCAKeys); err != nil {
 			errs = append(errs, fmt.Errorf("pboc_ca_keys: %w", err))
 		}
+	}
+	if _, err := NewLogger(io.Discard, c.LogFormat, nil); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := ParseLogLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.Bridge.validate()...)
 	return errors.Join(errs...)

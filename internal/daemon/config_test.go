@@ -38,6 +38,10 @@ func TestConfig(t *testing.T) {
 		{"bad serial type", "serial: [/dev/ttyS0:Foo]\n", false},
 		{"unknown sim profile", "sim: gen9\n", false},
 		{"negative uid", "allow_uids: [-1]\n", false},
+		{"log json debug", "log_format: json\nlog_level: debug\n", true},
+		{"log level upper case", "log_level: WARN\n", true},
+		{"bad log format", "log_format: xml\n", false},
+		{"bad log level", "log_level: verbose\n", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

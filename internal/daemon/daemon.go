@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -28,7 +28,7 @@ type Daemon struct {
 	// issueSess are the write sessions between their steps (issue_session.go).
 	issueSess sessionTable[*issueSession]
 	started   time.Time
-	logFunc   func(format string, args ...any)
+	log       *slog.Logger
 
 	ctx    context.Context // cancelled at shutdown: ends streams and operations
 	cancel context.CancelFunc
@@ -57,8 +57,11 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 		sys:     sys,
 		state:   newState(),
 		started: time.Now(),
-		logFunc: cfg.Logf,
+		log:     cfg.Logger,
 		ctx:     ctx, cancel: cancel,
+	}
+	if d.log == nil {
+		d.log = slog.Default()
 	}
 	d.set.Store(set)
 	d.metrics = metrics.New(buildVersion())
@@ -89,8 +92,12 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 	wctx, wcancel := context.WithTimeout(ctx, 3*time.Second)
 	d.state.waitSynced(wctx)
 	wcancel()
+	// The servers' own errors (accept errors, a handler writing its
+	// header twice) go to the daemon's log, not to stderr.
+	errorLog := slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)
 	d.srv = &http.Server{
 		Handler:           d.Handler(),
+		ErrorLog:          errorLog,
 		ConnContext:       connContext,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ReadHeaderTimeout: 10 * time.Second,
@@ -99,20 +106,13 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 	}
 	d.bridgeSrv = &http.Server{
 		Handler:           d.BridgeHandler(),
+		ErrorLog:          errorLog,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 	}
 	return d, nil
-}
-
-func (d *Daemon) logf(format string, args ...any) {
-	if d.logFunc != nil {
-		d.logFunc(format, args...)
-		return
-	}
-	log.Printf(format, args...)
 }
 
 // Serve serves the API on l until Shutdown; it returns nil after Shutdown.

@@ -308,7 +308,7 @@ func TestE2EDaemonRestart(t *testing.T) {
 	name := env.ReaderName(0)
 	sock := filepath.Join(t.TempDir(), "sscd.sock")
 	start := func() (*Daemon, chan error) {
-		d, err := New(Config{Socket: sock, HSM: "sim", Logf: t.Logf}, reader.Open(reader.NewPCSC()))
+		d, err := New(Config{Socket: sock, HSM: "sim", Logger: testLogger(t)}, reader.Open(reader.NewPCSC()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 
+	"github.com/sscard/ssc/internal/audit"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
@@ -42,7 +44,7 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc("DELETE /v1/issue/{session}", d.observe("issue.abort", true, d.handleIssueAbort))
 	mux.HandleFunc("POST /v1/readers/{reader}/pki/personalise", d.observe("pki.personalise", true, d.handlePKIPersonalise))
 	mux.Handle("GET /metrics", d.metrics.Handler())
-	return d.guard(recoverer(errorPages(mux)))
+	return d.guard(d.recoverer(errorPages(mux)))
 }
 
 func (d *Daemon) handleVersion(w http.ResponseWriter, r *http.Request) {
@@ -375,15 +377,20 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 // recoverer turns a panic in a handler into an internal error instead of a
-// dropped connection; the daemon keeps serving.
-func recoverer(next http.Handler) http.Handler {
+// dropped connection; the daemon keeps serving. The panic value and the
+// stack go to the log only: the value may quote card data, and the client
+// can do nothing with it. The route's pattern is logged, not the URL,
+// whose query may carry data.
+func (d *Daemon) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				writeError(w, sscd.Errorf(sscd.CodeInternal, "internal error: %v", v))
+				d.log.Error("handler panic", "method", r.Method, "route", r.Pattern,
+					"panic", audit.Scrub(fmt.Sprint(v)), "stack", string(debug.Stack()))
+				writeError(w, sscd.Errorf(sscd.CodeInternal, "internal error"))
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -27,8 +28,8 @@ func testDaemon(t testing.TB, cfg Config, backends ...reader.Backend) (*Daemon, 
 	if cfg.Socket == "" {
 		cfg.Socket = filepath.Join(dir, "sscd.sock")
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = t.Logf
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
 	}
 	d, err := New(cfg, reader.Open(backends...))
 	if err != nil {
@@ -53,6 +54,12 @@ func testDaemon(t testing.TB, cfg Config, backends ...reader.Backend) (*Daemon, 
 		}
 	})
 	return d, c, cfg.Socket
+}
+
+// testLogger logs to the test's output (shown with -v or on failure),
+// debug records included.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // newCard makes a contact software card of a built-in profile; edit may

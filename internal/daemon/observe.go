@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -100,6 +101,14 @@ func (d *Daemon) observe(op string, audited bool, h http.HandlerFunc) http.Handl
 			outcome = "http_" + http.StatusText(ow.status)
 		}
 		d.metrics.ObserveOp(op, outcome, dur)
+		if d.log.Enabled(r.Context(), slog.LevelDebug) {
+			// The code only: error messages are for the client (and the
+			// audit log masks them); the debug log needs no more.
+			n.mu.Lock()
+			rd := n.Reader
+			n.mu.Unlock()
+			d.log.Debug("operation", "op", op, "reader", rd, "code", outcome, "duration", dur)
+		}
 		if !audited {
 			return
 		}
@@ -119,7 +128,7 @@ func (d *Daemon) observe(op string, audited bool, h http.HandlerFunc) http.Handl
 		n.mu.Unlock()
 		if err := d.audit.record(e, card, pan); err != nil {
 			d.metrics.IncAuditError()
-			d.logf("audit: %v", err)
+			d.log.Error("audit record failed", "op", op, "reader", e.Reader, errAttr(err))
 		}
 	}
 }

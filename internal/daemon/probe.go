@@ -43,7 +43,7 @@ func (d *Daemon) probe(name string, insertion uint64) {
 		d.state.identify(name, insertion, sscd.Reader{Kind: sscd.KindSSC})
 	default:
 		if d.ctx.Err() == nil && !sscd.IsCode(apiError(err), sscd.CodeCardChanged) && !sscd.IsCode(apiError(err), sscd.CodeNoCard) {
-			d.logf("identify the card in %q: %v", name, err)
+			d.log.Warn("cannot identify the card", "reader", name, errAttr(err))
 		}
 	}
 }

@@ -41,7 +41,7 @@ func (t *sessionTable[S]) put(id string, s S, timeout time.Duration) {
 	var timer *time.Timer
 	timer = time.AfterFunc(timeout, func() {
 		if s, ok := t.takeEntry(id, func(e sessionEntry[S]) bool { return e.timer == timer }); ok {
-			t.d.logf("%s session on %q expired", t.kind, s.readerName())
+			t.d.log.Info("session expired", "kind", t.kind, "reader", s.readerName())
 			s.abort()
 		}
 	})

@@ -18,7 +18,7 @@ func (s *fakeSession) readerName() string { return "r0" }
 // still there, not aborted, and expiring when it would have.
 func TestSessionTableTakeIf(t *testing.T) {
 	var tab sessionTable[*fakeSession]
-	tab.init(&Daemon{logFunc: t.Logf}, "test")
+	tab.init(&Daemon{log: testLogger(t)}, "test")
 	owner := func(o string) func(*fakeSession) bool { return func(s *fakeSession) bool { return s.owner == o } }
 
 	s := &fakeSession{owner: "a"}
@@ -61,7 +61,7 @@ func TestSessionTableTakeIf(t *testing.T) {
 // entry the step puts back with a fresh timer.
 func TestSessionTableStaleExpiry(t *testing.T) {
 	var tab sessionTable[*fakeSession]
-	tab.init(&Daemon{logFunc: t.Logf}, "test")
+	tab.init(&Daemon{log: testLogger(t)}, "test")
 	s := &fakeSession{owner: "a"}
 	tab.put("x", s, time.Millisecond)
 	// The step: take under the lock while the timer fires and its

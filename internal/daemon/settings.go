@@ -51,6 +51,7 @@ func (d *Daemon) Reload(cfg Config) (restart []string, err error) {
 	restart = old.restartOnly(cfg)
 	cfg.Socket, cfg.Group, cfg.Serial, cfg.Sim = old.Socket, old.Group, old.Serial, old.Sim
 	cfg.Bridge.Port = old.Bridge.Port // the bridge's listeners stay
+	cfg.LogFormat = old.LogFormat     // the logger stays
 	s, err := newSettings(cfg)
 	if err != nil {
 		return nil, err
