@@ -15,6 +15,7 @@ import (
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // A scripted PBOC card for unit tests: a small model of the application
@@ -282,11 +283,11 @@ type keys struct {
 }
 
 func fakeKeys(t testing.TB) keys {
-	ik, err := sm.SIMPBOCIssuerKey(issuerID)
+	ik, err := simkeys.PBOCIssuerKey(issuerID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ck, err := sm.SIMPBOCICCKey(panField)
+	ck, err := simkeys.PBOCICCKey(panField)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +328,7 @@ func newFakeICC(t testing.TB, o fakeOpts) *fakeICC {
 	cxy := must(sm.MarshalPublicKeyXY(&k.icc.PublicKey))
 	ic := sm.IssuerCert{IssuerID: [4]byte(issuerID), Expiry: [2]byte{0x12, 0x35}, Serial: [3]byte{0, 0, 1}}
 	copy(ic.PublicKey[:], ixy)
-	cert90 := must(sm.SignIssuerCert(sm.SIMPBOCCAKey(), ic, nil))
+	cert90 := must(sm.SignIssuerCert(simkeys.PBOCCAKey(), ic, nil))
 	cc := sm.ICCCert{PAN: [10]byte(panField), Expiry: [2]byte{0x12, 0x31}, Serial: [3]byte{0, 0, 1}}
 	copy(cc.PublicKey[:], cxy)
 	cert9F46 := must(sm.SignICCCert(k.issuer, cc, static, nil))
@@ -336,7 +337,7 @@ func newFakeICC(t testing.TB, o fakeOpts) *fakeICC {
 	rec22 := tlv(0x70, tlv(0x9F46, cert9F46), tlv(0x9F49, h("9F3704")), tlv(0x9F4A, h("82")), tlv(0x93, ssad))
 	f := &fakeICC{t0: !o.contactless, cur: -1}
 	dyn := func(data []byte) []byte {
-		d := sm.SIMPBOCDynamicNumber(f.atc, data)
+		d := simkeys.PBOCDynamicNumber(f.atc, data)
 		return append([]byte{8}, d[:]...)
 	}
 	newApp := func(aid []byte, label string, prio byte, format2 bool) *fakeApp {
@@ -415,7 +416,7 @@ func newFake(t *testing.T, o fakeOpts, edit func(*fakeICC), opts pboc.Options) (
 	card := &fakeCard{icc: icc, atr: atr}
 	t.Cleanup(func() { card.check(t) })
 	if opts.CAKeys == nil {
-		opts.CAKeys = sm.SIMCAKeyTable()
+		opts.CAKeys = simkeys.CAKeyTable()
 	}
 	if opts.ODATime.IsZero() {
 		opts.ODATime = odaTime

@@ -10,7 +10,7 @@ import (
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
-	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Tests against the software card in-process (docs/pboc.md values).
@@ -62,7 +62,7 @@ func (c counting) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // a date its certificates are valid on, and APDU counting into n.
 func simOptions(n *int) pboc.Options {
 	return pboc.Options{
-		CAKeys: sm.SIMCAKeyTable(), ODATime: odaTime,
+		CAKeys: simkeys.CAKeyTable(), ODATime: odaTime,
 		WrapTransport: func(in apdu.Transport) apdu.Transport { return counting{in, n} },
 	}
 }
@@ -133,7 +133,7 @@ func checkSimCard(t *testing.T, card reader.Card, method, oda string) {
 	if r.GPO.AIP != (pboc.AIP{0x7C, 0x00}) || len(r.Records) != 4 || len(r.PDOLData) != 34 {
 		t.Errorf("GPO %+v, %d records, PDOL data %s", r.GPO, len(r.Records), r.PDOLData)
 	}
-	if r.ODA == nil || !r.ODA.OK || r.ODA.Method != oda || len(r.ODA.DynamicNumber) != 8 || r.ODA.CAIndex != sm.SIMPBOCCAIndex {
+	if r.ODA == nil || !r.ODA.OK || r.ODA.Method != oda || len(r.ODA.DynamicNumber) != 8 || r.ODA.CAIndex != simkeys.PBOCCAIndex {
 		t.Errorf("ODA %+v", r.ODA)
 	}
 	b, err := s.Balance(ctx)
