@@ -142,10 +142,10 @@ func (f *fakeICC) transmit(cmd []byte) []byte {
 }
 
 func (f *fakeICC) selectName(name []byte, p2 byte) []byte {
-	if bytes.Equal(name, pboc.PSEName) || bytes.Equal(name, pboc.PPSEName) {
+	if bytes.Equal(name, pboc.PSEName()) || bytes.Equal(name, pboc.PPSEName()) {
 		f.cur = -1
 		fci := f.pseFCI
-		if bytes.Equal(name, pboc.PPSEName) {
+		if bytes.Equal(name, pboc.PPSEName()) {
 			fci = f.ppseFCI
 		}
 		if f.pseSW != 0 {
@@ -382,8 +382,8 @@ func newFakeICC(t testing.TB, o fakeOpts) *fakeICC {
 		return a
 	}
 	f.apps = []*fakeApp{
-		newApp(pboc.AIDDebit, "PBOC DEBIT", 0x01, false),
-		newApp(pboc.AIDECash, "PBOC ECASH", 0x02, true),
+		newApp(pboc.AIDDebit(), "PBOC DEBIT", 0x01, false),
+		newApp(pboc.AIDECash(), "PBOC ECASH", 0x02, true),
 	}
 	if o.corrupt != nil {
 		for _, a := range f.apps {
@@ -393,11 +393,11 @@ func newFakeICC(t testing.TB, o fakeOpts) *fakeICC {
 	entry := func(aid []byte, label string, prio byte) []byte {
 		return tlv(0x61, tlv(0x4F, aid), tlv(0x50, []byte(label)), tlv(0x87, []byte{prio}))
 	}
-	entries := slices.Concat(entry(pboc.AIDDebit, "PBOC DEBIT", 1), entry(pboc.AIDECash, "PBOC ECASH", 2))
+	entries := slices.Concat(entry(pboc.AIDDebit(), "PBOC DEBIT", 1), entry(pboc.AIDECash(), "PBOC ECASH", 2))
 	if !o.noPSE {
-		f.pseFCI = tlv(0x6F, tlv(0x84, pboc.PSEName), tlv(0xA5, tlv(0x88, h("01")), tlv(0x5F2D, []byte("zhen"))))
+		f.pseFCI = tlv(0x6F, tlv(0x84, pboc.PSEName()), tlv(0xA5, tlv(0x88, h("01")), tlv(0x5F2D, []byte("zhen"))))
 		f.pseRecords = map[int][]byte{1: tlv(0x70, entries)}
-		f.ppseFCI = tlv(0x6F, tlv(0x84, pboc.PPSEName), tlv(0xA5, tlv(0xBF0C, entries)))
+		f.ppseFCI = tlv(0x6F, tlv(0x84, pboc.PPSEName()), tlv(0xA5, tlv(0xBF0C, entries)))
 	}
 	return f
 }

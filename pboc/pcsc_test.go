@@ -88,7 +88,7 @@ func TestPCSCBlocked(t *testing.T) {
 			if err != nil || r.Application.AID.String() != ecashHex || !r.ODA.OK || r.ODA.Method != m.oda {
 				t.Fatalf("Read: %v", err)
 			}
-			if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDDebit}); !errors.Is(err, pboc.ErrApplicationBlocked) {
+			if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDDebit()}); !errors.Is(err, pboc.ErrApplicationBlocked) {
 				t.Errorf("Read of the blocked application: %v", err)
 			}
 		})

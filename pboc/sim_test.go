@@ -156,7 +156,7 @@ func checkSimCard(t *testing.T, card reader.Card, method, oda string) {
 	}
 	checkLog(t, recs, wantLog)
 	// The e-cash application shares the account.
-	r2, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDECash, ODA: true})
+	r2, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDECash(), ODA: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,10 +214,10 @@ func TestSimBlocked(t *testing.T) {
 			if err != nil || r.Application.AID.String() != ecashHex {
 				t.Fatalf("Read: %v", err)
 			}
-			if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDDebit}); !errors.Is(err, pboc.ErrApplicationBlocked) || !errors.Is(err, apdu.ErrAppBlocked) {
+			if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDDebit()}); !errors.Is(err, pboc.ErrApplicationBlocked) || !errors.Is(err, apdu.ErrAppBlocked) {
 				t.Errorf("Read of the blocked debit application: %v", err)
 			}
-			if _, err := s.Select(ctx, pboc.AIDDebit); !errors.Is(err, pboc.ErrApplicationBlocked) {
+			if _, err := s.Select(ctx, pboc.AIDDebit()); !errors.Is(err, pboc.ErrApplicationBlocked) {
 				t.Errorf("Select of the blocked debit application: %v", err)
 			}
 		})
@@ -324,7 +324,7 @@ func TestSimSelect(t *testing.T) {
 	ctx := context.Background()
 	card := connectSim(t, newSimChip(t, sim.Contact, nil))
 	s := pboc.NewSession(card, simOptions(new(int)))
-	c, err := s.Select(ctx, pboc.AIDECash)
+	c, err := s.Select(ctx, pboc.AIDECash())
 	if err != nil || c.AID.String() != ecashHex || c.FCI == nil || c.FCI.PreferredName != "电子现金" {
 		t.Fatalf("Select: %+v, %v", c, err)
 	}
