@@ -15,8 +15,9 @@ const (
 	NAK  byte = 0x15
 )
 
-// NAKFrame is what a reader sends for a frame it could not read.
-var NAKFrame = []byte{SYNC, NAK, SYNC ^ NAK}
+// NAKFrame returns what a reader sends for a frame it could not read, as
+// a new slice on each call (a shared one could be overwritten).
+func NAKFrame() []byte { return []byte{SYNC, NAK, SYNC ^ NAK} }
 
 // Line settings of the serial GemPC readers (libccidtwin): 115200 baud, 8
 // data bits, no parity, 2 stop bits, no flow control.

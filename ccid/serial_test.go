@@ -75,7 +75,7 @@ func TestDecoderSequence(t *testing.T) {
 	stream = append(stream, echo...)
 	stream = append(stream, 0x80)
 	stream = append(stream, 0xFF)
-	stream = append(stream, NAKFrame...)
+	stream = append(stream, NAKFrame()...)
 	stream = append(stream, 0x50, 0x03)
 	stream = append(stream, answer...)
 
@@ -135,7 +135,7 @@ func TestDecoderMessageStable(t *testing.T) {
 
 func TestDecoderTruncated(t *testing.T) {
 	full := frameOf(t, Message{Type: Escape, Data: []byte("GemPC Twin")})
-	for _, frame := range [][]byte{full, NAKFrame, {0x50, 0x03}} {
+	for _, frame := range [][]byte{full, NAKFrame(), {0x50, 0x03}} {
 		for i := 1; i < len(frame); i++ {
 			r := &chunkReader{data: bytes.Clone(frame[:i])}
 			_, err := NewDecoder(r).Next(past)

@@ -11,7 +11,7 @@ import (
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
-	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
 )
 
@@ -31,11 +31,11 @@ func TestCreate(t *testing.T) {
 	ctx := context.Background()
 	origin := "https://ecard.example.gov.cn"
 	nonce := bytes.Repeat([]byte{7}, 32)
-	roots, err := sm.SIMRootPool()
+	roots, err := simkeys.RootPool()
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := link.CreateOptions{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: sm.SIMCAKeyTable()}, ODA: true}
+	opts := link.CreateOptions{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: simkeys.CAKeyTable()}, ODA: true}
 	for _, level := range []int{link.Level1, link.Level2} {
 		card, sess := simCard(t, "gen3", nil)
 		b, err := link.Create(ctx, card, sess, link.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"}, opts)

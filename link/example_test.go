@@ -10,14 +10,15 @@ import (
 
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // simCardBundle plays the daemon and the software card: it builds the
 // level 1 bundle of the SIM card and signs it with the card's key.
 func simCardBundle(origin string, nonce []byte) []byte {
 	cardID, _ := hex.DecodeString("411600D156000005005A3C9E17B2D40F")
-	key, _ := sm.SIMCardSigningKey(cardID)
-	cert, _ := sm.SIMIssueCardCertificate(cardID, &key.PublicKey,
+	key, _ := simkeys.CardSigningKey(cardID)
+	cert, _ := simkeys.IssueCardCertificate(cardID, &key.PublicKey,
 		pkix.Name{Country: []string{"CN"}, CommonName: "张三", SerialNumber: "A12345678"},
 		time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2034, 1, 1, 0, 0, 0, 0, time.UTC))
 	b := &link.Bundle{
@@ -35,7 +36,7 @@ func simCardBundle(origin string, nonce []byte) []byte {
 
 func ExampleVerify() {
 	// The platform, once: its trusted roots and a book of nonces.
-	roots, err := sm.SIMRootPool() // SIM: a real platform loads the SSC CA roots
+	roots, err := simkeys.RootPool() // SIM: a real platform loads the SSC CA roots
 	if err != nil {
 		panic(err)
 	}

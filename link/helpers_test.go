@@ -15,6 +15,7 @@ import (
 
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -49,7 +50,7 @@ func mustHex(t testing.TB, s string) []byte {
 }
 
 // card is a SIM card as the software card has it: its SM2 signing key
-// (sm.SIMCardSigningKey) and its EF 0018 certificate issued by the SIM root
+// (simkeys.CardSigningKey) and its EF 0018 certificate issued by the SIM root
 // with subject C=CN, CN=name, serialNumber=card number.
 type card struct {
 	data link.Card
@@ -61,7 +62,7 @@ type card struct {
 func newCard(t testing.TB, cardID, cardNumber string) *card {
 	t.Helper()
 	id := mustHex(t, cardID)
-	key, err := sm.SIMCardSigningKey(id)
+	key, err := simkeys.CardSigningKey(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func newCard(t testing.TB, cardID, cardNumber string) *card {
 		key:  key,
 	}
 	subject := pkix.Name{Country: []string{"CN"}, CommonName: c.data.Name, SerialNumber: cardNumber}
-	c.cert, err = sm.SIMIssueCardCertificate(id, &key.PublicKey, subject, certNotBefore, certNotAfter)
+	c.cert, err = simkeys.IssueCardCertificate(id, &key.PublicKey, subject, certNotBefore, certNotAfter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func (c *card) sign(t testing.TB, b *link.Bundle) {
 
 func simRoots(t testing.TB) *sm.CertPool {
 	t.Helper()
-	p, err := sm.SIMRootPool()
+	p, err := simkeys.RootPool()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,11 +187,11 @@ func newRootCA(t testing.TB, seed string) *ca {
 // simRootCA is the SIM root with its (public, test-only) key.
 func simRootCA(t testing.TB) *ca {
 	t.Helper()
-	cert, err := sm.SIMRootCertificate()
+	cert, err := simkeys.RootCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &ca{key: sm.SIMRootKey(), cert: cert}
+	return &ca{key: simkeys.RootKey(), cert: cert}
 }
 
 // issue issues a certificate for the subject key: a CA when isCA, else a

@@ -14,7 +14,7 @@ import (
 // Options are the platform's expectations for Verify.
 type Options struct {
 	// Roots are the trusted roots of the card signing certificates
-	// (required). For the software card: sm.SIMRootPool.
+	// (required). For the software card: simkeys.RootPool.
 	Roots *sm.CertPool
 	// Origin is the platform's own origin, matched exactly (required).
 	Origin string

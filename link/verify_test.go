@@ -11,6 +11,7 @@ import (
 
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 func opts(t testing.TB, nonce []byte) link.Options {
@@ -166,7 +167,7 @@ func TestVerifyErrors(t *testing.T) {
 		{name: "another root's certificate with the SIM root appended",
 			bundle: func() *link.Bundle {
 				b := c.bundle(t, 2, testOrigin, nonce)
-				root, _ := sm.SIMRootCertificateDER()
+				root, _ := simkeys.RootCertificateDER()
 				b.Proof.Certificates = [][]byte{other.issue(t, c.key, "张三", testCardNumber, false), root}
 				return b
 			},
@@ -189,7 +190,7 @@ func TestVerifyErrors(t *testing.T) {
 		{name: "CA certificate as the card's",
 			bundle: func() *link.Bundle {
 				b := c.bundle(t, 2, testOrigin, nonce)
-				root, _ := sm.SIMRootCertificateDER()
+				root, _ := simkeys.RootCertificateDER()
 				b.Proof.Certificates = [][]byte{root}
 				return b
 			},

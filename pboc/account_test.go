@@ -97,7 +97,7 @@ func TestNewAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Account{
-		AID: AIDDebit, Label: "PBOC DEBIT", PreferredName: "UnionPay Debit",
+		AID: AIDDebit(), Label: "PBOC DEBIT", PreferredName: "UnionPay Debit",
 		PAN: "6217991000001234561", PANSequence: "01", Expiry: "2031-12-31", Effective: "2021-12-01",
 		Cardholder: "ZHANG/SAN", IssuerCountry: "156", Currency: "156",
 		Track2:     &Track2{"6217991000001234561", "3112", "220", "1000000000000"},

@@ -10,13 +10,13 @@ func TestAIDName(t *testing.T) {
 		aid  []byte
 		want string
 	}{
-		{AIDDebit, "UnionPay Debit"},
-		{AIDCredit, "UnionPay Credit"},
-		{AIDQuasiCredit, "UnionPay Quasi-credit"},
-		{AIDECash, "UnionPay e-Cash"},
-		{AIDUnionPayUS, "UnionPay US Common Debit"},
-		{append(bytes.Clone(AIDDebit), 0x01), "UnionPay Debit"}, // PIX extension
-		{RIDUnionPay, ""},
+		{AIDDebit(), "UnionPay Debit"},
+		{AIDCredit(), "UnionPay Credit"},
+		{AIDQuasiCredit(), "UnionPay Quasi-credit"},
+		{AIDECash(), "UnionPay e-Cash"},
+		{AIDUnionPayUS(), "UnionPay US Common Debit"},
+		{append(bytes.Clone(AIDDebit()), 0x01), "UnionPay Debit"}, // PIX extension
+		{RIDUnionPay(), ""},
 		{hx("A0000000031010"), ""},
 		{nil, ""},
 	}
@@ -30,12 +30,12 @@ func TestAIDName(t *testing.T) {
 func TestDefaultAIDs(t *testing.T) {
 	l := DefaultAIDs()
 	if len(l) != 2 || !bytes.Equal(l[0].AID, hx("A0000003330101")) || !l[0].Partial ||
-		!bytes.Equal(l[1].AID, AIDECash) || l[1].Partial {
+		!bytes.Equal(l[1].AID, AIDECash()) || l[1].Partial {
 		t.Fatalf("DefaultAIDs = %+v", l)
 	}
 	l[0].AID[0] = 0
 	l[1].AID[0] = 0
-	if AIDDebit[0] != 0xA0 || AIDECash[0] != 0xA0 || DefaultAIDs()[0].AID[0] != 0xA0 {
+	if AIDDebit()[0] != 0xA0 || AIDECash()[0] != 0xA0 || DefaultAIDs()[0].AID[0] != 0xA0 {
 		t.Error("DefaultAIDs shares memory with the package")
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
-	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Read the bank application of the software card the way a contact
@@ -32,7 +32,7 @@ func ExampleSession_Read() {
 	defer card.Close()
 
 	s := pboc.NewSession(card, pboc.Options{
-		CAKeys:  sm.SIMCAKeyTable(), // the software card's payment-system CA
+		CAKeys:  simkeys.CAKeyTable(), // the software card's payment-system CA
 		ODATime: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
 	})
 	r, err := s.Read(ctx, pboc.ReadOptions{ODA: true})

@@ -15,6 +15,7 @@ import (
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // A scripted PBOC card for unit tests: a small model of the application
@@ -141,10 +142,10 @@ func (f *fakeICC) transmit(cmd []byte) []byte {
 }
 
 func (f *fakeICC) selectName(name []byte, p2 byte) []byte {
-	if bytes.Equal(name, pboc.PSEName) || bytes.Equal(name, pboc.PPSEName) {
+	if bytes.Equal(name, pboc.PSEName()) || bytes.Equal(name, pboc.PPSEName()) {
 		f.cur = -1
 		fci := f.pseFCI
-		if bytes.Equal(name, pboc.PPSEName) {
+		if bytes.Equal(name, pboc.PPSEName()) {
 			fci = f.ppseFCI
 		}
 		if f.pseSW != 0 {
@@ -282,11 +283,11 @@ type keys struct {
 }
 
 func fakeKeys(t testing.TB) keys {
-	ik, err := sm.SIMPBOCIssuerKey(issuerID)
+	ik, err := simkeys.PBOCIssuerKey(issuerID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ck, err := sm.SIMPBOCICCKey(panField)
+	ck, err := simkeys.PBOCICCKey(panField)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +328,7 @@ func newFakeICC(t testing.TB, o fakeOpts) *fakeICC {
 	cxy := must(sm.MarshalPublicKeyXY(&k.icc.PublicKey))
 	ic := sm.IssuerCert{IssuerID: [4]byte(issuerID), Expiry: [2]byte{0x12, 0x35}, Serial: [3]byte{0, 0, 1}}
 	copy(ic.PublicKey[:], ixy)
-	cert90 := must(sm.SignIssuerCert(sm.SIMPBOCCAKey(), ic, nil))
+	cert90 := must(sm.SignIssuerCert(simkeys.PBOCCAKey(), ic, nil))
 	cc := sm.ICCCert{PAN: [10]byte(panField), Expiry: [2]byte{0x12, 0x31}, Serial: [3]byte{0, 0, 1}}
 	copy(cc.PublicKey[:], cxy)
 	cert9F46 := must(sm.SignICCCert(k.issuer, cc, static, nil))
@@ -336,7 +337,7 @@ func newFakeICC(t testing.TB, o fakeOpts) *fakeICC {
 	rec22 := tlv(0x70, tlv(0x9F46, cert9F46), tlv(0x9F49, h("9F3704")), tlv(0x9F4A, h("82")), tlv(0x93, ssad))
 	f := &fakeICC{t0: !o.contactless, cur: -1}
 	dyn := func(data []byte) []byte {
-		d := sm.SIMPBOCDynamicNumber(f.atc, data)
+		d := simkeys.PBOCDynamicNumber(f.atc, data)
 		return append([]byte{8}, d[:]...)
 	}
 	newApp := func(aid []byte, label string, prio byte, format2 bool) *fakeApp {
@@ -381,8 +382,8 @@ func newFakeICC(t testing.TB, o fakeOpts) *fakeICC {
 		return a
 	}
 	f.apps = []*fakeApp{
-		newApp(pboc.AIDDebit, "PBOC DEBIT", 0x01, false),
-		newApp(pboc.AIDECash, "PBOC ECASH", 0x02, true),
+		newApp(pboc.AIDDebit(), "PBOC DEBIT", 0x01, false),
+		newApp(pboc.AIDECash(), "PBOC ECASH", 0x02, true),
 	}
 	if o.corrupt != nil {
 		for _, a := range f.apps {
@@ -392,11 +393,11 @@ func newFakeICC(t testing.TB, o fakeOpts) *fakeICC {
 	entry := func(aid []byte, label string, prio byte) []byte {
 		return tlv(0x61, tlv(0x4F, aid), tlv(0x50, []byte(label)), tlv(0x87, []byte{prio}))
 	}
-	entries := slices.Concat(entry(pboc.AIDDebit, "PBOC DEBIT", 1), entry(pboc.AIDECash, "PBOC ECASH", 2))
+	entries := slices.Concat(entry(pboc.AIDDebit(), "PBOC DEBIT", 1), entry(pboc.AIDECash(), "PBOC ECASH", 2))
 	if !o.noPSE {
-		f.pseFCI = tlv(0x6F, tlv(0x84, pboc.PSEName), tlv(0xA5, tlv(0x88, h("01")), tlv(0x5F2D, []byte("zhen"))))
+		f.pseFCI = tlv(0x6F, tlv(0x84, pboc.PSEName()), tlv(0xA5, tlv(0x88, h("01")), tlv(0x5F2D, []byte("zhen"))))
 		f.pseRecords = map[int][]byte{1: tlv(0x70, entries)}
-		f.ppseFCI = tlv(0x6F, tlv(0x84, pboc.PPSEName), tlv(0xA5, tlv(0xBF0C, entries)))
+		f.ppseFCI = tlv(0x6F, tlv(0x84, pboc.PPSEName()), tlv(0xA5, tlv(0xBF0C, entries)))
 	}
 	return f
 }
@@ -415,7 +416,7 @@ func newFake(t *testing.T, o fakeOpts, edit func(*fakeICC), opts pboc.Options) (
 	card := &fakeCard{icc: icc, atr: atr}
 	t.Cleanup(func() { card.check(t) })
 	if opts.CAKeys == nil {
-		opts.CAKeys = sm.SIMCAKeyTable()
+		opts.CAKeys = simkeys.CAKeyTable()
 	}
 	if opts.ODATime.IsZero() {
 		opts.ODATime = odaTime

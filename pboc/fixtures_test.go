@@ -42,25 +42,25 @@ var (
 	fxLogFormat = hx("9A03 9F2103 9F0206 9F0306 9F1A02 5F2A02 9F4E14 9C01 9F3602")
 	fxTrack2    = hx("6217991000001234561D31122201000000000000")
 
-	fxPSEFCI = ber(0x6F, ber(0x84, PSEName), ber(0xA5, ber(0x88, hx("01")), ber(0x5F2D, []byte("zhen"))))
+	fxPSEFCI = ber(0x6F, ber(0x84, PSEName()), ber(0xA5, ber(0x88, hx("01")), ber(0x5F2D, []byte("zhen"))))
 
-	fxPPSEFCI = ber(0x6F, ber(0x84, PPSEName), ber(0xA5, ber(0xBF0C,
-		ber(0x61, ber(0x4F, AIDDebit), ber(0x50, []byte("PBOC DEBIT")), ber(0x87, hx("01"))),
-		ber(0x61, ber(0x4F, AIDECash), ber(0x50, []byte("PBOC ECASH")), ber(0x87, hx("02"))))))
+	fxPPSEFCI = ber(0x6F, ber(0x84, PPSEName()), ber(0xA5, ber(0xBF0C,
+		ber(0x61, ber(0x4F, AIDDebit()), ber(0x50, []byte("PBOC DEBIT")), ber(0x87, hx("01"))),
+		ber(0x61, ber(0x4F, AIDECash()), ber(0x50, []byte("PBOC ECASH")), ber(0x87, hx("02"))))))
 
-	fxDebitFCI = ber(0x6F, ber(0x84, AIDDebit), ber(0xA5,
+	fxDebitFCI = ber(0x6F, ber(0x84, AIDDebit()), ber(0xA5,
 		ber(0x50, []byte("PBOC DEBIT")), ber(0x87, hx("01")), ber(0x9F38, fxPDOL),
 		ber(0x5F2D, []byte("zhen")), ber(0x9F11, hx("01")), ber(0x9F12, []byte("UnionPay Debit")),
 		ber(0xBF0C, ber(0x9F4D, hx("0B0A")))))
 
-	fxECashFCI = ber(0x6F, ber(0x84, AIDECash), ber(0xA5,
+	fxECashFCI = ber(0x6F, ber(0x84, AIDECash()), ber(0xA5,
 		ber(0x50, []byte("PBOC ECASH")), ber(0x87, hx("02")), ber(0x9F38, fxPDOL),
 		ber(0x5F2D, []byte("zhen")), ber(0x9F12, gbk("电子现金")),
 		ber(0xBF0C, ber(0x9F4D, hx("0B0A")))))
 
 	fxDirRecord = ber(0x70,
-		ber(0x61, ber(0x4F, AIDDebit), ber(0x50, []byte("PBOC DEBIT")), ber(0x87, hx("01"))),
-		ber(0x61, ber(0x4F, AIDECash), ber(0x50, []byte("PBOC ECASH")), ber(0x87, hx("02"))))
+		ber(0x61, ber(0x4F, AIDDebit()), ber(0x50, []byte("PBOC DEBIT")), ber(0x87, hx("01"))),
+		ber(0x61, ber(0x4F, AIDECash()), ber(0x50, []byte("PBOC ECASH")), ber(0x87, hx("02"))))
 
 	fxGPO1 = ber(0x80, hx("7C00"), fxAFL)
 	fxGPO2 = ber(0x77, ber(0x82, hx("7C00")), ber(0x94, fxAFL), ber(0x9F36, hx("0001")))

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // TestWriteFuzzCorpus regenerates the seed corpora of fuzz_test.go from
@@ -68,7 +69,7 @@ func one(seeds ...[]byte) [][][]byte {
 // and ICC certificates, SSAD, a DDA and an fDDA signature (keys of
 // package sm; the signatures need not verify for parsing seeds).
 func odaSeeds(t *testing.T) [][]byte {
-	key := sm.SIMPBOCCAKey()
+	key := simkeys.PBOCCAKey()
 	var xy [64]byte
 	key.PublicKey.X.FillBytes(xy[:32])
 	key.PublicKey.Y.FillBytes(xy[32:])

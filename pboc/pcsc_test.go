@@ -15,6 +15,7 @@ import (
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // The terminal flow through the real PC/SC stack: a private pcscd with the
@@ -87,7 +88,7 @@ func TestPCSCBlocked(t *testing.T) {
 			if err != nil || r.Application.AID.String() != ecashHex || !r.ODA.OK || r.ODA.Method != m.oda {
 				t.Fatalf("Read: %v", err)
 			}
-			if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDDebit}); !errors.Is(err, pboc.ErrApplicationBlocked) {
+			if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDDebit()}); !errors.Is(err, pboc.ErrApplicationBlocked) {
 				t.Errorf("Read of the blocked application: %v", err)
 			}
 		})
@@ -99,7 +100,7 @@ func TestPCSCBlocked(t *testing.T) {
 // the reading itself is complete.
 func TestPCSCBadCertificate(t *testing.T) {
 	card := insertPCSC(t, newSimChip(t, sim.Contact, nil), sim.Contact)
-	opts := pboc.Options{CAKeys: sm.SIMCAKeyTable(), ODATime: odaTime}
+	opts := pboc.Options{CAKeys: simkeys.CAKeyTable(), ODATime: odaTime}
 	flipped := 0
 	opts.WrapTransport = func(in apdu.Transport) apdu.Transport {
 		return apdu.TransportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {

@@ -8,19 +8,19 @@ import (
 	"github.com/sscard/ssc/apdu"
 )
 
-// DefaultContactlessTTQ is the terminal transaction qualifiers (9F66) a
+// DefaultContactlessTTQ returns the terminal transaction qualifiers (9F66) a
 // contactless session sends when Options.Terminal.TTQ is zero: byte 1 =
 // 26 (b6 qPBOC supported, b3 online PIN, b2 signature), the rest 00 (no
 // online cryptogram or CVM required by the terminal). The qPBOC bit is what
 // makes the card answer the qPBOC GPO with fDDA.
-var DefaultContactlessTTQ = [4]byte{0x26, 0x00, 0x00, 0x00}
+func DefaultContactlessTTQ() [4]byte { return [4]byte{0x26, 0x00, 0x00, 0x00} }
 
 // terminal returns the terminal data of this session: Options.Terminal
 // with the contactless defaults.
 func (s *Session) terminal() Terminal {
 	t := s.opts.Terminal
 	if s.iface == Contactless && t.TTQ == [4]byte{} {
-		t.TTQ = DefaultContactlessTTQ
+		t.TTQ = DefaultContactlessTTQ()
 	}
 	return t
 }

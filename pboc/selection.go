@@ -79,9 +79,9 @@ func (s *Session) selectApplications(ctx context.Context) (*CandidateList, error
 // entries; reason says why the directory cannot be used ("" when it can).
 // Only a blocked card (6A81) and transport failures are errors.
 func (s *Session) readDirectory(ctx context.Context, method string) (entries []DirectoryEntry, reason string, err error) {
-	name := PSEName
+	name := PSEName()
 	if method == MethodPPSE {
-		name = PPSEName
+		name = PPSEName()
 	}
 	resp, err := s.selectName(ctx, name, false)
 	if err != nil {

@@ -49,7 +49,7 @@ type Options struct {
 	// applications are never chosen automatically.
 	Confirm func(Candidate) bool
 	// CAKeys is the payment-system CA public key table for ODA; nil means
-	// ODA fails with sm.ErrCAKeyNotFound (pass sm.SIMCAKeyTable() for the
+	// ODA fails with sm.ErrCAKeyNotFound (pass simkeys.CAKeyTable() for the
 	// software card).
 	CAKeys *sm.CAKeyTable
 	// ODATime is the date certificates are checked against; zero = now.

@@ -62,14 +62,14 @@ func TestApplications(t *testing.T) {
 		{name: "PSE blocked", edit: func(f *fakeICC) { f.pseSW = apdu.SWFileInvalidated }, method: "AID list", fallback: "6283", want: []string{debitHex, ecashHex}},
 		{name: "card blocked", edit: func(f *fakeICC) { f.pseSW = apdu.SWFunctionNotSupported }, err: pboc.ErrCardBlocked},
 		{name: "PSE FCI malformed", edit: func(f *fakeICC) { f.pseFCI = h("6F05840E3150") }, method: "AID list", fallback: "PSE", want: []string{debitHex, ecashHex}},
-		{name: "PSE FCI without A5", edit: func(f *fakeICC) { f.pseFCI = tlv(0x6F, tlv(0x84, pboc.PSEName)) }, method: "AID list", want: []string{debitHex, ecashHex}},
+		{name: "PSE FCI without A5", edit: func(f *fakeICC) { f.pseFCI = tlv(0x6F, tlv(0x84, pboc.PSEName())) }, method: "AID list", want: []string{debitHex, ecashHex}},
 		{name: "directory record malformed", edit: func(f *fakeICC) { f.pseRecords[1] = h("7003610199") }, method: "AID list", fallback: "record 1", want: []string{debitHex, ecashHex}},
-		{name: "directory record not 70", edit: func(f *fakeICC) { f.pseRecords[1] = tlv(0x71, tlv(0x61, tlv(0x4F, pboc.AIDDebit))) }, method: "AID list", fallback: "record 1", want: []string{debitHex, ecashHex}},
+		{name: "directory record not 70", edit: func(f *fakeICC) { f.pseRecords[1] = tlv(0x71, tlv(0x61, tlv(0x4F, pboc.AIDDebit()))) }, method: "AID list", fallback: "record 1", want: []string{debitHex, ecashHex}},
 		{name: "PPSE FCI malformed", o: fakeOpts{contactless: true}, edit: func(f *fakeICC) { f.ppseFCI = h("6F0384") }, method: "AID list", want: []string{debitHex, ecashHex}},
 		{name: "endless directory", edit: func(f *fakeICC) {
 			f.hook = func(cmd []byte) ([]byte, bool) {
 				if f.cur == -2 && cmd[1] == 0xB2 {
-					return append(tlv(0x70, tlv(0x61, tlv(0x4F, pboc.AIDDebit))), 0x90, 0x00), true
+					return append(tlv(0x70, tlv(0x61, tlv(0x4F, pboc.AIDDebit()))), 0x90, 0x00), true
 				}
 				return nil, false
 			}
@@ -84,8 +84,8 @@ func TestApplications(t *testing.T) {
 			aids:   []pboc.TerminalAID{{AID: h("A0000003330101"), Partial: true}},
 			method: "AID list", want: []string{debitHex, ecashHex, "A000000333010102"}, sentPrefix: "00A4040207A0000003330101"},
 		{name: "exact only", o: fakeOpts{noPSE: true}, aids: []pboc.TerminalAID{{AID: h("A0000003330101")}}, method: "AID list", err: pboc.ErrNoApplication},
-		{name: "exact e-cash", o: fakeOpts{noPSE: true}, aids: []pboc.TerminalAID{{AID: pboc.AIDECash}}, method: "AID list", want: []string{ecashHex}},
-		{name: "PSE filtered by terminal list", aids: []pboc.TerminalAID{{AID: pboc.AIDECash}}, method: "PSE", want: []string{ecashHex}},
+		{name: "exact e-cash", o: fakeOpts{noPSE: true}, aids: []pboc.TerminalAID{{AID: pboc.AIDECash()}}, method: "AID list", want: []string{ecashHex}},
+		{name: "PSE filtered by terminal list", aids: []pboc.TerminalAID{{AID: pboc.AIDECash()}}, method: "PSE", want: []string{ecashHex}},
 		{name: "priority order", o: fakeOpts{noPSE: true}, edit: func(f *fakeICC) {
 			extraApp(aidCredit, nil)(f) // no priority: last
 			f.apps[0].fci = bytes.Replace(f.apps[0].fci, h("870101"), h("870103"), 1)
@@ -103,7 +103,7 @@ func TestApplications(t *testing.T) {
 		{name: "directory entry not on card", edit: func(f *fakeICC) { f.apps = f.apps[1:] }, method: "PSE", want: []string{ecashHex}},
 		{name: "directory entry FCI malformed", edit: func(f *fakeICC) { f.apps[0].fci = h("6F02840A") }, method: "PSE", want: []string{ecashHex}},
 		{name: "directory entry FCI other DF name", edit: func(f *fakeICC) {
-			f.apps[0].fci = bytes.Replace(f.apps[0].fci, pboc.AIDDebit, pboc.AIDCredit, 1)
+			f.apps[0].fci = bytes.Replace(f.apps[0].fci, pboc.AIDDebit(), pboc.AIDCredit(), 1)
 		}, method: "PSE", want: []string{ecashHex}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,7 +238,7 @@ func TestRead(t *testing.T) {
 	}{
 		// SELECT PSE, 2 directory READ RECORDs, 2 final SELECTs, GPO, 4 records, INTERNAL AUTHENTICATE; T=0 doubles the data answers.
 		{name: "contact", wantAID: debitHex, format: 1, method: "DDA"},
-		{name: "contact e-cash", aid: pboc.AIDECash, wantAID: ecashHex, format: 2, method: "DDA"},
+		{name: "contact e-cash", aid: pboc.AIDECash(), wantAID: ecashHex, format: 2, method: "DDA"},
 		{name: "contactless", o: fakeOpts{contactless: true}, wantAID: debitHex, format: 2, method: "fDDA"},
 		{name: "SDA only", o: fakeOpts{aip: h("5C00")}, wantAID: debitHex, format: 1, method: "SDA"},
 	} {
@@ -506,7 +506,7 @@ func TestODAMethod(t *testing.T) {
 	// After another application was selected, DDA on r selects r's
 	// application again (every transaction may have been preceded by
 	// another program's SELECT).
-	if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDECash}); err != nil {
+	if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDECash()}); err != nil {
 		t.Fatal(err)
 	}
 	res, err = s.ODA(ctx, r)

@@ -10,7 +10,7 @@ import (
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
-	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Tests against the software card in-process (docs/pboc.md values).
@@ -62,7 +62,7 @@ func (c counting) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // a date its certificates are valid on, and APDU counting into n.
 func simOptions(n *int) pboc.Options {
 	return pboc.Options{
-		CAKeys: sm.SIMCAKeyTable(), ODATime: odaTime,
+		CAKeys: simkeys.CAKeyTable(), ODATime: odaTime,
 		WrapTransport: func(in apdu.Transport) apdu.Transport { return counting{in, n} },
 	}
 }
@@ -133,7 +133,7 @@ func checkSimCard(t *testing.T, card reader.Card, method, oda string) {
 	if r.GPO.AIP != (pboc.AIP{0x7C, 0x00}) || len(r.Records) != 4 || len(r.PDOLData) != 34 {
 		t.Errorf("GPO %+v, %d records, PDOL data %s", r.GPO, len(r.Records), r.PDOLData)
 	}
-	if r.ODA == nil || !r.ODA.OK || r.ODA.Method != oda || len(r.ODA.DynamicNumber) != 8 || r.ODA.CAIndex != sm.SIMPBOCCAIndex {
+	if r.ODA == nil || !r.ODA.OK || r.ODA.Method != oda || len(r.ODA.DynamicNumber) != 8 || r.ODA.CAIndex != simkeys.PBOCCAIndex {
 		t.Errorf("ODA %+v", r.ODA)
 	}
 	b, err := s.Balance(ctx)
@@ -156,7 +156,7 @@ func checkSimCard(t *testing.T, card reader.Card, method, oda string) {
 	}
 	checkLog(t, recs, wantLog)
 	// The e-cash application shares the account.
-	r2, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDECash, ODA: true})
+	r2, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDECash(), ODA: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,10 +214,10 @@ func TestSimBlocked(t *testing.T) {
 			if err != nil || r.Application.AID.String() != ecashHex {
 				t.Fatalf("Read: %v", err)
 			}
-			if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDDebit}); !errors.Is(err, pboc.ErrApplicationBlocked) || !errors.Is(err, apdu.ErrAppBlocked) {
+			if _, err := s.Read(ctx, pboc.ReadOptions{AID: pboc.AIDDebit()}); !errors.Is(err, pboc.ErrApplicationBlocked) || !errors.Is(err, apdu.ErrAppBlocked) {
 				t.Errorf("Read of the blocked debit application: %v", err)
 			}
-			if _, err := s.Select(ctx, pboc.AIDDebit); !errors.Is(err, pboc.ErrApplicationBlocked) {
+			if _, err := s.Select(ctx, pboc.AIDDebit()); !errors.Is(err, pboc.ErrApplicationBlocked) {
 				t.Errorf("Select of the blocked debit application: %v", err)
 			}
 		})
@@ -324,7 +324,7 @@ func TestSimSelect(t *testing.T) {
 	ctx := context.Background()
 	card := connectSim(t, newSimChip(t, sim.Contact, nil))
 	s := pboc.NewSession(card, simOptions(new(int)))
-	c, err := s.Select(ctx, pboc.AIDECash)
+	c, err := s.Select(ctx, pboc.AIDECash())
 	if err != nil || c.AID.String() != ecashHex || c.FCI == nil || c.FCI.PreferredName != "电子现金" {
 		t.Fatalf("Select: %+v, %v", c, err)
 	}

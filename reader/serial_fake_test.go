@@ -218,7 +218,7 @@ func (d *fakeDev) serve() {
 			continue
 		case errors.Is(err, ccid.ErrMalformed):
 			dec.Discard()
-			d.port.rx.write(ccid.NAKFrame)
+			d.port.rx.write(ccid.NAKFrame())
 			continue
 		default:
 			return
@@ -251,7 +251,7 @@ func (d *fakeDev) send(b []byte) { d.port.rx.write(b) }
 
 func (d *fakeDev) handle(m ccid.Message, fl devFault) {
 	if fl.nak {
-		d.send(ccid.NAKFrame)
+		d.send(ccid.NAKFrame())
 		return
 	}
 	d.send(fl.noise)

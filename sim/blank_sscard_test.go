@@ -12,6 +12,7 @@ import (
 	"github.com/sscard/ssc/internal/simtest"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
 )
 
@@ -60,7 +61,7 @@ func extAuth(t *testing.T, chip *sim.Card, kid byte) {
 	t.Helper()
 	chal := xmit(t, chip, "0084000008")
 	cardID, _ := hex.DecodeString(chip.Profile().SSSE.CardID)
-	key, err := sm.SIMCardKey(kid, cardID)
+	key, err := simkeys.CardKey(kid, cardID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Mode is the interface the card is used through.
@@ -32,7 +33,7 @@ type Options struct {
 	Mode Mode
 	// Keys computes the SSSE authentication cryptograms. nil means the SIM
 	// keys of sim-profile §1 derived from the profile's card id
-	// (sm.SIMKeys); set it to plug in another key source.
+	// (simkeys.CardKeys); set it to plug in another key source.
 	Keys sm.CardKeys
 }
 
@@ -91,7 +92,7 @@ func New(p *Profile, opts Options) (*Card, error) {
 		c.uid = pers.cl.uid
 	}
 	if c.keys == nil {
-		c.keys = sm.SIMKeys{CardID: pers.cardID}
+		c.keys = simkeys.CardKeys{CardID: pers.cardID}
 	}
 	c.mf = personalise(pers)
 	c.powered = true

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // TestGen2Trace replays the real 2nd-gen Minhua X3 reader trace of
@@ -403,7 +404,7 @@ func TestInternalAuthenticate(t *testing.T) {
 			}
 			t.Run(name+"/"+mode.String(), func(t *testing.T) {
 				c := newCard(t, name, mode)
-				ck, err := sm.SIMCardKey(0x09, h(c.Profile().SSSE.CardID))
+				ck, err := simkeys.CardKey(0x09, h(c.Profile().SSSE.CardID))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -428,7 +429,7 @@ func TestInternalAuthenticate(t *testing.T) {
 	}
 	if name := "gen2"; name != "" {
 		c := newCard(t, name, Contact)
-		want, err := sm.SIMKeys{CardID: h("330100D1560000050114F199D286DF7E")}.Cryptogram(0x09, fo[:8], fo[8:])
+		want, err := simkeys.CardKeys{CardID: h("330100D1560000050114F199D286DF7E")}.Cryptogram(0x09, fo[:8], fo[8:])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -465,7 +466,7 @@ func TestHSMTwoStep(t *testing.T) {
 	f1 := run(t, c, step{"0084000008", "*9000"})[:8]
 	o2 := run(t, c, step{"0084000008", "*9000"})[:8]
 	f2 := run(t, c, step{"0084000008", "*9000"})[:8]
-	hsm := sm.SIMKeys{CardID: h(c.Profile().SSSE.CardID)}
+	hsm := simkeys.CardKeys{CardID: h(c.Profile().SSSE.CardID)}
 	c1, err := hsm.Cryptogram(sm.SIMKidInternalAuth, f1, o1)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 type apduCommand = apdu.Command
@@ -82,7 +83,7 @@ const (
 // with the SIM key scheme, straight from package sm.
 func extAuthCmd(t testing.TB, c *Card, kid byte, challenge, orig []byte) string {
 	t.Helper()
-	ck, err := sm.SIMCardKey(kid, h(c.Profile().SSSE.CardID))
+	ck, err := simkeys.CardKey(kid, h(c.Profile().SSSE.CardID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -185,7 +186,7 @@ func (d *pbocData) sign() error {
 		return err
 	}
 	d.iccKey = s.iccKey
-	d.certRecords[0] = ber(0x70, ber(0x8F, []byte{sm.SIMPBOCCAIndex}), ber(0x90, s.issuerCert))
+	d.certRecords[0] = ber(0x70, ber(0x8F, []byte{simkeys.PBOCCAIndex}), ber(0x90, s.issuerCert))
 	d.certRecords[1] = ber(0x70, ber(0x9F46, s.iccCert), ber(0x9F49, pbocDDOL), ber(0x9F4A, []byte{0x82}), ber(0x93, s.ssad))
 	return nil
 }
@@ -231,11 +232,11 @@ func pbocSign(panDigits string, panField, expiry, static []byte) (*pbocSigned, e
 		return s.(*pbocSigned), nil
 	}
 	issuerID := cn(panDigits[:6], sm.PBOCIssuerIDSize)
-	issuerKey, err := sm.SIMPBOCIssuerKey(issuerID)
+	issuerKey, err := simkeys.PBOCIssuerKey(issuerID)
 	if err != nil {
 		return nil, err
 	}
-	iccKey, err := sm.SIMPBOCICCKey(panField)
+	iccKey, err := simkeys.PBOCICCKey(panField)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +253,7 @@ func pbocSign(panDigits string, panField, expiry, static []byte) (*pbocSigned, e
 		copy(k.dst[:], xy)
 	}
 	s := &pbocSigned{iccKey: iccKey}
-	if s.issuerCert, err = sm.SignIssuerCert(sm.SIMPBOCCAKey(), ic, nil); err != nil {
+	if s.issuerCert, err = sm.SignIssuerCert(simkeys.PBOCCAKey(), ic, nil); err != nil {
 		return nil, fmt.Errorf("issuer certificate: %w", err)
 	}
 	if s.iccCert, err = sm.SignICCCert(issuerKey, cc, static, nil); err != nil {

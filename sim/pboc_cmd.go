@@ -3,6 +3,7 @@ package sim
 import (
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Commands of the PBOC ADFs (docs/pboc.md): GET PROCESSING OPTIONS, GET
@@ -108,7 +109,7 @@ func (c *Card) qPBOC(acct *pbocAccount, pdol []byte) ([]byte, apdu.StatusWord) {
 	if err != nil {
 		return nil, apdu.SWNoPreciseDiagnosis
 	}
-	ac := sm.SIMPBOCAC(d.panField, acct.atc, pdol)
+	ac := simkeys.PBOCAC(d.panField, acct.atc, pdol)
 	return ber(0x77,
 		ber(0x82, pbocAIP), ber(0x94, pbocAFL), ber(0x9F36, atcBytes(acct.atc)),
 		ber(0x9F26, ac[:]), ber(0x9F27, []byte{cid}), ber(0x9F10, pbocIAD),
@@ -131,7 +132,7 @@ func (a *pbocAccount) writeLog(pdol []byte) {
 // signDynamic signs ICC dynamic data 08 || SIM dynamic number for the
 // terminal data (DDA: the DDOL data; fDDA: 9F37 || 9F02 || 5F2A).
 func (a *pbocAccount) signDynamic(format byte, terminal []byte) ([]byte, error) {
-	dn := sm.SIMPBOCDynamicNumber(a.atc, terminal)
+	dn := simkeys.PBOCDynamicNumber(a.atc, terminal)
 	return sm.SignDynamicData(a.d.iccKey, format, append([]byte{byte(len(dn))}, dn[:]...), terminal, nil)
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Expected bytes below are written from docs/pboc.md by hand, not from the
@@ -347,7 +348,7 @@ func odaSetup(t *testing.T, c *Card, aip []byte) (*sm.ICCCert, *sm.ODAVerifier, 
 	if want := append(tlvValue(h(rec11)), append(tlvValue(h(rec12)), 0x7C, 0x00)...); !bytes.Equal(static, want) {
 		t.Fatalf("static data %X, want %X", static, want)
 	}
-	v := &sm.ODAVerifier{CAKeys: sm.SIMCAKeyTable(), Time: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	v := &sm.ODAVerifier{CAKeys: simkeys.CAKeyTable(), Time: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	issuer, icc, err := v.VerifyCertificates(h("A000000333"), caIndex, issuerCert, iccCert, static, pan)
 	if err != nil {
 		t.Fatal(err)
@@ -360,12 +361,12 @@ func odaSetup(t *testing.T, c *Card, aip []byte) (*sm.ICCCert, *sm.ODAVerifier, 
 		t.Errorf("issuer cert %+v, ICC cert %+v, SSAD %X", issuer, icc, ssad[:3])
 	}
 	// The keys are the SIM ones of package sm.
-	ik, _ := sm.SIMPBOCIssuerKey(h("621799FF"))
-	ck, _ := sm.SIMPBOCICCKey(icc.PAN[:])
+	ik, _ := simkeys.PBOCIssuerKey(h("621799FF"))
+	ck, _ := simkeys.PBOCICCKey(icc.PAN[:])
 	ixy, _ := sm.MarshalPublicKeyXY(&ik.PublicKey)
 	cxy, _ := sm.MarshalPublicKeyXY(&ck.PublicKey)
 	if !bytes.Equal(ixy, issuer.PublicKey[:]) || !bytes.Equal(cxy, icc.PublicKey[:]) {
-		t.Error("certificate keys are not sm.SIMPBOCIssuerKey / sm.SIMPBOCICCKey")
+		t.Error("certificate keys are not simkeys.PBOCIssuerKey / simkeys.PBOCICCKey")
 	}
 	// An altered static data byte breaks the ICC certificate.
 	bad := append([]byte(nil), static...)
@@ -392,7 +393,7 @@ func TestPBOCDDA(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dn := sm.SIMPBOCDynamicNumber(0x0004, un)
+			dn := simkeys.PBOCDynamicNumber(0x0004, un)
 			if sig.Format != sm.ODAFormatDDA || !bytes.Equal(sig.DynamicData, append([]byte{8}, dn[:]...)) {
 				t.Errorf("signed dynamic data %02X %X, want 15 08%X", sig.Format, sig.DynamicData, dn)
 			}
@@ -428,7 +429,7 @@ func TestPBOCQPBOCPurchase(t *testing.T) {
 		}
 	}
 	panField := h("6217991000001234561F")
-	if ac := sm.SIMPBOCAC(panField, 4, h(pdol)); hx(tlvFind(data, 0x9F26)) != hx(ac[:]) {
+	if ac := simkeys.PBOCAC(panField, 4, h(pdol)); hx(tlvFind(data, 0x9F26)) != hx(ac[:]) {
 		t.Errorf("9F26 = %X, want %X", tlvFind(data, 0x9F26), ac)
 	}
 	// Tag order of docs/pboc.md.
@@ -452,7 +453,7 @@ func TestPBOCQPBOCPurchase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dn := sm.SIMPBOCDynamicNumber(4, terminal)
+	dn := simkeys.PBOCDynamicNumber(4, terminal)
 	if sig.Format != sm.ODAFormatFDDA || !bytes.Equal(sig.DynamicData, append([]byte{8}, dn[:]...)) {
 		t.Errorf("fDDA %02X %X", sig.Format, sig.DynamicData)
 	}
@@ -555,7 +556,7 @@ func odaVerifyAny(t *testing.T, c *Card) *sm.ICCCert {
 			iccCert = v
 		}
 	}
-	v := &sm.ODAVerifier{CAKeys: sm.SIMCAKeyTable(), Time: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	v := &sm.ODAVerifier{CAKeys: simkeys.CAKeyTable(), Time: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	_, icc, err := v.VerifyCertificates(h("A000000333"), 0x80, issuerCert, iccCert, append(static, 0x7C, 0x00), pan)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -34,9 +35,9 @@ import (
 //	        └─ EF 0019: encryption certificate, DER (free read)
 //
 // A personalised application (pki.blank false) has the SIM key pair of
-// sm.SIMCardSigningKey and its SIM certificate in EF 0018 (the file holds
+// simkeys.CardSigningKey and its SIM certificate in EF 0018 (the file holds
 // the DER exactly; UPDATE BINARY may grow it up to 2048 bytes), and the
-// SIM encryption pair of sm.SIMEncryptionKey in EF 0014/0015 with its SIM
+// SIM encryption pair of simkeys.EncryptionKey in EF 0014/0015 with its SIM
 // certificate in EF 0019. A blank one (pki.blank true) is the
 // unpersonalised application of the contract: EF 0012 and EF 0014 66 × 00,
 // no private keys, EF 0018 and EF 0019 2048 × 00. The enveloped
@@ -155,7 +156,7 @@ var certCache sync.Map // string key -> []byte
 
 // simCertificate issues (or returns the cached) SIM signing certificate.
 func simCertificate(cardID []byte, key *sm2.PrivateKey, cn, cardNumber string, issued, expires time.Time) ([]byte, error) {
-	return simCachedCert("sign", sm.SIMHolderCertificate, cardID, key, cn, cardNumber, issued, expires)
+	return simCachedCert("sign", simkeys.HolderCertificate, cardID, key, cn, cardNumber, issued, expires)
 }
 
 // simCachedCert issues a SIM holder certificate with issue, cached under

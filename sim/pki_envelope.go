@@ -7,6 +7,7 @@ import (
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // The import of the enveloped encryption key pair into the PKI ADF, as
@@ -198,17 +199,17 @@ func (c *Card) cmdImportEncKey(cmd apdu.Command) ([]byte, apdu.StatusWord) {
 }
 
 // simEncryptionPair gives a personalised PKI application the SIM
-// encryption pair of the card (sm.SIMEncryptionKey) and its SIM
-// certificate (sm.SIMHolderEncryptionCertificate), as SIMCA issues them.
+// encryption pair of the card (simkeys.EncryptionKey) and its SIM
+// certificate (simkeys.HolderEncryptionCertificate), as SIMCA issues them.
 func simEncryptionPair(d *pkiData, cardID []byte, cn, cardNumber string, issued, expires time.Time) error {
-	key, err := sm.SIMEncryptionKey(cardID)
+	key, err := simkeys.EncryptionKey(cardID)
 	if err != nil {
 		return err
 	}
 	if d.encPubFile, err = sm.MarshalCardPublicKey(&key.PublicKey); err != nil {
 		return err
 	}
-	if d.encCert, err = simCachedCert("enc", sm.SIMHolderEncryptionCertificate, cardID, key, cn, cardNumber, issued, expires); err != nil {
+	if d.encCert, err = simCachedCert("enc", simkeys.HolderEncryptionCertificate, cardID, key, cn, cardNumber, issued, expires); err != nil {
 		return err
 	}
 	d.encKey = key

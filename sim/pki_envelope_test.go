@@ -8,6 +8,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // The enveloped encryption key pair (docs/issuance.md, "The encryption key
@@ -39,7 +40,7 @@ func envCommands(t *testing.T, env *sm.EnvelopedKey, session, mk []byte) (dec, i
 func TestPKIEncryptionPairPersonalised(t *testing.T) {
 	c := newCard(t, "gen3", Contactless)
 	cardID := h(c.Profile().SSSE.CardID)
-	enc, _ := sm.SIMEncryptionKey(cardID)
+	enc, _ := simkeys.EncryptionKey(cardID)
 	want, _ := sm.MarshalCardPublicKey(&enc.PublicKey)
 	selectPKI(t, c)
 	run(t, c, step{"00A4000C020014", "9000"}, step{"00B0000042", hx(want) + "9000"},
@@ -53,7 +54,7 @@ func TestPKIEncryptionPairPersonalised(t *testing.T) {
 	if pub, err := sm.CertificatePublicKey(cert); err != nil || !pub.Equal(&enc.PublicKey) {
 		t.Errorf("EF 0019 key: %v", err)
 	}
-	pool, _ := sm.SIMRootPool()
+	pool, _ := simkeys.RootPool()
 	if _, err := pool.VerifyEncryption(cert, cert.NotBefore); err != nil {
 		t.Error(err)
 	}
@@ -82,7 +83,7 @@ func TestPKIEnvelopeImport(t *testing.T) {
 	pin, mk := simAdmin(c)
 	// Another encryption key, so that the import visibly replaces the SIM one.
 	encKey, _ := sm2.GenerateKey(rand.Reader)
-	sign, _ := sm.SIMCardSigningKey(cardID)
+	sign, _ := simkeys.CardSigningKey(cardID)
 	session := bytes.Repeat([]byte{0x3C}, 16)
 	env, err := sm.SealEnvelopedKey(nil, &sign.PublicKey, encKey, session)
 	if err != nil {
@@ -142,13 +143,13 @@ func TestPKIEnvelopeImport(t *testing.T) {
 	run(t, c, step{adminVerifyCmd(t, c, pin), "9000"}, step{priv, "6985"})
 
 	// A blob for another card's key does not decrypt; the master key wraps.
-	other, _ := sm.SIMEnvelopedKey(h("411600D156000005005A3C9E17B2D40E"), nil)
+	other, _ := simkeys.EnvelopedKey(h("411600D156000005005A3C9E17B2D40E"), nil)
 	run(t, c, step{envDecryptPrefix + hx(other.CipherBlock()), "6A80"})
-	simEnv, _ := sm.SIMEnvelopedKey(cardID, nil)
-	s, _ := sm.SIMEnvelopeSessionKey(cardID)
+	simEnv, _ := simkeys.EnvelopedKey(cardID, nil)
+	s, _ := simkeys.EnvelopeSessionKey(cardID)
 	d2, i2, p2, k2 := envCommands(t, simEnv, s[:], mk[:])
 	run(t, c, step{d2, i2[len(envInstallPrefix):] + "9000"}, step{i2, "9000"}, step{p2, "9000"}, step{k2, "9000"})
-	enc, _ := sm.SIMEncryptionKey(cardID)
+	enc, _ := simkeys.EncryptionKey(cardID)
 	if k := c.pkiADF().pkiAdmin.encKey; !k.Equal(enc) {
 		t.Error("EF 0015 does not hold the SIM key")
 	}
@@ -160,8 +161,8 @@ func TestPKIEnvelopeBlank(t *testing.T) {
 	selectPKI(t, c)
 	run(t, c, step{"00A4000C020014", "9000"}, step{"00B0000042", hx(make([]byte, 66)) + "9000"},
 		step{"00A4000C020015", "9000"}, step{"00B0000001", "6982"})
-	env, _ := sm.SIMEnvelopedKey(h(c.Profile().SSSE.CardID), nil)
-	s, _ := sm.SIMEnvelopeSessionKey(h(c.Profile().SSSE.CardID))
+	env, _ := simkeys.EnvelopedKey(h(c.Profile().SSSE.CardID), nil)
+	s, _ := simkeys.EnvelopeSessionKey(h(c.Profile().SSSE.CardID))
 	dec, _, pub, priv := envCommands(t, env, s[:], mk[:])
 	run(t, c, step{adminVerifyCmd(t, c, pin), "9000"},
 		step{dec, "6985"}, // no signing key yet

@@ -13,7 +13,7 @@ import (
 
 // The PKI personalisation commands of docs/issuance.md ("PKI
 // personalisation — the contract (SIM choices)"), driven as a host drives
-// them: the 84-class commands through sm.SMTransport.
+// them: the 84-class commands through sm.SecureTransport.
 
 // cardTransport is the raw apdu.Transport of a card.
 func cardTransport(c *Card) apdu.Transport {
@@ -33,10 +33,10 @@ func pkiSMTransmitter(t *testing.T, c *Card, key []byte) *apdu.Transmitter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &apdu.Transmitter{Transport: sm.NewSMTransport(cardTransport(c), sm.SMConfig{
+	return &apdu.Transmitter{Transport: sm.NewSecureTransport(cardTransport(c), sm.SecureConfig{
 		MAC:       mac,
 		Cipher:    sm.DataCipher{Block: b, Padding: sm.PadISO9797M2},
-		Level:     func(apdu.Command) sm.SMLevel { return sm.SMEncMAC },
+		Level:     func(apdu.Command) sm.SecureLevel { return sm.LevelEncMAC },
 		Challenge: sm.CardChallenge(sm.PKIChallengeSize),
 	})}
 }
@@ -271,8 +271,8 @@ func TestPKIPersonalisationCommands(t *testing.T) {
 			})
 			mac, _ := sm.NewPKIMAC(mk[:])
 			b, _ := sm.NewSM4(mk[:])
-			tr := apdu.Transmitter{Transport: sm.NewSMTransport(rec, sm.SMConfig{MAC: mac, Cipher: sm.DataCipher{Block: b},
-				Level: func(apdu.Command) sm.SMLevel { return sm.SMEncMAC }, Challenge: sm.CardChallenge(16)})}
+			tr := apdu.Transmitter{Transport: sm.NewSecureTransport(rec, sm.SecureConfig{MAC: mac, Cipher: sm.DataCipher{Block: b},
+				Level: func(apdu.Command) sm.SecureLevel { return sm.LevelEncMAC }, Challenge: sm.CardChallenge(16)})}
 			if _, err := tr.Do(context.Background(), changeAdminPINCmd(newPIN)); err != nil {
 				t.Fatal(err)
 			}

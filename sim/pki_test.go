@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 const (
@@ -61,7 +62,7 @@ func TestPKIPublicKeyAndCertificate(t *testing.T) {
 	c := newCard(t, "gen3", Contactless)
 	p := c.Profile()
 	cardID := h(p.SSSE.CardID)
-	key, err := sm.SIMCardSigningKey(cardID)
+	key, err := simkeys.CardSigningKey(cardID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestPKIPublicKeyAndCertificate(t *testing.T) {
 	if err != nil || !pub.Equal(&key.PublicKey) {
 		t.Errorf("certificate key %v, %v", pub, err)
 	}
-	pool, err := sm.SIMRootPool()
+	pool, err := simkeys.RootPool()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestPKIVerifyAndSign(t *testing.T) {
 			if len(resp) != 66 {
 				t.Fatalf("signature %X", resp)
 			}
-			key, _ := sm.SIMCardSigningKey(h(c.Profile().SSSE.CardID))
+			key, _ := simkeys.CardSigningKey(h(c.Profile().SSSE.CardID))
 			if err := sm.VerifyDigest(&key.PublicKey, e, resp[:64]); err != nil {
 				t.Fatalf("challenge %d: signature: %v", n, err)
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"gopkg.in/yaml.v3"
 )
@@ -54,7 +55,7 @@ type Profile struct {
 
 // PKIProfile personalises the PKI application: the user PIN and the
 // signing certificate in EF 0018 (the key pair is the SIM one of
-// sm.SIMCardSigningKey for the card id).
+// simkeys.CardSigningKey for the card id).
 type PKIProfile struct {
 	Enabled  bool   `json:"enabled" yaml:"enabled"`
 	PIN      string `json:"pin,omitempty" yaml:"pin,omitempty"`             // user PIN, 6 digits, default 123456
@@ -604,7 +605,7 @@ func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, blank boo
 		return nil
 	}
 	d.adminPIN, d.masterKey = SIMAdminPIN(out.cardID), SIMMasterKey(out.cardID)
-	key, err := sm.SIMCardSigningKey(out.cardID)
+	key, err := simkeys.CardSigningKey(out.cardID)
 	if err != nil {
 		fe.add("pki", "signing key: %v", err)
 		return nil

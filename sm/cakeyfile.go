@@ -53,12 +53,9 @@ func ParseCAKeyTable(r io.Reader, name string) (*CAKeyTable, error) {
 	return t, nil
 }
 
-// LoadCAKeyTable reads a CA key table file (ParseCAKeyTable); "sim" gives
-// SIMCAKeyTable.
+// LoadCAKeyTable reads a CA key table file (ParseCAKeyTable).
+// simkeys.LoadCAKeyTable also accepts "sim" for the SIM CA.
 func LoadCAKeyTable(path string) (*CAKeyTable, error) {
-	if path == "sim" {
-		return SIMCAKeyTable(), nil
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

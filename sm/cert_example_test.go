@@ -9,17 +9,18 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 func ExampleCertPool_Verify() {
-	rootPEM, _ := sm.SIMRootCertificatePEM()
+	rootPEM, _ := simkeys.RootCertificatePEM()
 	roots := sm.NewCertPool()
 	if err := roots.AppendPEM(rootPEM); err != nil {
 		fmt.Println(err)
 		return
 	}
 	cardID, _ := hex.DecodeString("330100D1560000050114F199D286DF7E")
-	der, _ := sm.SIMIssueCardCertificate(cardID, nil, pkix.Name{CommonName: "6228230029000005274"},
+	der, _ := simkeys.IssueCardCertificate(cardID, nil, pkix.Name{CommonName: "6228230029000005274"},
 		time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	cert, _ := sm.ParseCertificate(der)
 

@@ -1,4 +1,4 @@
-package sm
+package sm_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // certFixture is a small PKI around the SIM root for the verification
@@ -30,7 +34,7 @@ var certNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func certKey(t testing.TB, seed byte) *sm2.PrivateKey {
 	t.Helper()
-	k, err := PrivateKeyFromScalar(bytes.Repeat([]byte{seed}, 32))
+	k, err := sm.PrivateKeyFromScalar(bytes.Repeat([]byte{seed}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +50,7 @@ func certIssue(t testing.TB, tmpl, parent *smx509.Certificate, pub, priv any) *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := ParseCertificate(der)
+	c, err := sm.ParseCertificate(der)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,25 +75,25 @@ func newCertFixture(t testing.TB) *certFixture {
 	t.Helper()
 	f := &certFixture{}
 	var err error
-	f.root, err = SIMRootCertificate()
+	f.root, err = simkeys.RootCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootKey := SIMRootKey()
-	cardID := sm2Hex(t, testcaCardID)
+	rootKey := simkeys.RootKey()
+	cardID := certCardID(t)
 	nb, na := certNow.AddDate(-1, 0, 0), certNow.AddDate(4, 0, 0)
 	sig := smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment
 
-	der, err := SIMIssueCardCertificate(cardID, nil, pkix.Name{CommonName: "card"}, nb, na)
+	der, err := simkeys.IssueCardCertificate(cardID, nil, pkix.Name{CommonName: "card"}, nb, na)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.card, _ = ParseCertificate(der)
-	der, err = SIMIssueCardCertificate(cardID, nil, pkix.Name{CommonName: "long"}, nb, time.Date(2060, 1, 1, 0, 0, 0, 0, time.UTC))
+	f.card, _ = sm.ParseCertificate(der)
+	der, err = simkeys.IssueCardCertificate(cardID, nil, pkix.Name{CommonName: "long"}, nb, time.Date(2060, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.cardLong, _ = ParseCertificate(der)
+	f.cardLong, _ = sm.ParseCertificate(der)
 
 	leafKey := certKey(t, 3)
 	f.enc = certIssue(t, certLeafTemplate("enc", nb, na, smx509.KeyUsageKeyEncipherment), f.root, &leafKey.PublicKey, rootKey)
@@ -108,7 +112,7 @@ func newCertFixture(t testing.TB) *certFixture {
 	f.otherLeaf = certIssue(t, certLeafTemplate("other leaf", nb, na, sig), f.otherRoot, &leafKey.PublicKey, otherKey)
 
 	// A leaf "issued" by the card certificate (not a CA).
-	cardKey, _ := SIMCardSigningKey(cardID)
+	cardKey, _ := simkeys.CardSigningKey(cardID)
 	f.notCALeaf = certIssue(t, certLeafTemplate("by card", nb, na, sig), f.card, &leafKey.PublicKey, cardKey)
 
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -117,7 +121,7 @@ func newCertFixture(t testing.TB) *certFixture {
 	// The card certificate with one bit of its signature flipped.
 	bad := append([]byte(nil), f.card.Raw...)
 	bad[len(bad)-3] ^= 1
-	f.tampered, err = ParseCertificate(bad)
+	f.tampered, err = sm.ParseCertificate(bad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,14 +147,14 @@ func newCertFixture(t testing.TB) *certFixture {
 }
 
 func TestParseCertificate(t *testing.T) {
-	root, _ := SIMRootCertificate()
-	rootPEM, _ := SIMRootCertificatePEM()
+	root, _ := simkeys.RootCertificate()
+	rootPEM, _ := simkeys.RootCertificatePEM()
 	card := newCertFixture(t).card
 	twoPEM := append(append([]byte(nil), rootPEM...), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: card.Raw})...)
 	b64 := base64.StdEncoding.EncodeToString(root.Raw)
 	wrapped := b64[:64] + "\r\n" + b64[64:128] + "\n  " + b64[128:] + "\n"
 
-	if c, err := ParseCertificate(root.Raw); err != nil || !c.Equal(root) {
+	if c, err := sm.ParseCertificate(root.Raw); err != nil || !c.Equal(root) {
 		t.Fatalf("ParseCertificate(root) = %v", err)
 	}
 	for _, tt := range []struct {
@@ -165,12 +169,12 @@ func TestParseCertificate(t *testing.T) {
 		{"PEM", rootPEM},
 		{"SEQUENCE only", []byte{0x30, 0x00}},
 	} {
-		if c, err := ParseCertificate(tt.in); !errors.Is(err, ErrCertMalformed) || c != nil {
+		if c, err := sm.ParseCertificate(tt.in); !errors.Is(err, sm.ErrCertMalformed) || c != nil {
 			t.Errorf("ParseCertificate(%s) = %v", tt.name, err)
 		}
 	}
 
-	certs, err := ParseCertificatesPEM(twoPEM)
+	certs, err := sm.ParseCertificatesPEM(twoPEM)
 	if err != nil || len(certs) != 2 || !certs[1].Equal(card) {
 		t.Fatalf("ParseCertificatesPEM(two) = %d, %v", len(certs), err)
 	}
@@ -185,7 +189,7 @@ func TestParseCertificate(t *testing.T) {
 		{"headers", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED"}, Bytes: root.Raw})},
 		{"bad body", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw[:100]})},
 	} {
-		if c, err := ParseCertificatesPEM(tt.in); !errors.Is(err, ErrCertMalformed) || c != nil {
+		if c, err := sm.ParseCertificatesPEM(tt.in); !errors.Is(err, sm.ErrCertMalformed) || c != nil {
 			t.Errorf("ParseCertificatesPEM(%s) = %v", tt.name, err)
 		}
 	}
@@ -205,8 +209,8 @@ func TestParseCertificate(t *testing.T) {
 		{"empty", nil, false},
 		{"DER with trailing byte", append(append([]byte(nil), root.Raw...), 0), false},
 	} {
-		c, err := DecodeCertificate(tt.in)
-		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrCertMalformed)) {
+		c, err := sm.DecodeCertificate(tt.in)
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, sm.ErrCertMalformed)) {
 			t.Errorf("DecodeCertificate(%s) = %v", tt.name, err)
 		}
 		if tt.ok && !c.Equal(root) {
@@ -214,14 +218,14 @@ func TestParseCertificate(t *testing.T) {
 		}
 	}
 
-	if _, err := CertificatePublicKey(nil); !errors.Is(err, ErrCertMalformed) {
+	if _, err := sm.CertificatePublicKey(nil); !errors.Is(err, sm.ErrCertMalformed) {
 		t.Errorf("CertificatePublicKey(nil) = %v", err)
 	}
 }
 
 func TestCertPoolVerify(t *testing.T) {
 	f := newCertFixture(t)
-	pool, err := SIMRootPool()
+	pool, err := simkeys.RootPool()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,54 +234,54 @@ func TestCertPoolVerify(t *testing.T) {
 	if pool.Len() != 1 {
 		t.Fatalf("pool has %d roots", pool.Len())
 	}
-	withShort := NewCertPool()
+	withShort := sm.NewCertPool()
 	withShort.AddCert(f.root)
 	withShort.AddCert(f.shortRoot)
-	other := NewCertPool()
+	other := sm.NewCertPool()
 	other.AddCert(f.otherRoot)
-	var zero CertPool
-	futurePool := NewCertPool()
+	var zero sm.CertPool
+	futurePool := sm.NewCertPool()
 	futurePool.AddCert(f.futureRoot)
-	pathPool := NewCertPool()
+	pathPool := sm.NewCertPool()
 	pathPool.AddCert(f.pathRoot)
 
 	signing := smx509.KeyUsageDigitalSignature
 	tests := []struct {
 		name      string
-		pool      *CertPool
+		pool      *sm.CertPool
 		leaf      *smx509.Certificate
-		opts      CertVerifyOptions
+		opts      sm.CertVerifyOptions
 		wantLen   int     // chain length on success
 		want      error   // sentinel on failure
 		wantAs    any     // optional: errors.As target type
 		notWanted []error // sentinels that must not match
 	}{
-		{"card ok", pool, f.card, CertVerifyOptions{Time: certNow, KeyUsage: signing}, 2, nil, nil, nil},
-		{"card both usages", pool, f.card, CertVerifyOptions{Time: certNow, KeyUsage: signing | smx509.KeyUsageContentCommitment}, 2, nil, nil, nil},
-		{"card no usage required", pool, f.card, CertVerifyOptions{Time: certNow}, 2, nil, nil, nil},
-		{"via intermediate", pool, f.interLeaf, CertVerifyOptions{Time: certNow, KeyUsage: signing, Intermediates: []*smx509.Certificate{f.inter, nil}}, 3, nil, nil, nil},
-		{"missing intermediate", pool, f.interLeaf, CertVerifyOptions{Time: certNow, KeyUsage: signing}, 0, ErrCertUntrusted, &smx509.UnknownAuthorityError{}, []error{ErrCertExpired}},
-		{"leaf expired", pool, f.card, CertVerifyOptions{Time: certNow.AddDate(5, 0, 0)}, 0, ErrCertExpired, nil, []error{ErrCertNotYetValid, ErrCertUntrusted}},
-		{"leaf not yet valid", pool, f.card, CertVerifyOptions{Time: certNow.AddDate(-2, 0, 0)}, 0, ErrCertNotYetValid, nil, []error{ErrCertExpired}},
-		{"root expired, leaf valid", pool, f.cardLong, CertVerifyOptions{Time: time.Date(2055, 1, 1, 0, 0, 0, 0, time.UTC)}, 0, ErrCertExpired, &smx509.CertificateInvalidError{}, []error{ErrCertUntrusted}},
-		{"short root expired", withShort, f.shortRootLeaf, CertVerifyOptions{Time: certNow}, 0, ErrCertExpired, nil, []error{ErrCertUntrusted}},
-		{"intermediate expired", pool, f.interExpiredLeaf, CertVerifyOptions{Time: certNow, Intermediates: []*smx509.Certificate{f.interExpired}}, 0, ErrCertExpired, nil, nil},
-		{"root not yet valid", futurePool, f.futureLeaf, CertVerifyOptions{Time: certNow}, 0, ErrCertNotYetValid, &smx509.CertificateInvalidError{}, []error{ErrCertExpired}},
-		{"path length exceeded", pathPool, f.pathLeaf, CertVerifyOptions{Time: certNow, Intermediates: []*smx509.Certificate{f.pathInter}}, 0, ErrCertInvalid, &smx509.CertificateInvalidError{}, []error{ErrCertUntrusted}},
-		{"other root", other, f.card, CertVerifyOptions{Time: certNow}, 0, ErrCertUntrusted, &smx509.UnknownAuthorityError{}, nil},
-		{"other leaf", pool, f.otherLeaf, CertVerifyOptions{Time: certNow}, 0, ErrCertUntrusted, nil, nil},
-		{"empty pool", NewCertPool(), f.card, CertVerifyOptions{Time: certNow}, 0, ErrCertUntrusted, nil, nil},
-		{"zero pool", &zero, f.card, CertVerifyOptions{Time: certNow}, 0, ErrCertUntrusted, nil, nil},
-		{"issuer not a CA", pool, f.notCALeaf, CertVerifyOptions{Time: certNow, Intermediates: []*smx509.Certificate{f.card}}, 0, ErrCertUntrusted, nil, nil},
-		{"tampered signature", pool, f.tampered, CertVerifyOptions{Time: certNow}, 0, ErrCertUntrusted, nil, nil},
-		{"encryption cert as signing", pool, f.enc, CertVerifyOptions{Time: certNow, KeyUsage: signing}, 0, ErrCertKeyUsage, nil, nil},
-		{"encryption cert, no usage required", pool, f.enc, CertVerifyOptions{Time: certNow}, 2, nil, nil, nil},
-		{"EKU email, any accepted", pool, f.emailEKU, CertVerifyOptions{Time: certNow, KeyUsage: signing}, 2, nil, nil, nil},
-		{"EKU email, server auth wanted", pool, f.emailEKU, CertVerifyOptions{Time: certNow, ExtKeyUsages: []smx509.ExtKeyUsage{smx509.ExtKeyUsageServerAuth}}, 0, ErrCertKeyUsage, &smx509.CertificateInvalidError{}, nil},
-		{"P-256 leaf", pool, f.p256, CertVerifyOptions{Time: certNow}, 0, ErrCertNotSM2, nil, nil},
-		{"nil leaf", pool, nil, CertVerifyOptions{Time: certNow}, 0, ErrCertMalformed, nil, nil},
-		{"unparsed leaf", pool, &smx509.Certificate{}, CertVerifyOptions{Time: certNow}, 0, ErrCertMalformed, nil, nil},
-		{"root as leaf", pool, f.root, CertVerifyOptions{Time: certNow}, 1, nil, nil, nil},
+		{"card ok", pool, f.card, sm.CertVerifyOptions{Time: certNow, KeyUsage: signing}, 2, nil, nil, nil},
+		{"card both usages", pool, f.card, sm.CertVerifyOptions{Time: certNow, KeyUsage: signing | smx509.KeyUsageContentCommitment}, 2, nil, nil, nil},
+		{"card no usage required", pool, f.card, sm.CertVerifyOptions{Time: certNow}, 2, nil, nil, nil},
+		{"via intermediate", pool, f.interLeaf, sm.CertVerifyOptions{Time: certNow, KeyUsage: signing, Intermediates: []*smx509.Certificate{f.inter, nil}}, 3, nil, nil, nil},
+		{"missing intermediate", pool, f.interLeaf, sm.CertVerifyOptions{Time: certNow, KeyUsage: signing}, 0, sm.ErrCertUntrusted, &smx509.UnknownAuthorityError{}, []error{sm.ErrCertExpired}},
+		{"leaf expired", pool, f.card, sm.CertVerifyOptions{Time: certNow.AddDate(5, 0, 0)}, 0, sm.ErrCertExpired, nil, []error{sm.ErrCertNotYetValid, sm.ErrCertUntrusted}},
+		{"leaf not yet valid", pool, f.card, sm.CertVerifyOptions{Time: certNow.AddDate(-2, 0, 0)}, 0, sm.ErrCertNotYetValid, nil, []error{sm.ErrCertExpired}},
+		{"root expired, leaf valid", pool, f.cardLong, sm.CertVerifyOptions{Time: time.Date(2055, 1, 1, 0, 0, 0, 0, time.UTC)}, 0, sm.ErrCertExpired, &smx509.CertificateInvalidError{}, []error{sm.ErrCertUntrusted}},
+		{"short root expired", withShort, f.shortRootLeaf, sm.CertVerifyOptions{Time: certNow}, 0, sm.ErrCertExpired, nil, []error{sm.ErrCertUntrusted}},
+		{"intermediate expired", pool, f.interExpiredLeaf, sm.CertVerifyOptions{Time: certNow, Intermediates: []*smx509.Certificate{f.interExpired}}, 0, sm.ErrCertExpired, nil, nil},
+		{"root not yet valid", futurePool, f.futureLeaf, sm.CertVerifyOptions{Time: certNow}, 0, sm.ErrCertNotYetValid, &smx509.CertificateInvalidError{}, []error{sm.ErrCertExpired}},
+		{"path length exceeded", pathPool, f.pathLeaf, sm.CertVerifyOptions{Time: certNow, Intermediates: []*smx509.Certificate{f.pathInter}}, 0, sm.ErrCertInvalid, &smx509.CertificateInvalidError{}, []error{sm.ErrCertUntrusted}},
+		{"other root", other, f.card, sm.CertVerifyOptions{Time: certNow}, 0, sm.ErrCertUntrusted, &smx509.UnknownAuthorityError{}, nil},
+		{"other leaf", pool, f.otherLeaf, sm.CertVerifyOptions{Time: certNow}, 0, sm.ErrCertUntrusted, nil, nil},
+		{"empty pool", sm.NewCertPool(), f.card, sm.CertVerifyOptions{Time: certNow}, 0, sm.ErrCertUntrusted, nil, nil},
+		{"zero pool", &zero, f.card, sm.CertVerifyOptions{Time: certNow}, 0, sm.ErrCertUntrusted, nil, nil},
+		{"issuer not a CA", pool, f.notCALeaf, sm.CertVerifyOptions{Time: certNow, Intermediates: []*smx509.Certificate{f.card}}, 0, sm.ErrCertUntrusted, nil, nil},
+		{"tampered signature", pool, f.tampered, sm.CertVerifyOptions{Time: certNow}, 0, sm.ErrCertUntrusted, nil, nil},
+		{"encryption cert as signing", pool, f.enc, sm.CertVerifyOptions{Time: certNow, KeyUsage: signing}, 0, sm.ErrCertKeyUsage, nil, nil},
+		{"encryption cert, no usage required", pool, f.enc, sm.CertVerifyOptions{Time: certNow}, 2, nil, nil, nil},
+		{"EKU email, any accepted", pool, f.emailEKU, sm.CertVerifyOptions{Time: certNow, KeyUsage: signing}, 2, nil, nil, nil},
+		{"EKU email, server auth wanted", pool, f.emailEKU, sm.CertVerifyOptions{Time: certNow, ExtKeyUsages: []smx509.ExtKeyUsage{smx509.ExtKeyUsageServerAuth}}, 0, sm.ErrCertKeyUsage, &smx509.CertificateInvalidError{}, nil},
+		{"P-256 leaf", pool, f.p256, sm.CertVerifyOptions{Time: certNow}, 0, sm.ErrCertNotSM2, nil, nil},
+		{"nil leaf", pool, nil, sm.CertVerifyOptions{Time: certNow}, 0, sm.ErrCertMalformed, nil, nil},
+		{"unparsed leaf", pool, &smx509.Certificate{}, sm.CertVerifyOptions{Time: certNow}, 0, sm.ErrCertMalformed, nil, nil},
+		{"root as leaf", pool, f.root, sm.CertVerifyOptions{Time: certNow}, 1, nil, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,37 +320,37 @@ func TestCertPoolVerify(t *testing.T) {
 	if _, err := pool.VerifySigning(f.card, certNow); err != nil {
 		t.Error(err)
 	}
-	if _, err := pool.VerifySigning(f.enc, certNow); !errors.Is(err, ErrCertKeyUsage) {
+	if _, err := pool.VerifySigning(f.enc, certNow); !errors.Is(err, sm.ErrCertKeyUsage) {
 		t.Errorf("VerifySigning(enc) = %v", err)
 	}
 	if _, err := pool.VerifySigning(f.interLeaf, certNow, f.inter); err != nil {
 		t.Errorf("VerifySigning with intermediate: %v", err)
 	}
 	// Zero time = now: the card certificate issued for today verifies.
-	der, _ := SIMIssueCardCertificate(sm2Hex(t, testcaCardID), nil, pkix.Name{CommonName: "now"}, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
-	nowCert, _ := ParseCertificate(der)
-	if _, err := pool.Verify(nowCert, CertVerifyOptions{}); err != nil {
+	der, _ := simkeys.IssueCardCertificate(certCardID(t), nil, pkix.Name{CommonName: "now"}, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	nowCert, _ := sm.ParseCertificate(der)
+	if _, err := pool.Verify(nowCert, sm.CertVerifyOptions{}); err != nil {
 		t.Errorf("zero time: %v", err)
 	}
 }
 
 func TestCertPoolAppendPEM(t *testing.T) {
-	rootPEM, _ := SIMRootCertificatePEM()
-	p := NewCertPool()
+	rootPEM, _ := simkeys.RootCertificatePEM()
+	p := sm.NewCertPool()
 	if err := p.AppendPEM(rootPEM); err != nil || p.Len() != 1 {
 		t.Fatalf("AppendPEM = %v, %d roots", err, p.Len())
 	}
 	bad := append(append([]byte(nil), rootPEM...), []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")...)
-	q := NewCertPool()
-	if err := q.AppendPEM(bad); !errors.Is(err, ErrCertMalformed) || q.Len() != 0 {
+	q := sm.NewCertPool()
+	if err := q.AppendPEM(bad); !errors.Is(err, sm.ErrCertMalformed) || q.Len() != 0 {
 		t.Errorf("AppendPEM(bad) = %v, %d roots", err, q.Len())
 	}
-	var zero CertPool
-	zero.AddCert(mustSIMRoot(t))
+	var zero sm.CertPool
+	zero.AddCert(mustRoot(t))
 	if zero.Len() != 1 {
 		t.Error("zero CertPool AddCert")
 	}
-	if _, err := zero.VerifySigning(mustSIMRoot(t), certNow); err != nil && !errors.Is(err, ErrCertKeyUsage) {
+	if _, err := zero.VerifySigning(mustRoot(t), certNow); err != nil && !errors.Is(err, sm.ErrCertKeyUsage) {
 		t.Errorf("zero pool after AddCert: %v", err)
 	}
 	if !strings.Contains(string(rootPEM), "CERTIFICATE") {
@@ -354,9 +358,9 @@ func TestCertPoolAppendPEM(t *testing.T) {
 	}
 }
 
-func mustSIMRoot(t testing.TB) *smx509.Certificate {
+func mustRoot(t testing.TB) *smx509.Certificate {
 	t.Helper()
-	r, err := SIMRootCertificate()
+	r, err := simkeys.RootCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,33 +369,70 @@ func mustSIMRoot(t testing.TB) *smx509.Certificate {
 
 func FuzzParseCertificate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := ParseCertificate(b)
+		c, err := sm.ParseCertificate(b)
 		if err != nil {
-			if !errors.Is(err, ErrCertMalformed) || c != nil {
+			if !errors.Is(err, sm.ErrCertMalformed) || c != nil {
 				t.Fatalf("error %v does not wrap ErrCertMalformed", err)
 			}
 		} else if !bytes.Equal(c.Raw, b) {
 			t.Fatal("Raw differs from the input")
 		} else {
 			// Whatever parses can be asked for its key and verified without panicking.
-			_, _ = CertificatePublicKey(c)
-			pool := NewCertPool()
-			pool.AddCert(mustSIMRoot(t))
-			_, _ = pool.Verify(c, CertVerifyOptions{Time: certNow, KeyUsage: smx509.KeyUsageDigitalSignature})
+			_, _ = sm.CertificatePublicKey(c)
+			pool := sm.NewCertPool()
+			pool.AddCert(mustRoot(t))
+			_, _ = pool.Verify(c, sm.CertVerifyOptions{Time: certNow, KeyUsage: smx509.KeyUsageDigitalSignature})
 		}
-		if c, err := DecodeCertificate(b); err != nil && (!errors.Is(err, ErrCertMalformed) || c != nil) {
+		if c, err := sm.DecodeCertificate(b); err != nil && (!errors.Is(err, sm.ErrCertMalformed) || c != nil) {
 			t.Fatalf("DecodeCertificate error %v does not wrap ErrCertMalformed", err)
 		}
 	})
 }
 
+// TestCertFuzzSeeds writes or checks the FuzzParseCertificate seeds made
+// from the SIM test PKI (see fuzzseeds_test.go).
+func TestCertFuzzSeeds(t *testing.T) {
+	root, err := simkeys.RootCertificateDER()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM, _ := simkeys.RootCertificatePEM()
+	card, err := simkeys.IssueCardCertificate(certCardID(t), nil, pkix.Name{CommonName: "张三", Country: []string{"CN"}},
+		time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm.CheckFuzzSeeds(t, map[string]map[string][]byte{
+		"FuzzParseCertificate": {
+			"sim-root":      root,
+			"sim-card":      card,
+			"sim-root-pem":  rootPEM,
+			"sim-root-b64":  []byte(base64.StdEncoding.EncodeToString(root)),
+			"truncated":     root[:len(root)-1],
+			"two-pem":       append(append([]byte(nil), rootPEM...), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: card})...),
+			"trailing-byte": append(append([]byte(nil), root...), 0),
+		},
+	})
+}
+
 func BenchmarkCertVerifyChain(b *testing.B) {
 	f := newCertFixture(b)
-	pool, _ := SIMRootPool()
+	pool, _ := simkeys.RootPool()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := pool.VerifySigning(f.card, certNow); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// certCardID is the card identification code of the simulator's gen2 card
+// (ssc-facts §1.2).
+func certCardID(t testing.TB) []byte {
+	t.Helper()
+	b, err := hex.DecodeString("330100D1560000050114F199D286DF7E")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -85,24 +85,6 @@ func TestDiversifyErrors(t *testing.T) {
 	}
 }
 
-// TestSIMKeysUnchanged pins that the SIM key scheme, now built on
-// DiversifySM4, still gives the values other packages and the simulator
-// depend on (simprofile_test.go has the full set).
-func TestSIMKeysUnchanged(t *testing.T) {
-	ck, err := SIMCardKey(KidExternalRead, unhex(t, gen2CardID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := unhex(t, "03482D37C3E0105033DD8E96C469856D"); !bytes.Equal(ck[:], want) {
-		t.Errorf("SIMCardKey = %X, want %X", ck, want)
-	}
-	mk := SIMMasterKey(KidExternalRead)
-	viaGeneral, _ := DiversifySM4(mk[:], unhex(t, gen2CardID)[8:])
-	if viaGeneral != ck {
-		t.Errorf("DiversifySM4 gives %X, SIMCardKey %X", viaGeneral, ck)
-	}
-}
-
 func ExampleDiversifySM4() {
 	master := symKey16
 	city := []byte{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}

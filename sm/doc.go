@@ -14,9 +14,9 @@
 //     sits behind MACer, so a PSAM or HSM can compute MACs instead.
 //   - Key diversification (DiversifySM4, DiversifyTDES: one D || ~D level
 //     per factor), process keys and the PBOC 3DES session key.
-//   - Secure messaging as apdu middleware (NewSMTransport): SM bit in CLA,
-//     optional data encipherment, command MAC chained from a fresh card
-//     challenge, optional response-MAC check.
+//   - Secure messaging as apdu middleware (NewSecureTransport): SM bit in
+//     CLA, optional data encipherment, command MAC chained from a fresh
+//     card challenge, optional response-MAC check.
 //   - The PKI application's PIN cryptogram (PKIPINCryptogram).
 //
 // Asymmetric half: SM2 keys, Z and digests, signatures and their encodings
@@ -26,11 +26,13 @@
 // offline data authentication objects.
 //
 // The primitives come from github.com/emmansun/gmsm (and crypto/des for
-// DES/3DES); this package only composes them. Functions and types whose
-// names contain SIM implement the project's simulation profile
-// (shared/spec/sim-profile.md): documented, deterministic stand-ins for
-// algorithms that real cards keep inside the COS, the PSAM or the issuer's
-// HSM, and the keys of the SIM test PKI. Callers should depend on the
+// DES/3DES); this package only composes them. Functions and constants
+// whose names or comments say SIM implement choices of the project's
+// simulation profile (shared/spec/sim-profile.md): documented,
+// deterministic stand-ins for algorithms that real cards keep inside the
+// COS, the PSAM or the issuer's HSM. The SIM keys and test PKI themselves
+// (master and card keys, the SIM root CA, the PBOC CA) are in sm/simkeys,
+// which this package does not import. Callers should depend on the
 // interfaces (CardKeys, MACer, Encipherer), not on the SIM or local-key
 // implementations, so that a real HSM or card profile can replace them
 // without touching callers.

@@ -5,15 +5,16 @@ import (
 	"fmt"
 
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // A CA envelopes a card's encryption key pair for the card's signing key
 // (the JMMY of the CA delivery); the card opens it.
 func ExampleSealEnvelopedKey() {
 	cardID, _ := hex.DecodeString("411600D156000005005A3C9E17B2D40F")
-	signing, _ := sm.SIMCardSigningKey(cardID) // the card's key (EF 0012/0013)
-	enc, _ := sm.SIMEncryptionKey(cardID)
-	session, _ := sm.SIMEnvelopeSessionKey(cardID)
+	signing, _ := simkeys.CardSigningKey(cardID) // the card's key (EF 0012/0013)
+	enc, _ := simkeys.EncryptionKey(cardID)
+	session, _ := simkeys.EnvelopeSessionKey(cardID)
 
 	env, err := sm.SealEnvelopedKey(nil, &signing.PublicKey, enc, session[:])
 	if err != nil {

@@ -327,6 +327,12 @@ func (s *DynamicSignature) ICCDynamicNumber() ([]byte, error) {
 	return d[1 : 1+d[0]], nil
 }
 
+// Sizes of PBOC certificate fields.
+const (
+	PBOCIssuerIDSize = 4  // issuer identifier of an issuer certificate (cn, F-padded)
+	PBOCPANFieldSize = 10 // PAN field of an ICC certificate (cn, F-padded)
+)
+
 // CAKeyID identifies a payment-system CA public key in a terminal: the
 // RID (5 bytes) and the CA public key index (tag 8F).
 type CAKeyID struct {
@@ -341,23 +347,9 @@ type CAKeyTable struct {
 	keys map[CAKeyID]*ecdsa.PublicKey
 }
 
-// SIM payment-system CA (sim-profile §6).
-const SIMPBOCCAIndex byte = 0x80
-
-// SIMPBOCRID is the RID of the SIM payment-system CA key: A000000333.
-var SIMPBOCRID = [5]byte{0xA0, 0x00, 0x00, 0x03, 0x33}
-
 // NewCAKeyTable returns an empty table.
 func NewCAKeyTable() *CAKeyTable {
 	return &CAKeyTable{keys: make(map[CAKeyID]*ecdsa.PublicKey)}
-}
-
-// SIMCAKeyTable returns a table holding the SIM payment-system CA key
-// (RID A000000333, index 80, the public key of SIMPBOCCAKey).
-func SIMCAKeyTable() *CAKeyTable {
-	t := NewCAKeyTable()
-	t.keys[CAKeyID{RID: SIMPBOCRID, Index: SIMPBOCCAIndex}] = &SIMPBOCCAKey().PublicKey
-	return t
 }
 
 func odaKeyID(rid []byte, index byte) (CAKeyID, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Personalise SM2 offline data authentication with the SIM payment-system CA
@@ -24,7 +25,7 @@ func ExampleODAVerifier_VerifyCertificates() {
 	issuer := sm.IssuerCert{IssuerID: [4]byte{0x62, 0x28, 0x23, 0xFF}, Expiry: [2]byte{0x12, 0x30}, Serial: [3]byte{0, 0, 1}}
 	xy, _ := sm.MarshalPublicKeyXY(&issuerKey.PublicKey)
 	copy(issuer.PublicKey[:], xy)
-	tag90, _ := sm.SignIssuerCert(sm.SIMPBOCCAKey(), issuer, nil)
+	tag90, _ := sm.SignIssuerCert(simkeys.PBOCCAKey(), issuer, nil)
 
 	icc := sm.ICCCert{Expiry: [2]byte{0x12, 0x28}, Serial: [3]byte{0, 0, 2}}
 	copy(icc.PAN[:], pan)
@@ -32,8 +33,8 @@ func ExampleODAVerifier_VerifyCertificates() {
 	copy(icc.PublicKey[:], xy)
 	tag9F46, _ := sm.SignICCCert(issuerKey, icc, static, nil)
 
-	v := sm.ODAVerifier{CAKeys: sm.SIMCAKeyTable(), Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}
-	_, iccCert, err := v.VerifyCertificates(sm.SIMPBOCRID[:], sm.SIMPBOCCAIndex, tag90, tag9F46, static, pan)
+	v := sm.ODAVerifier{CAKeys: simkeys.CAKeyTable(), Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}
+	_, iccCert, err := v.VerifyCertificates(simkeys.PBOCRID(), simkeys.PBOCCAIndex, tag90, tag9F46, static, pan)
 	fmt.Println(len(tag90), len(tag9F46), err)
 
 	un, _ := hex.DecodeString("11223344") // 9F37 from the DDOL
@@ -45,7 +46,7 @@ func ExampleODAVerifier_VerifyCertificates() {
 	_, err = v.VerifyDynamicSignature(iccCert, tag9F4B, []byte{0, 0, 0, 0})
 	fmt.Println(errors.Is(err, sm.ErrDDA), errors.Is(err, sm.ErrSM2Verify))
 
-	_, _, err = v.VerifyCertificates(sm.SIMPBOCRID[:], 0x81, tag90, tag9F46, static, pan)
+	_, _, err = v.VerifyCertificates(simkeys.PBOCRID(), 0x81, tag90, tag9F46, static, pan)
 	fmt.Println(errors.Is(err, sm.ErrIssuerCert), errors.Is(err, sm.ErrCAKeyNotFound))
 	// Output:
 	// 142 148 <nil>

@@ -29,6 +29,23 @@ type odaFixture struct {
 
 var odaNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
+// The SIM payment-system CA (sim-profile §6), recomputed here because
+// sm/simkeys, which has it, imports this package; simkeys' tests check the
+// same values.
+const odaCAIndex byte = 0x80
+
+func odaRID() []byte { return []byte{0xA0, 0x00, 0x00, 0x03, 0x33} }
+
+func odaCAKey() *sm2.PrivateKey { return seedKey([]byte("SSC-SIM-PBOC-CA")) }
+
+func odaCAKeyTable() *CAKeyTable {
+	t := NewCAKeyTable()
+	if err := t.Add(odaRID(), odaCAIndex, odaMust(MarshalPublicKeyXY(&odaCAKey().PublicKey))); err != nil {
+		panic(err)
+	}
+	return t
+}
+
 // odaMust returns b or panics (failing the test) on an error.
 func odaMust(b []byte, err error) []byte {
 	if err != nil {
@@ -40,8 +57,8 @@ func odaMust(b []byte, err error) []byte {
 func newODAFixture(t testing.TB) *odaFixture {
 	t.Helper()
 	f := &odaFixture{
-		issuerKey: testcaKey([]byte("test ODA issuer")),
-		iccKey:    testcaKey([]byte("test ODA ICC")),
+		issuerKey: seedKey([]byte("test ODA issuer")),
+		iccKey:    seedKey([]byte("test ODA ICC")),
 		// PAN 6228230029000005274 (ssc-facts §4.2), cn, F-padded.
 		pan: sm2Hex(t, "6228230029000005274F"),
 		// static data to be authenticated: some AFL record content || AIP.
@@ -49,7 +66,7 @@ func newODAFixture(t testing.TB) *odaFixture {
 		ddol:     sm2Hex(t, "11223344"),                                              // 9F37 unpredictable number
 		fddaTerm: sm2Hex(t, "11223344"+"000000001000"+"0156"+"0102030405060708090A"), // 9F37 9F02 5F2A 9F69
 		dynData:  sm2Hex(t, "08"+"0102030405060708"+"0001"),                          // dynamic number 8 bytes || ATC
-		verifier: ODAVerifier{CAKeys: SIMCAKeyTable(), Time: odaNow},
+		verifier: ODAVerifier{CAKeys: odaCAKeyTable(), Time: odaNow},
 	}
 	issuerXY, _ := MarshalPublicKeyXY(&f.issuerKey.PublicKey)
 	iccXY, _ := MarshalPublicKeyXY(&f.iccKey.PublicKey)
@@ -64,7 +81,7 @@ func newODAFixture(t testing.TB) *odaFixture {
 	copy(f.iccTmpl.PAN[:], f.pan)
 	copy(f.iccTmpl.PublicKey[:], iccXY)
 
-	ca := SIMPBOCCAKey()
+	ca := odaCAKey()
 	f.issuerCert = odaMust(SignIssuerCert(ca, f.issuerTmpl, nil))
 	f.iccCert = odaMust(SignICCCert(f.issuerKey, f.iccTmpl, f.static, nil))
 	f.ssad = odaMust(SignStaticData(f.issuerKey, [2]byte{0xDA, 0xC1}, f.static, nil))
@@ -87,7 +104,7 @@ func newODAFixture(t testing.TB) *odaFixture {
 func TestODAHappyPath(t *testing.T) {
 	f := newODAFixture(t)
 	v := f.verifier
-	ic, err := v.VerifyIssuerCert(SIMPBOCRID[:], SIMPBOCCAIndex, f.issuerCert, f.pan)
+	ic, err := v.VerifyIssuerCert(odaRID(), odaCAIndex, f.issuerCert, f.pan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,22 +132,22 @@ func TestODAHappyPath(t *testing.T) {
 	if ds, err := v.VerifyDynamicSignature(cc, f.fdda, f.fddaTerm); err != nil || ds.Format != ODAFormatFDDA {
 		t.Errorf("fDDA: %v", err)
 	}
-	ic2, cc2, err := v.VerifyCertificates(SIMPBOCRID[:], SIMPBOCCAIndex, f.issuerCert, f.iccCert, f.static, f.pan)
+	ic2, cc2, err := v.VerifyCertificates(odaRID(), odaCAIndex, f.issuerCert, f.iccCert, f.static, f.pan)
 	if err != nil || ic2 == nil || cc2 == nil {
 		t.Fatalf("VerifyCertificates: %v", err)
 	}
 	// The default signer id is used unless configured.
 	alice := v
 	alice.SignerID = []byte("ALICE123@YAHOO.COM")
-	if _, err := alice.VerifyIssuerCert(SIMPBOCRID[:], SIMPBOCCAIndex, f.issuerCertAlice, f.pan); err != nil {
+	if _, err := alice.VerifyIssuerCert(odaRID(), odaCAIndex, f.issuerCertAlice, f.pan); err != nil {
 		t.Errorf("ALICE id: %v", err)
 	}
-	if _, err := v.VerifyIssuerCert(SIMPBOCRID[:], SIMPBOCCAIndex, f.issuerCertAlice, f.pan); !errors.Is(err, ErrSM2Verify) {
+	if _, err := v.VerifyIssuerCert(odaRID(), odaCAIndex, f.issuerCertAlice, f.pan); !errors.Is(err, ErrSM2Verify) {
 		t.Errorf("ALICE cert, default id: %v", err)
 	}
 	explicit := v
 	explicit.SignerID = []byte(DefaultSignerID)
-	if _, err := explicit.VerifyIssuerCert(SIMPBOCRID[:], SIMPBOCCAIndex, f.issuerCert, f.pan); err != nil {
+	if _, err := explicit.VerifyIssuerCert(odaRID(), odaCAIndex, f.issuerCert, f.pan); err != nil {
 		t.Errorf("explicit default id: %v", err)
 	}
 }
@@ -173,7 +190,7 @@ func TestODADeterministic(t *testing.T) {
 		t.Errorf("DDA layout %X", a.dda[:2])
 	}
 	// Signatures are over the documented bytes.
-	ca := SIMPBOCCAKey()
+	ca := odaCAKey()
 	if err := Verify(&ca.PublicKey, nil, a.issuerCert[:78], a.issuerCert[78:]); err != nil {
 		t.Errorf("issuer cert signature: %v", err)
 	}
@@ -325,9 +342,9 @@ func odaSignRaw(t testing.TB, key *sm2.PrivateKey, body, extra []byte) []byte {
 func TestODAVerifyErrors(t *testing.T) {
 	f := newODAFixture(t)
 	v := f.verifier
-	ca := SIMPBOCCAKey()
-	rid := SIMPBOCRID[:]
-	ic, err := v.VerifyIssuerCert(rid, SIMPBOCCAIndex, f.issuerCert, f.pan)
+	ca := odaCAKey()
+	rid := odaRID()
+	ic, err := v.VerifyIssuerCert(rid, odaCAIndex, f.issuerCert, f.pan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,36 +382,36 @@ func TestODAVerifyErrors(t *testing.T) {
 		pan   []byte
 		want  []error // nil = success
 	}{
-		{"ok", v, rid, SIMPBOCCAIndex, f.issuerCert, f.pan, nil},
-		{"PAN without F pad", v, rid, SIMPBOCCAIndex, f.issuerCert, sm2Hex(t, "6228230029000005"), nil},
+		{"ok", v, rid, odaCAIndex, f.issuerCert, f.pan, nil},
+		{"PAN without F pad", v, rid, odaCAIndex, f.issuerCert, sm2Hex(t, "6228230029000005"), nil},
 		{"unknown index", v, rid, 0x81, f.issuerCert, f.pan, []error{ErrCAKeyNotFound}},
-		{"unknown RID", v, sm2Hex(t, "A000000003"), SIMPBOCCAIndex, f.issuerCert, f.pan, []error{ErrCAKeyNotFound}},
-		{"RID 4 bytes", v, rid[:4], SIMPBOCCAIndex, f.issuerCert, f.pan, []error{ErrLength}},
-		{"nil table", noCA, rid, SIMPBOCCAIndex, f.issuerCert, f.pan, []error{ErrCAKeyNotFound}},
-		{"empty table", emptyTable, rid, SIMPBOCCAIndex, f.issuerCert, f.pan, []error{ErrCAKeyNotFound}},
-		{"tampered serial", v, rid, SIMPBOCCAIndex, flip(f.issuerCert, 9), f.pan, []error{ErrSM2Verify}},
-		{"tampered key", v, rid, SIMPBOCCAIndex, flip(f.issuerCert, 20), f.pan, []error{ErrSM2Verify}},
-		{"tampered signature", v, rid, SIMPBOCCAIndex, flip(f.issuerCert, 100), f.pan, []error{ErrSM2Verify}},
-		{"signature r = 0", v, rid, SIMPBOCCAIndex, append(append([]byte(nil), f.issuerCert[:78]...), make([]byte, 64)...), f.pan, []error{ErrSM2Signature}},
-		{"signed with ALICE id", v, rid, SIMPBOCCAIndex, f.issuerCertAlice, f.pan, []error{ErrSM2Verify}},
-		{"malformed", v, rid, SIMPBOCCAIndex, f.issuerCert[:141], f.pan, []error{ErrODAFormat, ErrLength}},
-		{"ICC cert given", v, rid, SIMPBOCCAIndex, f.iccCert, f.pan, []error{ErrODAFormat}},
-		{"other PAN", v, rid, SIMPBOCCAIndex, f.issuerCert, sm2Hex(t, "6228240029000005274F"), []error{ErrPANMismatch}},
-		{"PAN shorter than issuer id", v, rid, SIMPBOCCAIndex, f.issuerCert, sm2Hex(t, "622FFF"), []error{ErrPANMismatch}},
-		{"PAN not cn", v, rid, SIMPBOCCAIndex, f.issuerCert, sm2Hex(t, "62282A"), []error{ErrPANMismatch, ErrODAFormat}},
-		{"PAN empty", v, rid, SIMPBOCCAIndex, f.issuerCert, nil, []error{ErrPANMismatch}},
-		{"issuer id 8 digits ok", v, rid, SIMPBOCCAIndex, issuerWithID([4]byte{0x62, 0x28, 0x23, 0x00}), f.pan, nil},
-		{"issuer id 3 digits ok", v, rid, SIMPBOCCAIndex, issuerWithID([4]byte{0x62, 0x2F, 0xFF, 0xFF}), f.pan, nil},
-		{"issuer id 2 digits", v, rid, SIMPBOCCAIndex, issuerWithID([4]byte{0x62, 0xFF, 0xFF, 0xFF}), f.pan, []error{ErrPANMismatch}},
-		{"issuer id not cn", v, rid, SIMPBOCCAIndex, issuerWithID([4]byte{0x62, 0x28, 0xA3, 0xFF}), f.pan, []error{ErrODAFormat}},
-		{"issuer id digit after pad", v, rid, SIMPBOCCAIndex, issuerWithID([4]byte{0x62, 0x28, 0xF3, 0xFF}), f.pan, []error{ErrODAFormat}},
-		{"issuer id all F", v, rid, SIMPBOCCAIndex, issuerWithID([4]byte{0xFF, 0xFF, 0xFF, 0xFF}), f.pan, []error{ErrODAFormat}},
-		{"expired", v, rid, SIMPBOCCAIndex, f.issuerCertExpired, f.pan, []error{ErrCertExpiredODA}},
-		{"last second of expiry month", atEndOfMonth, rid, SIMPBOCCAIndex, f.issuerCertExpired, f.pan, nil},
-		{"hash indicator SHA-1", v, rid, SIMPBOCCAIndex, sha1Cert, f.pan, []error{ErrODAAlgorithm}},
-		{"algorithm indicator RSA", v, rid, SIMPBOCCAIndex, rsaAlg, f.pan, []error{ErrODAAlgorithm}},
-		{"SHA-1 indicator, any accepted", lax, rid, SIMPBOCCAIndex, sha1Cert, f.pan, nil},
-		{"issuer key off curve", v, rid, SIMPBOCCAIndex, offCurve, f.pan, []error{ErrSM2PublicKey, ErrSM2NotOnCurve}},
+		{"unknown RID", v, sm2Hex(t, "A000000003"), odaCAIndex, f.issuerCert, f.pan, []error{ErrCAKeyNotFound}},
+		{"RID 4 bytes", v, rid[:4], odaCAIndex, f.issuerCert, f.pan, []error{ErrLength}},
+		{"nil table", noCA, rid, odaCAIndex, f.issuerCert, f.pan, []error{ErrCAKeyNotFound}},
+		{"empty table", emptyTable, rid, odaCAIndex, f.issuerCert, f.pan, []error{ErrCAKeyNotFound}},
+		{"tampered serial", v, rid, odaCAIndex, flip(f.issuerCert, 9), f.pan, []error{ErrSM2Verify}},
+		{"tampered key", v, rid, odaCAIndex, flip(f.issuerCert, 20), f.pan, []error{ErrSM2Verify}},
+		{"tampered signature", v, rid, odaCAIndex, flip(f.issuerCert, 100), f.pan, []error{ErrSM2Verify}},
+		{"signature r = 0", v, rid, odaCAIndex, append(append([]byte(nil), f.issuerCert[:78]...), make([]byte, 64)...), f.pan, []error{ErrSM2Signature}},
+		{"signed with ALICE id", v, rid, odaCAIndex, f.issuerCertAlice, f.pan, []error{ErrSM2Verify}},
+		{"malformed", v, rid, odaCAIndex, f.issuerCert[:141], f.pan, []error{ErrODAFormat, ErrLength}},
+		{"ICC cert given", v, rid, odaCAIndex, f.iccCert, f.pan, []error{ErrODAFormat}},
+		{"other PAN", v, rid, odaCAIndex, f.issuerCert, sm2Hex(t, "6228240029000005274F"), []error{ErrPANMismatch}},
+		{"PAN shorter than issuer id", v, rid, odaCAIndex, f.issuerCert, sm2Hex(t, "622FFF"), []error{ErrPANMismatch}},
+		{"PAN not cn", v, rid, odaCAIndex, f.issuerCert, sm2Hex(t, "62282A"), []error{ErrPANMismatch, ErrODAFormat}},
+		{"PAN empty", v, rid, odaCAIndex, f.issuerCert, nil, []error{ErrPANMismatch}},
+		{"issuer id 8 digits ok", v, rid, odaCAIndex, issuerWithID([4]byte{0x62, 0x28, 0x23, 0x00}), f.pan, nil},
+		{"issuer id 3 digits ok", v, rid, odaCAIndex, issuerWithID([4]byte{0x62, 0x2F, 0xFF, 0xFF}), f.pan, nil},
+		{"issuer id 2 digits", v, rid, odaCAIndex, issuerWithID([4]byte{0x62, 0xFF, 0xFF, 0xFF}), f.pan, []error{ErrPANMismatch}},
+		{"issuer id not cn", v, rid, odaCAIndex, issuerWithID([4]byte{0x62, 0x28, 0xA3, 0xFF}), f.pan, []error{ErrODAFormat}},
+		{"issuer id digit after pad", v, rid, odaCAIndex, issuerWithID([4]byte{0x62, 0x28, 0xF3, 0xFF}), f.pan, []error{ErrODAFormat}},
+		{"issuer id all F", v, rid, odaCAIndex, issuerWithID([4]byte{0xFF, 0xFF, 0xFF, 0xFF}), f.pan, []error{ErrODAFormat}},
+		{"expired", v, rid, odaCAIndex, f.issuerCertExpired, f.pan, []error{ErrCertExpiredODA}},
+		{"last second of expiry month", atEndOfMonth, rid, odaCAIndex, f.issuerCertExpired, f.pan, nil},
+		{"hash indicator SHA-1", v, rid, odaCAIndex, sha1Cert, f.pan, []error{ErrODAAlgorithm}},
+		{"algorithm indicator RSA", v, rid, odaCAIndex, rsaAlg, f.pan, []error{ErrODAAlgorithm}},
+		{"SHA-1 indicator, any accepted", lax, rid, odaCAIndex, sha1Cert, f.pan, nil},
+		{"issuer key off curve", v, rid, odaCAIndex, offCurve, f.pan, []error{ErrSM2PublicKey, ErrSM2NotOnCurve}},
 	}
 	for _, tt := range issuerTests {
 		t.Run("issuer/"+tt.name, func(t *testing.T) {
@@ -446,7 +463,7 @@ func TestODAVerifyErrors(t *testing.T) {
 			odaCheckErr(t, err, c != nil, ErrICCCert, tt.want)
 		})
 	}
-	if ic2, cc2, err := v.VerifyCertificates(rid, SIMPBOCCAIndex, f.issuerCert, f.iccCertBadPAN, f.static, f.pan); !errors.Is(err, ErrICCCert) || ic2 == nil || cc2 != nil {
+	if ic2, cc2, err := v.VerifyCertificates(rid, odaCAIndex, f.issuerCert, f.iccCertBadPAN, f.static, f.pan); !errors.Is(err, ErrICCCert) || ic2 == nil || cc2 != nil {
 		t.Errorf("VerifyCertificates(bad ICC) = %v", err)
 	}
 	if _, _, err := v.VerifyCertificates(rid, 0x99, f.issuerCert, f.iccCert, f.static, f.pan); !errors.Is(err, ErrIssuerCert) || !errors.Is(err, ErrCAKeyNotFound) {
@@ -504,7 +521,7 @@ func TestODAVerifyErrors(t *testing.T) {
 	// Signer id errors surface too.
 	longID := v
 	longID.SignerID = make([]byte, 0x2000)
-	if _, err := longID.VerifyIssuerCert(rid, SIMPBOCCAIndex, f.issuerCert, f.pan); !errors.Is(err, ErrSM2SignerID) || !errors.Is(err, ErrIssuerCert) {
+	if _, err := longID.VerifyIssuerCert(rid, odaCAIndex, f.issuerCert, f.pan); !errors.Is(err, ErrSM2SignerID) || !errors.Is(err, ErrIssuerCert) {
 		t.Errorf("long signer id: %v", err)
 	}
 }
@@ -541,7 +558,7 @@ func odaCheckErr(t *testing.T, err error, gotValue bool, step error, want []erro
 
 func TestODABuilderErrors(t *testing.T) {
 	f := newODAFixture(t)
-	ca := SIMPBOCCAKey()
+	ca := odaCAKey()
 	badExp := f.issuerTmpl
 	badExp.Expiry = [2]byte{0x00, 0x30}
 	badKey := f.issuerTmpl
@@ -591,15 +608,15 @@ func TestODABuilderErrors(t *testing.T) {
 }
 
 func TestCAKeyTable(t *testing.T) {
-	tab := SIMCAKeyTable()
+	tab := odaCAKeyTable()
 	if tab.Len() != 1 {
 		t.Fatalf("SIM table has %d keys", tab.Len())
 	}
 	pub, err := tab.Lookup(sm2Hex(t, "A000000333"), 0x80)
-	if err != nil || !pub.Equal(&SIMPBOCCAKey().PublicKey) {
+	if err != nil || !pub.Equal(&odaCAKey().PublicKey) {
 		t.Fatalf("Lookup = %v", err)
 	}
-	other := certKey(t, 0x31)
+	other, _ := PrivateKeyFromScalar(bytes.Repeat([]byte{0x31}, 32))
 	xy, _ := MarshalPublicKeyXY(&other.PublicKey)
 	if err := tab.Add(sm2Hex(t, "A000000333"), 0x81, xy); err != nil {
 		t.Fatal(err)
@@ -639,7 +656,7 @@ func TestCAKeyTable(t *testing.T) {
 			for j := range 50 {
 				if i%2 == 0 {
 					_ = tab.Add(sm2Hex(t, "A000000333"), byte(j), xy)
-				} else if _, err := tab.Lookup(SIMPBOCRID[:], SIMPBOCCAIndex); err != nil {
+				} else if _, err := tab.Lookup(odaRID(), odaCAIndex); err != nil {
 					t.Error(err)
 				}
 			}
@@ -649,7 +666,7 @@ func TestCAKeyTable(t *testing.T) {
 }
 
 func odaFuzzVerifier() ODAVerifier {
-	return ODAVerifier{CAKeys: SIMCAKeyTable(), Time: odaNow, AnyIndicators: true}
+	return ODAVerifier{CAKeys: odaCAKeyTable(), Time: odaNow, AnyIndicators: true}
 }
 
 func FuzzParseIssuerCert(f *testing.F) {
@@ -667,7 +684,7 @@ func FuzzParseIssuerCert(f *testing.F) {
 			t.Fatalf("%X re-encodes as %X", b, c.Bytes())
 		}
 		_, _ = c.Key()
-		if _, err := v.VerifyIssuerCert(SIMPBOCRID[:], SIMPBOCCAIndex, b, pan); err != nil && !errors.Is(err, ErrIssuerCert) {
+		if _, err := v.VerifyIssuerCert(odaRID(), odaCAIndex, b, pan); err != nil && !errors.Is(err, ErrIssuerCert) {
 			t.Fatalf("verify error %v does not wrap ErrIssuerCert", err)
 		}
 	})
@@ -676,7 +693,7 @@ func FuzzParseIssuerCert(f *testing.F) {
 func FuzzParseICCCert(f *testing.F) {
 	v := odaFuzzVerifier()
 	issuer := &IssuerCert{}
-	copy(issuer.PublicKey[:], odaMust(MarshalPublicKeyXY(&testcaKey([]byte("test ODA issuer")).PublicKey)))
+	copy(issuer.PublicKey[:], odaMust(MarshalPublicKeyXY(&seedKey([]byte("test ODA issuer")).PublicKey)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseICCCert(b)
 		if err != nil {
@@ -697,7 +714,7 @@ func FuzzParseICCCert(f *testing.F) {
 func FuzzParseSignedStaticData(f *testing.F) {
 	v := odaFuzzVerifier()
 	issuer := &IssuerCert{}
-	copy(issuer.PublicKey[:], odaMust(MarshalPublicKeyXY(&testcaKey([]byte("test ODA issuer")).PublicKey)))
+	copy(issuer.PublicKey[:], odaMust(MarshalPublicKeyXY(&seedKey([]byte("test ODA issuer")).PublicKey)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ParseSignedStaticData(b)
 		if err != nil {
@@ -718,7 +735,7 @@ func FuzzParseSignedStaticData(f *testing.F) {
 func FuzzParseDynamicSignature(f *testing.F) {
 	v := odaFuzzVerifier()
 	icc := &ICCCert{}
-	copy(icc.PublicKey[:], odaMust(MarshalPublicKeyXY(&testcaKey([]byte("test ODA ICC")).PublicKey)))
+	copy(icc.PublicKey[:], odaMust(MarshalPublicKeyXY(&seedKey([]byte("test ODA ICC")).PublicKey)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ParseDynamicSignature(b)
 		if err != nil {
@@ -742,7 +759,7 @@ func BenchmarkODAVerifyCertificates(b *testing.B) {
 	v := f.verifier
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := v.VerifyCertificates(SIMPBOCRID[:], SIMPBOCCAIndex, f.issuerCert, f.iccCert, f.static, f.pan); err != nil {
+		if _, _, err := v.VerifyCertificates(odaRID(), odaCAIndex, f.issuerCert, f.iccCert, f.static, f.pan); err != nil {
 			b.Fatal(err)
 		}
 	}

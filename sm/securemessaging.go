@@ -17,33 +17,33 @@ import (
 //	CLA' INS P1 P2 Lc' || data'      (Lc' counts the MAC)
 //
 // is appended, chained from the card's fresh challenge or from zeros.
-// SMTransport does this as middleware under an apdu.Transmitter: callers
+// SecureTransport does this as middleware under an apdu.Transmitter: callers
 // build plain commands and the transport protects those that need it.
 
-// ErrResponseMAC is returned by SMTransport when a response MAC is
+// ErrResponseMAC is returned by SecureTransport when a response MAC is
 // configured and the card's answer does not carry a valid one.
 var ErrResponseMAC = errors.New("sm: response MAC does not verify")
 
-// SMLevel is how one command is protected.
-type SMLevel int
+// SecureLevel is how one command is protected.
+type SecureLevel int
 
 const (
-	SMPlain  SMLevel = iota // sent unchanged
-	SMMAC                   // SM bit in CLA, MAC appended
-	SMEncMAC                // SM bit in CLA, data field enciphered, MAC appended
+	LevelPlain  SecureLevel = iota // sent unchanged
+	LevelMAC                       // SM bit in CLA, MAC appended
+	LevelEncMAC                    // SM bit in CLA, data field enciphered, MAC appended
 )
 
 // String names the level.
-func (l SMLevel) String() string {
+func (l SecureLevel) String() string {
 	switch l {
-	case SMPlain:
+	case LevelPlain:
 		return "plain"
-	case SMMAC:
+	case LevelMAC:
 		return "MAC"
-	case SMEncMAC:
+	case LevelEncMAC:
 		return "enc+MAC"
 	}
-	return fmt.Sprintf("SMLevel(%d)", int(l))
+	return fmt.Sprintf("SecureLevel(%d)", int(l))
 }
 
 // Encipherer enciphers the data field of a command for secure messaging.
@@ -119,20 +119,20 @@ func CardChallenge(n int) ChallengeFunc {
 	}
 }
 
-// SMConfig configures an SMTransport.
-type SMConfig struct {
+// SecureConfig configures a SecureTransport.
+type SecureConfig struct {
 	// MAC computes the command MAC: a *CBCMAC (NewPKIMAC, NewSM4MAC,
 	// NewRetailMAC …) or a PSAM/HSM adapter. Required.
 	MAC MACer
 
-	// Cipher enciphers the data field of SMEncMAC commands.
+	// Cipher enciphers the data field of LevelEncMAC commands.
 	Cipher Encipherer
 
 	// Level chooses the protection of each plain command. When nil,
-	// commands whose CLA already has the SM bit (04, 84 …) get SMMAC and
+	// commands whose CLA already has the SM bit (04, 84 …) get LevelMAC and
 	// the others go unchanged. GET RESPONSE (INS C0) and reader
 	// pseudo-APDUs (CLA FF) always go unchanged.
-	Level func(cmd apdu.Command) SMLevel
+	Level func(cmd apdu.Command) SecureLevel
 
 	// Challenge gives the MAC's initial value for each protected command,
 	// e.g. CardChallenge(16). nil means zeros.
@@ -146,40 +146,40 @@ type SMConfig struct {
 	ResponseMAC MACer
 }
 
-// SMTransport is an apdu.Transport that applies secure messaging to the
+// SecureTransport is an apdu.Transport that applies secure messaging to the
 // commands it forwards to an inner raw transport. Put it under an
 // apdu.Transmitter:
 //
-//	tr := apdu.Transmitter{Transport: sm.NewSMTransport(card, cfg)}
+//	tr := apdu.Transmitter{Transport: sm.NewSecureTransport(card, cfg)}
 //
 // It supports short APDUs only. It holds no state between commands; it is
 // as safe for concurrent use as its inner transport and configuration, and,
 // as with any card, whole commands (here challenge + command) must not
 // interleave.
-type SMTransport struct {
+type SecureTransport struct {
 	inner apdu.Transport
-	cfg   SMConfig
+	cfg   SecureConfig
 }
 
-var _ apdu.Transport = (*SMTransport)(nil)
+var _ apdu.Transport = (*SecureTransport)(nil)
 
-// NewSMTransport returns an SMTransport sending through inner.
-func NewSMTransport(inner apdu.Transport, cfg SMConfig) *SMTransport {
-	return &SMTransport{inner: inner, cfg: cfg}
+// NewSecureTransport returns a SecureTransport sending through inner.
+func NewSecureTransport(inner apdu.Transport, cfg SecureConfig) *SecureTransport {
+	return &SecureTransport{inner: inner, cfg: cfg}
 }
 
 // Transmit implements apdu.Transport: cmd is a plain command APDU.
-// Commands at level SMPlain are forwarded unchanged; the others are
+// Commands at level LevelPlain are forwarded unchanged; the others are
 // wrapped, sent, and (with ResponseMAC) their response is checked. A card
 // that rejects the MAC answers 6988, which comes back as a response
 // (apdu.ErrSecureMessaging from its Err), not as an error.
-func (t *SMTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+func (t *SecureTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	c, err := apdu.ParseCommand(cmd)
 	if err != nil {
 		return nil, err
 	}
 	level := t.level(c)
-	if level == SMPlain {
+	if level == LevelPlain {
 		return t.inner.Transmit(ctx, cmd)
 	}
 	wrapped, iv, err := t.wrap(ctx, c, level)
@@ -193,17 +193,17 @@ func (t *SMTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error) 
 	return t.checkResponse(ctx, iv, rb)
 }
 
-func (t *SMTransport) level(c apdu.Command) SMLevel {
+func (t *SecureTransport) level(c apdu.Command) SecureLevel {
 	if c.INS == 0xC0 || c.CLA == 0xFF {
-		return SMPlain
+		return LevelPlain
 	}
 	if t.cfg.Level != nil {
 		return t.cfg.Level(c)
 	}
 	if hasSMBit(c.CLA) {
-		return SMMAC
+		return LevelMAC
 	}
-	return SMPlain
+	return LevelPlain
 }
 
 // smBit is the secure-messaging bit of a class byte: b6 for the further
@@ -219,16 +219,16 @@ func smBit(cla byte) byte {
 func hasSMBit(cla byte) bool { return cla&smBit(cla) != 0 }
 
 // wrap builds the protected command and returns it with the MAC's IV.
-func (t *SMTransport) wrap(ctx context.Context, c apdu.Command, level SMLevel) ([]byte, []byte, error) {
+func (t *SecureTransport) wrap(ctx context.Context, c apdu.Command, level SecureLevel) ([]byte, []byte, error) {
 	if t.cfg.MAC == nil {
-		return nil, nil, errors.New("sm: secure messaging needs SMConfig.MAC")
+		return nil, nil, errors.New("sm: secure messaging needs SecureConfig.MAC")
 	}
 	data := c.Data
 	switch level {
-	case SMMAC:
-	case SMEncMAC:
+	case LevelMAC:
+	case LevelEncMAC:
 		if t.cfg.Cipher == nil {
-			return nil, nil, errors.New("sm: enciphered secure messaging needs SMConfig.Cipher")
+			return nil, nil, errors.New("sm: enciphered secure messaging needs SecureConfig.Cipher")
 		}
 		var err error
 		if data, err = t.cfg.Cipher.Encipher(c.Data); err != nil {
@@ -263,7 +263,7 @@ func (t *SMTransport) wrap(ctx context.Context, c apdu.Command, level SMLevel) (
 }
 
 // checkResponse verifies and strips the response MAC.
-func (t *SMTransport) checkResponse(ctx context.Context, iv, rb []byte) ([]byte, error) {
+func (t *SecureTransport) checkResponse(ctx context.Context, iv, rb []byte) ([]byte, error) {
 	resp, err := apdu.ParseResponse(rb)
 	if err != nil {
 		return nil, err

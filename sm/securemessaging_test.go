@@ -172,10 +172,10 @@ func pkiSM(t testing.TB, card apdu.Transport, key []byte) *apdu.Transmitter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &apdu.Transmitter{Transport: NewSMTransport(card, SMConfig{
+	return &apdu.Transmitter{Transport: NewSecureTransport(card, SecureConfig{
 		MAC:       mac,
 		Cipher:    DataCipher{Block: b, Padding: PadISO9797M2},
-		Level:     func(apdu.Command) SMLevel { return SMEncMAC },
+		Level:     func(apdu.Command) SecureLevel { return LevelEncMAC },
 		Challenge: CardChallenge(PKIChallengeSize),
 	})}
 }
@@ -318,7 +318,7 @@ func TestSMClassAndLevels(t *testing.T) {
 	mac, _ := NewPKIMAC(symKey16)
 	tests := []struct {
 		name    string
-		level   func(apdu.Command) SMLevel
+		level   func(apdu.Command) SecureLevel
 		cmd     string
 		want    string // wrapped command without the MAC and Le; "" = unchanged
 		wantLe  int    // -1: none
@@ -328,18 +328,18 @@ func TestSMClassAndLevels(t *testing.T) {
 		{"proprietary with SM bit", nil, "84D40100021234", "84D40100061234", -1, true},
 		{"ISO class without SM bit is plain", nil, "00A4040002DF01", "", -1, false},
 		{"proprietary without SM bit is plain", nil, "80C4010305C10312345600", "", -1, false},
-		{"00 -> 04 by Level", func(apdu.Command) SMLevel { return SMMAC }, "00B0000010", "04B0000004", 0x10, true},
-		{"80 -> 84 by Level, case 4", func(apdu.Command) SMLevel { return SMMAC }, "80CA9F79010000", "84CA9F790500", 0x00, true},
-		{"further interindustry 40 -> 60", func(apdu.Command) SMLevel { return SMMAC }, "40B0000000", "60B0000004", 0x00, true},
-		{"case 1 gets Lc 04", func(apdu.Command) SMLevel { return SMMAC }, "84E40000", "84E4000004", -1, true},
-		{"GET RESPONSE always plain", func(apdu.Command) SMLevel { return SMMAC }, "00C0000010", "", -1, false},
-		{"reader pseudo-APDU always plain", func(apdu.Command) SMLevel { return SMMAC }, "FFCA000000", "", -1, false},
-		{"Level plain", func(apdu.Command) SMLevel { return SMPlain }, "84D40100021234", "", -1, false},
+		{"00 -> 04 by Level", func(apdu.Command) SecureLevel { return LevelMAC }, "00B0000010", "04B0000004", 0x10, true},
+		{"80 -> 84 by Level, case 4", func(apdu.Command) SecureLevel { return LevelMAC }, "80CA9F79010000", "84CA9F790500", 0x00, true},
+		{"further interindustry 40 -> 60", func(apdu.Command) SecureLevel { return LevelMAC }, "40B0000000", "60B0000004", 0x00, true},
+		{"case 1 gets Lc 04", func(apdu.Command) SecureLevel { return LevelMAC }, "84E40000", "84E4000004", -1, true},
+		{"GET RESPONSE always plain", func(apdu.Command) SecureLevel { return LevelMAC }, "00C0000010", "", -1, false},
+		{"reader pseudo-APDU always plain", func(apdu.Command) SecureLevel { return LevelMAC }, "FFCA000000", "", -1, false},
+		{"Level plain", func(apdu.Command) SecureLevel { return LevelPlain }, "84D40100021234", "", -1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &smRecorder{}
-			smt := NewSMTransport(rec, SMConfig{MAC: mac, Level: tt.level})
+			smt := NewSecureTransport(rec, SecureConfig{MAC: mac, Level: tt.level})
 			if _, err := smt.Transmit(ctx, unhex(t, tt.cmd)); err != nil {
 				t.Fatal(err)
 			}
@@ -373,9 +373,9 @@ func TestSMClassAndLevels(t *testing.T) {
 func TestSMRetailPBOC(t *testing.T) {
 	mac, _ := NewRetailMAC(symKey16, PadISO9797M2)
 	rec := &smRecorder{challenge: unhex(t, "1122334455667788")}
-	tr := apdu.Transmitter{Transport: NewSMTransport(rec, SMConfig{
+	tr := apdu.Transmitter{Transport: NewSecureTransport(rec, SecureConfig{
 		MAC:       mac,
-		Level:     func(apdu.Command) SMLevel { return SMMAC },
+		Level:     func(apdu.Command) SecureLevel { return LevelMAC },
 		Challenge: CardChallenge(8),
 	})}
 	if _, err := tr.Do(context.Background(), apdu.Command{INS: 0xDA, P1: 0x9F, P2: 0x79, Data: unhex(t, "000000050000")}); err != nil {
@@ -397,7 +397,7 @@ func TestSMResponseMAC(t *testing.T) {
 				card := newFakePKICard(oldAdminPIN, oldMK)
 				card.t0, card.badRespMAC = t0, bad
 				mac, _ := NewPKIMAC(oldMK)
-				tr := apdu.Transmitter{Transport: NewSMTransport(card, SMConfig{
+				tr := apdu.Transmitter{Transport: NewSecureTransport(card, SecureConfig{
 					MAC: mac, ResponseMAC: mac, Challenge: CardChallenge(16),
 				})}
 				data, err := tr.Do(ctx, apdu.Command{CLA: 0x84, INS: 0xCA, P1: 0x01, P2: 0x01, Ne: 256})
@@ -429,7 +429,7 @@ func TestSMResponseMAC(t *testing.T) {
 		{smSW(apdu.SWOK), ErrResponseMAC},
 		{[]byte{0x90}, apdu.ErrMalformedResponse},
 	} {
-		tr := apdu.Transmitter{Transport: NewSMTransport(&smRecorder{answer: tt.answer}, SMConfig{MAC: mac, ResponseMAC: mac})}
+		tr := apdu.Transmitter{Transport: NewSecureTransport(&smRecorder{answer: tt.answer}, SecureConfig{MAC: mac, ResponseMAC: mac})}
 		if _, err := tr.Do(ctx, apdu.Command{CLA: 0x84, INS: 0xCA, Ne: 256}); !errors.Is(err, tt.want) {
 			t.Errorf("answer %X: err = %v, want %v", tt.answer, err, tt.want)
 		}
@@ -451,33 +451,33 @@ func TestSMErrors(t *testing.T) {
 	ctx := context.Background()
 	mac, _ := NewPKIMAC(symKey16)
 	sm4b, _ := NewSM4(symKey16)
-	all := func(apdu.Command) SMLevel { return SMMAC }
-	enc := func(apdu.Command) SMLevel { return SMEncMAC }
+	all := func(apdu.Command) SecureLevel { return LevelMAC }
+	enc := func(apdu.Command) SecureLevel { return LevelEncMAC }
 	errLink := errors.New("reader gone")
 	tests := []struct {
 		name  string
 		inner *smRecorder
-		cfg   SMConfig
+		cfg   SecureConfig
 		cmd   []byte
 		want  error // nil: any error
 	}{
-		{"no MAC", &smRecorder{}, SMConfig{Level: all}, unhex(t, "84D4010000"), nil},
-		{"enc without cipher", &smRecorder{}, SMConfig{MAC: mac, Level: enc}, unhex(t, "84D4010000"), nil},
-		{"unknown level", &smRecorder{}, SMConfig{MAC: mac, Level: func(apdu.Command) SMLevel { return 9 }}, unhex(t, "84D4010000"), nil},
-		{"malformed command", &smRecorder{}, SMConfig{MAC: mac}, []byte{0x84, 0xD4}, apdu.ErrMalformedCommand},
-		{"too long", &smRecorder{}, SMConfig{MAC: mac, Level: all}, append(unhex(t, "84D40100FC"), make([]byte, 252)...), ErrLength},
-		{"too long after encipherment", &smRecorder{}, SMConfig{MAC: mac, Level: enc, Cipher: DataCipher{Block: sm4b}}, append(unhex(t, "84D40100F0"), make([]byte, 240)...), ErrLength},
-		{"MACer fails", &smRecorder{}, SMConfig{MAC: failingMACer{}, Level: all}, unhex(t, "84D4010000"), errFakeHSM},
-		{"cipher fails", &smRecorder{}, SMConfig{MAC: mac, Level: enc, Cipher: failingCipher{}}, unhex(t, "84D4010000"), errFakeHSM},
-		{"challenge refused", &smRecorder{refuseChallenge: true}, SMConfig{MAC: mac, Level: all, Challenge: CardChallenge(8)}, unhex(t, "84D4010000"), apdu.ErrNotSupported},
-		{"short challenge", &smRecorder{challenge: []byte{1, 2, 3, 4}}, SMConfig{MAC: mac, Level: all, Challenge: CardChallenge(8)}, unhex(t, "84D4010000"), ErrLength},
-		{"bad challenge size", &smRecorder{}, SMConfig{MAC: mac, Level: all, Challenge: CardChallenge(0)}, unhex(t, "84D4010000"), ErrLength},
-		{"challenge too long for the MAC", &smRecorder{challenge: make([]byte, 32)}, SMConfig{MAC: mac, Level: all, Challenge: CardChallenge(32)}, unhex(t, "84D4010000"), ErrLength},
-		{"inner transport fails", &smRecorder{err: errLink}, SMConfig{MAC: mac, Level: all}, unhex(t, "84D4010000"), errLink},
-		{"inner transport fails on plain", &smRecorder{err: errLink}, SMConfig{MAC: mac}, unhex(t, "00A4000000"), errLink},
+		{"no MAC", &smRecorder{}, SecureConfig{Level: all}, unhex(t, "84D4010000"), nil},
+		{"enc without cipher", &smRecorder{}, SecureConfig{MAC: mac, Level: enc}, unhex(t, "84D4010000"), nil},
+		{"unknown level", &smRecorder{}, SecureConfig{MAC: mac, Level: func(apdu.Command) SecureLevel { return 9 }}, unhex(t, "84D4010000"), nil},
+		{"malformed command", &smRecorder{}, SecureConfig{MAC: mac}, []byte{0x84, 0xD4}, apdu.ErrMalformedCommand},
+		{"too long", &smRecorder{}, SecureConfig{MAC: mac, Level: all}, append(unhex(t, "84D40100FC"), make([]byte, 252)...), ErrLength},
+		{"too long after encipherment", &smRecorder{}, SecureConfig{MAC: mac, Level: enc, Cipher: DataCipher{Block: sm4b}}, append(unhex(t, "84D40100F0"), make([]byte, 240)...), ErrLength},
+		{"MACer fails", &smRecorder{}, SecureConfig{MAC: failingMACer{}, Level: all}, unhex(t, "84D4010000"), errFakeHSM},
+		{"cipher fails", &smRecorder{}, SecureConfig{MAC: mac, Level: enc, Cipher: failingCipher{}}, unhex(t, "84D4010000"), errFakeHSM},
+		{"challenge refused", &smRecorder{refuseChallenge: true}, SecureConfig{MAC: mac, Level: all, Challenge: CardChallenge(8)}, unhex(t, "84D4010000"), apdu.ErrNotSupported},
+		{"short challenge", &smRecorder{challenge: []byte{1, 2, 3, 4}}, SecureConfig{MAC: mac, Level: all, Challenge: CardChallenge(8)}, unhex(t, "84D4010000"), ErrLength},
+		{"bad challenge size", &smRecorder{}, SecureConfig{MAC: mac, Level: all, Challenge: CardChallenge(0)}, unhex(t, "84D4010000"), ErrLength},
+		{"challenge too long for the MAC", &smRecorder{challenge: make([]byte, 32)}, SecureConfig{MAC: mac, Level: all, Challenge: CardChallenge(32)}, unhex(t, "84D4010000"), ErrLength},
+		{"inner transport fails", &smRecorder{err: errLink}, SecureConfig{MAC: mac, Level: all}, unhex(t, "84D4010000"), errLink},
+		{"inner transport fails on plain", &smRecorder{err: errLink}, SecureConfig{MAC: mac}, unhex(t, "00A4000000"), errLink},
 	}
 	for _, tt := range tests {
-		_, err := NewSMTransport(tt.inner, tt.cfg).Transmit(ctx, tt.cmd)
+		_, err := NewSecureTransport(tt.inner, tt.cfg).Transmit(ctx, tt.cmd)
 		if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
 			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
 		}
@@ -528,17 +528,17 @@ func TestDataCipher(t *testing.T) {
 	if _, err := (DataCipher{Block: sm4b, IV: make([]byte, 8)}).Encipher(make([]byte, 3)); !errors.Is(err, ErrLength) {
 		t.Errorf("bad IV: err = %v", err)
 	}
-	for l, want := range map[SMLevel]string{SMPlain: "plain", SMMAC: "MAC", SMEncMAC: "enc+MAC", 7: "SMLevel(7)"} {
+	for l, want := range map[SecureLevel]string{LevelPlain: "plain", LevelMAC: "MAC", LevelEncMAC: "enc+MAC", 7: "SecureLevel(7)"} {
 		if l.String() != want {
 			t.Errorf("%d.String() = %q", int(l), l.String())
 		}
 	}
 }
 
-// FuzzSMTransport feeds arbitrary command bytes through the transport: it
+// FuzzSecureTransport feeds arbitrary command bytes through the transport: it
 // must never panic, and whatever it protects must parse back as a short
 // APDU whose MAC verifies and whose unprotected parts are unchanged.
-func FuzzSMTransport(f *testing.F) {
+func FuzzSecureTransport(f *testing.F) {
 	f.Add([]byte{0x84, 0xD4, 0x01, 0x00, 0x02, 0x12, 0x34}, uint8(1))
 	f.Add([]byte{0x00, 0xB0, 0x00, 0x00, 0x10}, uint8(2))
 	f.Add([]byte{0x80, 0xCA, 0x9F, 0x79, 0x00}, uint8(1))
@@ -546,11 +546,11 @@ func FuzzSMTransport(f *testing.F) {
 	mac, _ := NewPKIMAC(symKey16)
 	b, _ := NewSM4(symKey16)
 	f.Fuzz(func(t *testing.T, cmd []byte, sel uint8) {
-		level := SMLevel(sel % 3)
+		level := SecureLevel(sel % 3)
 		rec := &smRecorder{}
-		smt := NewSMTransport(rec, SMConfig{
+		smt := NewSecureTransport(rec, SecureConfig{
 			MAC: mac, Cipher: DataCipher{Block: b},
-			Level: func(apdu.Command) SMLevel { return level },
+			Level: func(apdu.Command) SecureLevel { return level },
 		})
 		_, err := smt.Transmit(context.Background(), cmd)
 		plain, perr := apdu.ParseCommand(cmd)
@@ -567,7 +567,7 @@ func FuzzSMTransport(f *testing.F) {
 			return
 		}
 		sent := rec.cmds[0]
-		if smt.level(plain) == SMPlain {
+		if smt.level(plain) == LevelPlain {
 			if !bytes.Equal(sent, cmd) {
 				t.Fatalf("plain %X sent as %X", cmd, sent)
 			}
@@ -580,7 +580,7 @@ func FuzzSMTransport(f *testing.F) {
 		if w.INS != plain.INS || w.P1 != plain.P1 || w.P2 != plain.P2 || !hasSMBit(w.CLA) || w.CLA&^smBit(w.CLA) != plain.CLA&^smBit(plain.CLA) {
 			t.Fatalf("header %X from %X", sent[:4], cmd[:4])
 		}
-		if level == SMMAC && !bytes.Equal(w.Data[:len(w.Data)-MACSize], plain.Data) {
+		if level == LevelMAC && !bytes.Equal(w.Data[:len(w.Data)-MACSize], plain.Data) {
 			t.Fatalf("data changed: %X from %X", w.Data, plain.Data)
 		}
 		if want := min(plain.Ne, apdu.MaxShortNe); w.Ne != want {
@@ -593,10 +593,10 @@ func FuzzSMTransport(f *testing.F) {
 	})
 }
 
-// ExampleNewSMTransport changes the PKI master key (ssc-facts §3.5) through
+// ExampleNewSecureTransport changes the PKI master key (ssc-facts §3.5) through
 // the secure-messaging transport. A fake card that only prints what it
 // receives and gives a fixed challenge stands in for a reader here.
-func ExampleNewSMTransport() {
+func ExampleNewSecureTransport() {
 	oldKey := []byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10}
 	newKey := make([]byte, 16)
 	card := apdu.TransportFunc(func(_ context.Context, cmd []byte) ([]byte, error) {
@@ -609,10 +609,10 @@ func ExampleNewSMTransport() {
 
 	mac, _ := NewPKIMAC(oldKey)
 	block, _ := NewSM4(oldKey)
-	tr := apdu.Transmitter{Transport: NewSMTransport(card, SMConfig{
+	tr := apdu.Transmitter{Transport: NewSecureTransport(card, SecureConfig{
 		MAC:       mac,
 		Cipher:    DataCipher{Block: block, Padding: PadISO9797M2}, // 13 || data || 80 00…
-		Level:     func(apdu.Command) SMLevel { return SMEncMAC },
+		Level:     func(apdu.Command) SecureLevel { return LevelEncMAC },
 		Challenge: CardChallenge(PKIChallengeSize),
 	})}
 	data := append([]byte{0x00, 0x00, 0x00}, newKey...)
@@ -631,10 +631,10 @@ func BenchmarkSMWrap32(b *testing.B) {
 	inner := apdu.TransportFunc(func(context.Context, []byte) ([]byte, error) { return ok, nil })
 	cmd := append([]byte{0x84, 0xD6, 0x00, 0x00, 0x20}, make([]byte, 32)...)
 	ctx := context.Background()
-	for _, level := range []SMLevel{SMMAC, SMEncMAC} {
-		smt := NewSMTransport(inner, SMConfig{
+	for _, level := range []SecureLevel{LevelMAC, LevelEncMAC} {
+		smt := NewSecureTransport(inner, SecureConfig{
 			MAC: mac, Cipher: DataCipher{Block: block},
-			Level: func(apdu.Command) SMLevel { return level },
+			Level: func(apdu.Command) SecureLevel { return level },
 		})
 		b.Run(level.String(), func(b *testing.B) {
 			b.ReportAllocs()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/sm4"
 )
 
@@ -46,29 +45,6 @@ func withComplement(f []byte) []byte {
 	return out
 }
 
-func TestSIMMasterKey(t *testing.T) {
-	tests := []struct {
-		kid  byte
-		want string
-	}{
-		{0x04, "639517CD2FF22752E746368E6EABEAA6"},
-		{0x09, "6B98A7F3BF462F7AC5FC506E2A58F58B"},
-		{0x0A, "DFF4019CF21B9072F0C27DEAB57094AC"},
-		{0x00, "00B9476705F022446AA7E2CE594598EF"},
-		{0xFF, "400DCA87F5E4B602891CCC3F9BACD17B"},
-	}
-	for _, tt := range tests {
-		got := SIMMasterKey(tt.kid)
-		if want := unhex(t, tt.want); !bytes.Equal(got[:], want) {
-			t.Errorf("SIMMasterKey(%02X) = %X, want %s", tt.kid, got, tt.want)
-		}
-		sum := sm3.Sum(append([]byte("SSC-SIM-MK"), tt.kid))
-		if !bytes.Equal(got[:], sum[:16]) {
-			t.Errorf("SIMMasterKey(%02X) = %X, gmsm sm3 gives %X", tt.kid, got, sum[:16])
-		}
-	}
-}
-
 func TestDiversify(t *testing.T) {
 	tests := []struct {
 		name, key, factor, want string
@@ -90,31 +66,6 @@ func TestDiversify(t *testing.T) {
 				t.Errorf("Diversify = %X, gmsm sm4 gives %X", got, direct)
 			}
 		})
-	}
-}
-
-func TestSIMCardKey(t *testing.T) {
-	id := unhex(t, gen2CardID)
-	tests := []struct {
-		kid  byte
-		want string
-	}{
-		{0x04, "77BF79CC33C317FF1CAC64927AF760BD"},
-		{0x09, "8D684C51D2D9309CE8E3894EB7FE0F4C"},
-		{0x0A, "03482D37C3E0105033DD8E96C469856D"},
-	}
-	for _, tt := range tests {
-		got, err := SIMCardKey(tt.kid, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := unhex(t, tt.want); !bytes.Equal(got[:], want) {
-			t.Errorf("SIMCardKey(%02X) = %X, want %s", tt.kid, got, tt.want)
-		}
-		mk := SIMMasterKey(tt.kid)
-		if direct := sm4Block(t, mk[:], withComplement(id[8:])); !bytes.Equal(got[:], direct) {
-			t.Errorf("SIMCardKey(%02X) = %X, gmsm sm4 gives %X", tt.kid, got, direct)
-		}
 	}
 }
 
@@ -145,27 +96,6 @@ func TestSIMCryptogram(t *testing.T) {
 	}
 }
 
-func TestSIMKeys(t *testing.T) {
-	var keys CardKeys = SIMKeys{CardID: unhex(t, gen2CardID)}
-	f, o := unhex(t, "1122334455667788"), unhex(t, "A1A2A3A4A5A6A7A8")
-	tests := []struct {
-		kid  byte
-		want string
-	}{
-		{SIMKidInternalAuth, "FB4431BF12201D90"},
-		{KidExternalRead, "95748D9B5B4EED38"},
-	}
-	for _, tt := range tests {
-		got, err := keys.Cryptogram(tt.kid, f, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := unhex(t, tt.want); !bytes.Equal(got[:], want) {
-			t.Errorf("Cryptogram(%02X) = %X, want %s", tt.kid, got, tt.want)
-		}
-	}
-}
-
 func TestLengthErrors(t *testing.T) {
 	k16, b8 := make([]byte, 16), make([]byte, 8)
 	tests := []struct {
@@ -175,26 +105,13 @@ func TestLengthErrors(t *testing.T) {
 		{"Diversify short key", func() error { _, err := Diversify(k16[:15], b8); return err }},
 		{"Diversify long factor", func() error { _, err := Diversify(k16, make([]byte, 9)); return err }},
 		{"Diversify nil factor", func() error { _, err := Diversify(k16, nil); return err }},
-		{"SIMCardKey short id", func() error { _, err := SIMCardKey(0x0A, b8); return err }},
 		{"SIMCryptogram short orig", func() error { _, err := SIMCryptogram(k16, b8, b8[:7]); return err }},
 		{"SIMCryptogram short key", func() error { _, err := SIMCryptogram(b8, b8, b8); return err }},
 		{"SIMCryptogram short factor", func() error { _, err := SIMCryptogram(k16, b8[:4], b8); return err }},
-		{"SIMKeys no card id", func() error { _, err := SIMKeys{}.Cryptogram(0x0A, b8, b8); return err }},
 	}
 	for _, tt := range tests {
 		if err := tt.fn(); !errors.Is(err, ErrLength) {
 			t.Errorf("%s: err = %v, want ErrLength", tt.name, err)
-		}
-	}
-}
-
-func BenchmarkSIMKeysCryptogram(b *testing.B) {
-	keys := SIMKeys{CardID: unhex(b, gen2CardID)}
-	f, o := unhex(b, "1122334455667788"), unhex(b, "A1A2A3A4A5A6A7A8")
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := keys.Cryptogram(KidExternalRead, f, o); err != nil {
-			b.Fatal(err)
 		}
 	}
 }

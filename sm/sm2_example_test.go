@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // The host side of PSO: COMPUTE DIGITAL SIGNATURE (sim-profile §5): read the
@@ -13,7 +14,7 @@ import (
 // signer id, send e, check the r || s the card returns.
 func ExampleSM2Digest() {
 	cardID, _ := hex.DecodeString("330100D1560000050114F199D286DF7E")
-	card, _ := sm.SIMCardSigningKey(cardID) // stands in for the card
+	card, _ := simkeys.CardSigningKey(cardID) // stands in for the card
 	ef0012, _ := sm.MarshalCardPublicKey(&card.PublicKey)
 
 	pub, err := sm.ParseCardPublicKey(ef0012)
@@ -38,7 +39,7 @@ func ExampleSM2Digest() {
 
 func ExampleSign() {
 	cardID, _ := hex.DecodeString("330100D1560000050114F199D286DF7E")
-	key, _ := sm.SIMCardSigningKey(cardID)
+	key, _ := simkeys.CardSigningKey(cardID)
 	msg := []byte("message digest")
 
 	sig, err := sm.Sign(key, []byte(sm.DefaultSignerID), msg) // r || s, deterministic

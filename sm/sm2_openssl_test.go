@@ -2,7 +2,6 @@ package sm
 
 import (
 	"bytes"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -29,8 +28,8 @@ import (
 //     certificate signatures unless told, while GM/T 0015 certificates (ours,
 //     gmsm's, the Chinese CAs') use the default id: verifying them needs
 //     `openssl verify -vfyopt distid:1234567812345678 -CAfile root.pem
-//     cert.pem`; signing needs -sigopt distid:... (TestOpenSSLVerifiesSIMCertificates,
-//     TestOpenSSLCertificatesVerifyHere). -vfyopt applies to the target
+//     cert.pem`; signing needs -sigopt distid:... (TestOpenSSLCertificatesVerifyHere here,
+//     sm/simkeys TestOpenSSLVerifiesCertificates). -vfyopt applies to the target
 //     certificate only: the trust anchor's self-signature (-check_ss_sig)
 //     and -untrusted intermediates are still checked with the empty id and
 //     fail, so the 3.0 CLI verifies GM/T chains of depth 1 (root -> leaf,
@@ -133,10 +132,7 @@ func TestOpenSSLVerifiesOurSM2(t *testing.T) {
 func TestOpenSSLSignsSM2(t *testing.T) {
 	openssl := sm2OpenSSL(t)
 	dir := t.TempDir()
-	priv, err := SIMCardSigningKey(sm2Hex(t, testcaCardID))
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv := simCardSigningKey(t, sm2Hex(t, gen2CardID))
 	sm2WritePrivPEM(t, dir, "priv.pem", priv)
 	for _, m := range sm2OpenSSLMessages {
 		t.Run(m.name, func(t *testing.T) {
@@ -186,68 +182,6 @@ func TestOpenSSLSM2DistID(t *testing.T) {
 	t.Logf("openssl pkeyutl -verify without distid: err=%v\n%s", err, out)
 	if err == nil {
 		t.Error("OpenSSL verifies a default-id signature without -pkeyopt distid: the documented behaviour changed")
-	}
-}
-
-func TestOpenSSLVerifiesSIMCertificates(t *testing.T) {
-	openssl := sm2OpenSSL(t)
-	dir := t.TempDir()
-	rootPEM, err := SIMRootCertificatePEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sm2WriteFile(t, dir, "root.pem", rootPEM)
-	cardID := sm2Hex(t, testcaCardID)
-	now := time.Now().UTC()
-	der, err := SIMIssueCardCertificate(cardID, nil, pkix.Name{CommonName: "张三", Country: []string{"CN"}}, now.Add(-time.Hour), now.Add(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sm2WriteFile(t, dir, "card.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-
-	// A card certificate signed by another key with the same issuer name
-	// must be rejected.
-	card, err := smx509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _ := PrivateKeyFromScalar(bytes.Repeat([]byte{9}, 32))
-	root, _ := SIMRootCertificate()
-	fakeRoot := *root // same name, other key
-	fakeRoot.PublicKey = &other.PublicKey
-	forgedDER, err := smx509.CreateCertificate(nil, card, &fakeRoot, card.PublicKey, other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sm2WriteFile(t, dir, "forged.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: forgedDER}))
-
-	for _, tt := range []struct {
-		name string
-		args []string
-		ok   bool
-	}{
-		{"x509 parses root", []string{"x509", "-in", "root.pem", "-noout", "-subject"}, true},
-		{"x509 parses card", []string{"x509", "-in", "card.pem", "-noout", "-subject", "-nameopt", "utf8"}, true},
-		// OpenSSL 3.0 checks certificate signatures with an empty SM2 id unless
-		// told: the default-id (GM/T 0009) certificates need -vfyopt distid.
-		{"card, no distid: OpenSSL uses an empty id", []string{"verify", "-CAfile", "root.pem", "card.pem"}, false},
-		{"card, -vfyopt distid", []string{"verify", "-vfyopt", sm2DistID, "-CAfile", "root.pem", "card.pem"}, true},
-		{"card, -vfyopt distid -x509_strict", []string{"verify", "-vfyopt", sm2DistID, "-x509_strict", "-CAfile", "root.pem", "card.pem"}, true},
-		// -vfyopt reaches only the target certificate, not the store's copy of
-		// the anchor (nor -untrusted intermediates): OpenSSL 3.0's CLI cannot
-		// check a GM/T self-signature or a chain deeper than root -> leaf.
-		{"root self-signature, -vfyopt distid -check_ss_sig", []string{"verify", "-vfyopt", sm2DistID, "-check_ss_sig", "-CAfile", "root.pem", "root.pem"}, false},
-		{"card, -vfyopt distid -purpose any", []string{"verify", "-vfyopt", sm2DistID, "-purpose", "any", "-CAfile", "root.pem", "card.pem"}, true},
-		{"forged card", []string{"verify", "-vfyopt", sm2DistID, "-CAfile", "root.pem", "forged.pem"}, false},
-		{"card, wrong distid", []string{"verify", "-vfyopt", "distid:ALICE123@YAHOO.COM", "-CAfile", "root.pem", "card.pem"}, false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			out, err := sm2RunOpenSSL(t, openssl, dir, tt.args...)
-			t.Logf("openssl %s: err=%v\n%s", strings.Join(tt.args, " "), err, out)
-			if (err == nil) != tt.ok {
-				t.Fatalf("openssl %s: success=%v, want %v", strings.Join(tt.args, " "), err == nil, tt.ok)
-			}
-		})
 	}
 }
 

@@ -12,7 +12,33 @@ import (
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
 )
+
+// seedKey derives a test key pair with the SIM profile's rule: d =
+// SM3(parts...) reduced as PrivateKeyFromScalar does. The SIM keys
+// themselves live in sm/simkeys, which imports this package, so internal
+// tests recompute the few they need from the documented seeds.
+func seedKey(parts ...[]byte) *sm2.PrivateKey {
+	h := sm3.New()
+	for _, p := range parts {
+		h.Write(p)
+	}
+	priv, err := PrivateKeyFromScalar(h.Sum(nil))
+	if err != nil {
+		panic(err) // unreachable: SM3 gives 32 bytes
+	}
+	return priv
+}
+
+// simCardSigningKey is simkeys.CardSigningKey(cardID).
+func simCardSigningKey(t testing.TB, cardID []byte) *sm2.PrivateKey {
+	t.Helper()
+	if len(cardID) != CardIDSize {
+		t.Fatalf("card id is %d bytes", len(cardID))
+	}
+	return seedKey([]byte("SSC-SIM-CARD"), cardID)
+}
 
 // sm2Hex decodes hex (spaces allowed) or fails the test.
 func sm2Hex(t testing.TB, s string) []byte {

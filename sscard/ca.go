@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // The certification authority of the PKI personalisation (docs/issuance.md,
@@ -251,11 +252,11 @@ type CertIssuer interface {
 }
 
 // SIMCA is the SIM test CA: the signing certificate is
-// sm.SIMHolderCertificate (subject C=CN, CN=holder name,
+// simkeys.HolderCertificate (subject C=CN, CN=holder name,
 // SERIALNUMBER=card number, valid from the issue date 00:00 UTC to the end
 // of the expiry date), the encryption certificate
-// sm.SIMHolderEncryptionCertificate for the SIM encryption key
-// (sm.SIMEncryptionKey), enveloped with sm.SIMEnvelopedKey for the
+// simkeys.HolderEncryptionCertificate for the SIM encryption key
+// (simkeys.EncryptionKey), enveloped with simkeys.EnvelopedKey for the
 // request's signing key.
 type SIMCA struct{}
 
@@ -276,15 +277,15 @@ func (SIMCA) Issue(_ context.Context, req CertRequest) (*CADelivery, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sscard: expiry date %q: %w", h.ExpiryDate, err)
 	}
-	sign, err := sm.SIMHolderCertificate(req.CardID, req.SigningKey, h.Name, h.CardNumber, issued, expires)
+	sign, err := simkeys.HolderCertificate(req.CardID, req.SigningKey, h.Name, h.CardNumber, issued, expires)
 	if err != nil {
 		return nil, err
 	}
-	enc, err := sm.SIMHolderEncryptionCertificate(req.CardID, nil, h.Name, h.CardNumber, issued, expires)
+	enc, err := simkeys.HolderEncryptionCertificate(req.CardID, nil, h.Name, h.CardNumber, issued, expires)
 	if err != nil {
 		return nil, err
 	}
-	env, err := sm.SIMEnvelopedKey(req.CardID, req.SigningKey)
+	env, err := simkeys.EnvelopedKey(req.CardID, req.SigningKey)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Key ids of the SSSE authentication (sim-profile §1).
@@ -170,7 +171,7 @@ func ReadWithHSM(ctx context.Context, s *Session, hsm HSM, opts ReadOptions) (*B
 }
 
 // SIMHSM is the SIM software HSM of sim-profile §1/§3: it derives the card
-// keys from the SIM test master keys (sm.SIMCardKey) and answers
+// keys from the SIM test master keys (simkeys.CardKey) and answers
 // RESULT1 = C1||O1 (kid 09, factor F1) and RESULT2 = C2||O2 (kid 0A,
 // factor F2). For tests and the software card only.
 type SIMHSM struct{}
@@ -247,7 +248,7 @@ func (h HTTPHSM) post(ctx context.Context, u, body string) (string, error) {
 }
 
 func simCryptogram(kid byte, cardID, factor, orig []byte) ([8]byte, error) {
-	key, err := sm.SIMCardKey(kid, cardID)
+	key, err := simkeys.CardKey(kid, cardID)
 	if err != nil {
 		return [8]byte{}, err
 	}

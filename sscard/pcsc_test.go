@@ -17,6 +17,7 @@ import (
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
 )
 
@@ -326,7 +327,7 @@ func TestPCSCPKI(t *testing.T) {
 			if err := sm.Verify(pub, nil, msg, sig); err != nil {
 				t.Errorf("signature: %v", err)
 			}
-			roots, err := sm.SIMRootPool()
+			roots, err := simkeys.RootPool()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 var allPKISteps = []string{StepPKIAdmin, StepPKIKeygen, StepPKICert, StepPKIEncCert, StepPKIEncKey, StepPKIVerify}
@@ -38,11 +39,11 @@ func checkEncryption(t *testing.T, s *Session, cardID []byte, rep *PersonaliseRe
 	if got := hexString(xy); got != rep.EncryptionKey {
 		t.Errorf("EF 0014 = %s, report says %s", got, rep.EncryptionKey)
 	}
-	enc, _ := sm.SIMEncryptionKey(cardID)
+	enc, _ := simkeys.EncryptionKey(cardID)
 	if !pub.Equal(&enc.PublicKey) {
 		t.Error("EF 0014 is not the SIM encryption key")
 	}
-	roots, _ := sm.SIMRootPool()
+	roots, _ := simkeys.RootPool()
 	chain, err := p.VerifyEncryptionChain(ctx, roots, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +95,7 @@ func TestPersonalisePKIHTTPCA(t *testing.T) {
 	})
 	s, cardID := issuedBlankSession(t)
 	in := simPersonalise(cardID)
-	roots, _ := sm.SIMRootPool()
+	roots, _ := simkeys.RootPool()
 	in.CA, in.Roots = HTTPCA{URL: srv.URL}, roots
 	rep, err := PersonalisePKI(ctx, s, in)
 	if err != nil {
@@ -132,7 +133,7 @@ func (b *teeBody) Close() error { return b.r.Close() }
 func TestHTTPCAErrors(t *testing.T) {
 	ctx := context.Background()
 	cardID := mustHex("411600D156000005005A3C9E17B2D40F")
-	sign, _ := sm.SIMCardSigningKey(cardID)
+	sign, _ := simkeys.CardSigningKey(cardID)
 	req := CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &BasicInfo{
 		CardID: cardID, CardNumber: "B87654321", SSN: "110101198512120035", Name: "王五", IssueDate: "20261201", ExpiryDate: "20361201"}}
 	good, err := SIMCA{}.Issue(ctx, req)
@@ -219,7 +220,7 @@ func TestHTTPCAErrors(t *testing.T) {
 
 func TestParseCADelivery(t *testing.T) {
 	cardID := mustHex("411600D156000005005A3C9E17B2D40F")
-	sign, _ := sm.SIMCardSigningKey(cardID)
+	sign, _ := simkeys.CardSigningKey(cardID)
 	d, err := SIMCA{}.Issue(context.Background(), CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &BasicInfo{
 		Name: "王五", CardNumber: "B87654321", IssueDate: "20261201", ExpiryDate: "20361201"}})
 	if err != nil {
@@ -303,7 +304,7 @@ func TestPersonalisePKIDelivery(t *testing.T) {
 	}
 
 	// For another key: refused before anything is written.
-	other, _ := sm.SIMCardSigningKey(cardID)
+	other, _ := simkeys.CardSigningKey(cardID)
 	wrong, _ := SIMCA{}.Issue(ctx, CertRequest{CardID: cardID, SigningKey: &other.PublicKey, Holder: info})
 	in.CA, in.Delivery = nil, wrong
 	_, err = PersonalisePKI(ctx, s, in)
@@ -365,8 +366,8 @@ func (wrongEnvelopeCA) Issue(ctx context.Context, req CertRequest) (*CADelivery,
 	if err != nil {
 		return nil, err
 	}
-	other, _ := sm.SIMCardSigningKey(req.CardID)
-	env, err := sm.SIMEnvelopedKey(req.CardID, &other.PublicKey)
+	other, _ := simkeys.CardSigningKey(req.CardID)
+	env, err := simkeys.EnvelopedKey(req.CardID, &other.PublicKey)
 	if err != nil {
 		return nil, err
 	}
@@ -529,7 +530,7 @@ func TestPersonalisePKIRemoval(t *testing.T) {
 
 func FuzzParseCADeliveryJSON(f *testing.F) {
 	cardID := mustHex("411600D156000005005A3C9E17B2D40F")
-	sign, _ := sm.SIMCardSigningKey(cardID)
+	sign, _ := simkeys.CardSigningKey(cardID)
 	d, err := SIMCA{}.Issue(context.Background(), CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &BasicInfo{
 		Name: "王五", CardNumber: "B87654321", IssueDate: "20261201", ExpiryDate: "20361201"}})
 	if err != nil {

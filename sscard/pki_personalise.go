@@ -16,6 +16,7 @@ import (
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // PKI personalisation (docs/issuance.md, "PKI personalisation — the
@@ -184,10 +185,10 @@ func (p *PKI) smTransmitter(key []byte) (*apdu.Transmitter, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := sm.NewSMTransport(p.s.tx.Transport, sm.SMConfig{
+	t := sm.NewSecureTransport(p.s.tx.Transport, sm.SecureConfig{
 		MAC:       mac,
 		Cipher:    sm.DataCipher{Block: b, Padding: sm.PadISO9797M2},
-		Level:     func(apdu.Command) sm.SMLevel { return sm.SMEncMAC },
+		Level:     func(apdu.Command) sm.SecureLevel { return sm.LevelEncMAC },
 		Challenge: sm.CardChallenge(sm.PKIChallengeSize),
 	})
 	return &apdu.Transmitter{Transport: t, Trace: p.s.tx.Trace}, nil
@@ -475,7 +476,7 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 	p := s.PKI()
 	roots := in.Roots
 	if _, isSIM := in.CA.(SIMCA); roots == nil && isSIM && in.Delivery == nil {
-		if roots, err = sm.SIMRootPool(); err != nil {
+		if roots, err = simkeys.RootPool(); err != nil {
 			return nil, fail(StepPKIVerify, err)
 		}
 	}

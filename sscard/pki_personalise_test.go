@@ -12,6 +12,7 @@ import (
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // issuedBlankSession is a gen3-blank software card issued with
@@ -64,7 +65,7 @@ func checkSigning(t *testing.T, s *Session, wantPub string) {
 	if err := sm.Verify(pub, nil, msg, sig); err != nil {
 		t.Fatal(err)
 	}
-	roots, err := sm.SIMRootPool()
+	roots, err := simkeys.RootPool()
 	if err != nil {
 		t.Fatal(err)
 	}

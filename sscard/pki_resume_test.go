@@ -11,6 +11,7 @@ import (
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Resuming an interrupted PKI personalisation from its journal
@@ -112,7 +113,7 @@ var resumePIN = [4]byte{0x12, 0x34, 0x56, 0x78}
 // resumeInput is the input of a personalisation that changes the admin PIN
 // and the master key (to mkNew), with a counting SIM CA.
 func resumeInput(t *testing.T, cardID []byte) (PersonaliseInput, *countingCA) {
-	roots, err := sm.SIMRootPool()
+	roots, err := simkeys.RootPool()
 	if err != nil {
 		t.Fatal(err)
 	}

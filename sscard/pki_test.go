@@ -9,6 +9,7 @@ import (
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 func TestPKI(t *testing.T) {
@@ -21,7 +22,7 @@ func TestPKI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			key, err := sm.SIMCardSigningKey(gen3Want.CardID)
+			key, err := simkeys.CardSigningKey(gen3Want.CardID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +49,7 @@ func TestPKI(t *testing.T) {
 			if err := sm.Verify(pub, nil, []byte("hello"), sig); err != nil {
 				t.Errorf("signature: %v", err)
 			}
-			roots, err := sm.SIMRootPool()
+			roots, err := simkeys.RootPool()
 			if err != nil {
 				t.Fatal(err)
 			}

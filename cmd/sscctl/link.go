@@ -13,6 +13,7 @@ import (
 
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
@@ -32,7 +33,7 @@ func (a *app) linkCommand() *cobra.Command {
 // loadRoots reads a PEM file of trusted roots; "" is the SIM test root.
 func loadRoots(file string) (*sm.CertPool, error) {
 	if file == "" {
-		return sm.SIMRootPool()
+		return simkeys.RootPool()
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -190,7 +191,7 @@ func (a *app) linkCreateCommand() *cobra.Command {
 			} else {
 				opts := link.CreateOptions{HSM: hsm}
 				if caFile != "" {
-					if opts.PBOC.CAKeys, err = sm.LoadCAKeyTable(caFile); err != nil {
+					if opts.PBOC.CAKeys, err = simkeys.LoadCAKeyTable(caFile); err != nil {
 						return err
 					}
 					opts.ODA = true

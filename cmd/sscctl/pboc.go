@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sscard/ssc/pboc"
-	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // pbocFlags are the options every pboc subcommand shares.
@@ -105,12 +105,12 @@ func (f *pbocFlags) options() (pboc.Options, []byte, error) {
 		}
 	}
 	if f.caFile != "" {
-		opts.CAKeys, err = sm.LoadCAKeyTable(f.caFile)
+		opts.CAKeys, err = simkeys.LoadCAKeyTable(f.caFile)
 		if err != nil {
 			return opts, nil, err
 		}
 	} else {
-		opts.CAKeys = sm.SIMCAKeyTable()
+		opts.CAKeys = simkeys.CAKeyTable()
 	}
 	return opts, aid, nil
 }

@@ -25,7 +25,7 @@ import (
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
-	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -99,7 +99,7 @@ func newStack(t *testing.T) *stack {
 	s.origin = "http://localhost:" + strconv.Itoa(pport)
 	bl, bport := loopback(t)
 	s.bridge = "http://127.0.0.1:" + strconv.Itoa(bport)
-	roots, err := sm.SIMRootPool()
+	roots, err := simkeys.RootPool()
 	if err != nil {
 		t.Fatal(err)
 	}

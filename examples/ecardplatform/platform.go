@@ -48,7 +48,7 @@ type Config struct {
 	// Content-Security-Policy allows it.
 	Bridge string
 	// Roots are the trusted roots of the cards' signing certificates
-	// (required; the SIM root for the software card, sm.SIMRootPool).
+	// (required; the SIM root for the software card, simkeys.RootPool).
 	Roots *sm.CertPool
 	// NonceTTL is the life of a nonce (link.DefaultNonceTTL when 0).
 	NonceTTL time.Duration

@@ -18,6 +18,7 @@ import (
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
 )
 
@@ -25,7 +26,7 @@ const testOrigin = "http://localhost:8443"
 
 func newPlatform(t *testing.T, origin string) (*ecardplatform.Server, *httptest.Server) {
 	t.Helper()
-	roots, err := sm.SIMRootPool()
+	roots, err := simkeys.RootPool()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func cardBundle(t *testing.T, edit func(*sim.Profile), level int, origin string,
 		t.Fatal(err)
 	}
 	bundle, err := link.Create(ctx, card, sess, link.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"},
-		link.CreateOptions{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: sm.SIMCAKeyTable()}})
+		link.CreateOptions{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: simkeys.CAKeyTable()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestVerifyRefusals(t *testing.T) {
 		}, ecardplatform.CodeCardMismatch, "another card"},
 		{"untrusted", func() []byte {
 			return tamper(cardBundle(t, nil, 1, testOrigin, issueNonce(t, ts, 1)), func(m map[string]any) {
-				root, err := sm.SIMRootCertificate()
+				root, err := simkeys.RootCertificate()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -194,7 +195,7 @@ func TestVerifyRefusals(t *testing.T) {
 func TestVerifyBankBlocked(t *testing.T) {
 	// The daemon refuses a blocked bank application, so a blocked level-2
 	// bundle only comes from a card that signs it: build it by hand.
-	roots, _ := sm.SIMRootPool()
+	roots, _ := simkeys.RootPool()
 	p, err := ecardplatform.New(ecardplatform.Config{Origin: testOrigin, Bridge: "http://127.0.0.1:1", Roots: roots})
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +209,7 @@ func TestVerifyBankBlocked(t *testing.T) {
 	}
 	b.Bank.Blocked = true
 	id, _ := hex.DecodeString(b.Card.CardID)
-	key, err := sm.SIMCardSigningKey(id)
+	key, err := simkeys.CardSigningKey(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +290,7 @@ func TestRequests(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	roots, _ := sm.SIMRootPool()
+	roots, _ := simkeys.RootPool()
 	for _, c := range []ecardplatform.Config{
 		{Origin: "http://localhost:8443/", Bridge: "http://127.0.0.1:24800", Roots: roots},
 		{Origin: testOrigin, Bridge: "http://127.0.0.1:24800/v1", Roots: roots},

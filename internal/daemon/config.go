@@ -16,6 +16,7 @@ import (
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -345,4 +346,4 @@ func (c Config) hsm() (string, error) {
 }
 
 // loadCAKeys reads Config.PBOCCAKeys.
-func loadCAKeys(spec string) (*sm.CAKeyTable, error) { return sm.LoadCAKeyTable(spec) }
+func loadCAKeys(spec string) (*sm.CAKeyTable, error) { return simkeys.LoadCAKeyTable(spec) }

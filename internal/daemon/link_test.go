@@ -8,6 +8,7 @@ import (
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -17,7 +18,7 @@ func testNonce(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
 func simRoots(t testing.TB) *sm.CertPool {
 	t.Helper()
-	p, err := sm.SIMRootPool()
+	p, err := simkeys.RootPool()
 	if err != nil {
 		t.Fatal(err)
 	}

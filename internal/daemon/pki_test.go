@@ -11,6 +11,7 @@ import (
 
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
@@ -49,7 +50,7 @@ func TestPKIPersonaliseHTTPCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, _ := sm.SIMEncryptionKey(wi.CardID)
+	enc, _ := simkeys.EncryptionKey(wi.CardID)
 	xy, _ := sm.MarshalPublicKeyXY(&enc.PublicKey)
 	if rep.EncryptionKey != strings.ToUpper(hex.EncodeToString(xy)) || !slices.Contains(rep.Steps, sscard.StepPKIEncKey) {
 		t.Errorf("report %+v", rep)
@@ -71,7 +72,7 @@ func TestPKIPersonaliseDelivery(t *testing.T) {
 	_, c, _ := testDaemon(t, Config{HSM: "sim"}, simBackend(t, newCard(t, "gen3", nil)))
 	waitReader(t, c, "r0", func(r sscd.Reader, _ bool) bool { return r.Kind == sscd.KindSSC })
 	cardID, _ := hex.DecodeString("411600D156000005005A3C9E17B2D40F")
-	sign, _ := sm.SIMCardSigningKey(cardID)
+	sign, _ := simkeys.CardSigningKey(cardID)
 	// Another encryption key than the SIM one, so the import shows.
 	enc, _ := sm.PrivateKeyFromScalar([]byte("another encryption key of 32 B.."))
 	encXY, _ := sm.MarshalPublicKeyXY(&enc.PublicKey)
@@ -82,7 +83,7 @@ func TestPKIPersonaliseDelivery(t *testing.T) {
 	blob, _ := env.Marshal()
 	issued, _ := sscard.SIMCA{}.Issue(ctx, sscard.CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &sscard.BasicInfo{
 		Name: "张三", CardNumber: "A12345678", IssueDate: "20240101", ExpiryDate: "20340101"}})
-	encCert, err := sm.SIMHolderEncryptionCertificate(cardID, &enc.PublicKey, "张三", "A12345678",
+	encCert, err := simkeys.HolderEncryptionCertificate(cardID, &enc.PublicKey, "张三", "A12345678",
 		time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2034, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)

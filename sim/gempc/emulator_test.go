@@ -301,7 +301,7 @@ func TestGarbage(t *testing.T) {
 		{"bad LRC", badLRC},
 		{"zero bytes", make([]byte, 40)},
 		{"time request bytes", []byte{0x80, 0x81, 0xFF}},
-		{"host NAK", ccid.NAKFrame},
+		{"host NAK", ccid.NAKFrame()},
 		{"bad control byte", []byte{0x03, 0x07, 0x65}},
 		{"dwLength too big", tooLong},
 		{"notice", []byte{0x50, 0x03}},
@@ -334,7 +334,7 @@ func TestGarbage(t *testing.T) {
 
 // FuzzServe: no input makes the emulator panic, hang or stop answering.
 func FuzzServe(f *testing.F) {
-	for _, seed := range [][]byte{{}, {0x03, 0x06}, ccid.NAKFrame, {0x50, 0x02}, {0x03, 0x06, 0x62, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0x67}} {
+	for _, seed := range [][]byte{{}, {0x03, 0x06}, ccid.NAKFrame(), {0x50, 0x02}, {0x03, 0x06, 0x62, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0x67}} {
 		f.Add(seed)
 	}
 	chip := newChip(f)

@@ -298,7 +298,7 @@ func (s *session) write(b []byte) error {
 
 func (s *session) nak() error {
 	s.r.stats.naks.Add(1)
-	return s.write(ccid.NAKFrame)
+	return s.write(ccid.NAKFrame())
 }
 
 // appendFrame appends the serial frame of m.

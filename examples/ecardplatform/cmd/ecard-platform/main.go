@@ -27,6 +27,7 @@ import (
 
 	"github.com/sscard/ssc/examples/ecardplatform"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 func main() {
@@ -51,7 +52,7 @@ func run(listen, bridge, rootsFile, origin string) error {
 	}
 	var pool *sm.CertPool
 	if rootsFile == "" {
-		p, err := sm.SIMRootPool()
+		p, err := simkeys.RootPool()
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package sm
+package simkeys
 
 import (
 	"crypto/ecdsa"
@@ -15,6 +15,8 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sscard/ssc/sm"
 )
 
 // The SIM test PKI (sim-profile §5, §6): SM2 key pairs derived from fixed
@@ -32,7 +34,7 @@ import (
 // by gmsm, so nothing is hand-rolled. Every other field that
 // CreateCertificate would fill from randomness or from GODEBUG settings
 // (serial number, subject and authority key identifiers) is set explicitly.
-// The same inputs therefore always give identical DER; TestSIMRootGolden
+// The same inputs therefore always give identical DER; TestRootGolden
 // pins the root against testdata/sim-root-ca.pem.
 
 const (
@@ -42,19 +44,19 @@ const (
 	simCertSerialL = "SSC-SIM-CERT" // domain separation of card certificate serials
 )
 
-// SIM root certificate profile.
-var (
-	// SIMRootNotBefore and SIMRootNotAfter bound the SIM root's validity.
-	SIMRootNotBefore = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	SIMRootNotAfter  = time.Date(2049, 12, 31, 23, 59, 59, 0, time.UTC)
-)
+// RootNotBefore and RootNotAfter bound the SIM root's validity. They are
+// functions so that no caller can move the validity of the shared root.
+func RootNotBefore() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
 
-// SIMRootSerial is the serial number of the SIM root certificate.
-const SIMRootSerial = 1
+// RootNotAfter: see RootNotBefore.
+func RootNotAfter() time.Time { return time.Date(2049, 12, 31, 23, 59, 59, 0, time.UTC) }
 
-// SIMRootSubject returns the subject (and issuer) name of the SIM root:
+// RootSerial is the serial number of the SIM root certificate.
+const RootSerial = 1
+
+// RootSubject returns the subject (and issuer) name of the SIM root:
 // C=CN, O=ssc SIM profile, CN=SSC SIM Test Root CA.
-func SIMRootSubject() pkix.Name {
+func RootSubject() pkix.Name {
 	return pkix.Name{
 		Country:      []string{"CN"},
 		Organization: []string{"ssc SIM profile"},
@@ -64,46 +66,46 @@ func SIMRootSubject() pkix.Name {
 
 // ErrCertIssue is wrapped by the errors of the certificate issuing
 // functions (bad template: empty name, empty or inverted validity, ...).
-var ErrCertIssue = errors.New("sm: cannot issue certificate")
+var ErrCertIssue = errors.New("simkeys: cannot issue certificate")
 
 // testcaKey derives a SIM key pair: d = SM3(parts...) with the reduction
-// rule of PrivateKeyFromScalar.
+// rule of sm.PrivateKeyFromScalar.
 func testcaKey(parts ...[]byte) *sm2.PrivateKey {
 	h := sm3.New()
 	for _, p := range parts {
 		h.Write(p)
 	}
-	priv, err := PrivateKeyFromScalar(h.Sum(nil))
+	priv, err := sm.PrivateKeyFromScalar(h.Sum(nil))
 	if err != nil {
-		panic("sm: SIM key derivation: " + err.Error()) // unreachable: SM3 gives 32 bytes
+		panic("simkeys: key derivation: " + err.Error()) // unreachable: SM3 gives 32 bytes
 	}
 	return priv
 }
 
-// SIMRootKey returns the SIM test root CA key: d = SM3("SSC-SIM-ROOT-CA")
-// reduced as PrivateKeyFromScalar does (sim-profile §5). Each call returns
+// RootKey returns the SIM test root CA key: d = SM3("SSC-SIM-ROOT-CA")
+// reduced as sm.PrivateKeyFromScalar does (sim-profile §5). Each call returns
 // a new key value. It is a public test key; never trust it outside tests
 // and simulations.
-func SIMRootKey() *sm2.PrivateKey {
+func RootKey() *sm2.PrivateKey {
 	return testcaKey([]byte(simRootCASeed))
 }
 
-// SIMCardSigningKey returns the SIM PKI signing key pair of a card:
-// d = SM3("SSC-SIM-CARD" || cardID) reduced as PrivateKeyFromScalar does,
+// CardSigningKey returns the SIM PKI signing key pair of a card:
+// d = SM3("SSC-SIM-CARD" || cardID) reduced as sm.PrivateKeyFromScalar does,
 // with cardID the 16 raw bytes of the card identification code
-// (sim-profile §5). (SIMCardKey is the unrelated SM4 SSSE card key.)
-func SIMCardSigningKey(cardID []byte) (*sm2.PrivateKey, error) {
-	if len(cardID) != CardIDSize {
-		return nil, fmt.Errorf("%w: card id is %d bytes, want %d", ErrLength, len(cardID), CardIDSize)
+// (sim-profile §5). (CardKey is the unrelated SM4 SSSE card key.)
+func CardSigningKey(cardID []byte) (*sm2.PrivateKey, error) {
+	if len(cardID) != sm.CardIDSize {
+		return nil, fmt.Errorf("%w: card id is %d bytes, want %d", sm.ErrLength, len(cardID), sm.CardIDSize)
 	}
 	return testcaKey([]byte(simCardSeed), cardID), nil
 }
 
-// SIMPBOCCAKey returns the SIM payment-system CA key used for PBOC SM2
+// PBOCCAKey returns the SIM payment-system CA key used for PBOC SM2
 // offline data authentication: d = SM3("SSC-SIM-PBOC-CA") reduced as
-// PrivateKeyFromScalar does; RID A000000333, index 80 (sim-profile §6, see
-// SIMCAKeys).
-func SIMPBOCCAKey() *sm2.PrivateKey {
+// sm.PrivateKeyFromScalar does; RID A000000333, index 80 (sim-profile §6,
+// see CAKeyTable).
+func PBOCCAKey() *sm2.PrivateKey {
 	return testcaKey([]byte(simPBOCCASeed))
 }
 
@@ -111,7 +113,7 @@ func SIMPBOCCAKey() *sm2.PrivateKey {
 // of SM3 over the subjectPublicKey bit string value 04 || X || Y (RFC 7093
 // method 1, with SM3 in place of SHA-256).
 func testcaKeyID(pub *ecdsa.PublicKey) ([]byte, error) {
-	q, err := MarshalPublicKey(pub)
+	q, err := sm.MarshalPublicKey(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -129,16 +131,16 @@ type testcaRoot struct {
 
 // testcaBuildRoot builds the SIM root from scratch.
 func testcaBuildRoot() *testcaRoot {
-	r := &testcaRoot{key: SIMRootKey()}
+	r := &testcaRoot{key: RootKey()}
 	r.skid, r.err = testcaKeyID(&r.key.PublicKey)
 	if r.err != nil {
 		return r
 	}
 	tmpl := &smx509.Certificate{
-		SerialNumber:          big.NewInt(SIMRootSerial),
-		Subject:               SIMRootSubject(),
-		NotBefore:             SIMRootNotBefore,
-		NotAfter:              SIMRootNotAfter,
+		SerialNumber:          big.NewInt(RootSerial),
+		Subject:               RootSubject(),
+		NotBefore:             RootNotBefore(),
+		NotAfter:              RootNotAfter(),
 		SignatureAlgorithm:    smx509.SM2WithSM3,
 		KeyUsage:              smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
@@ -165,11 +167,11 @@ func testcaRootCA() (*testcaRoot, error) {
 	return r, nil
 }
 
-// SIMRootCertificateDER returns the DER of the SIM root certificate:
-// self-signed SM2-with-SM3, subject SIMRootSubject, serial SIMRootSerial,
-// valid SIMRootNotBefore..SIMRootNotAfter, CA with keyCertSign and cRLSign,
-// key SIMRootKey. The bytes are fixed (testdata/sim-root-ca.pem).
-func SIMRootCertificateDER() ([]byte, error) {
+// RootCertificateDER returns the DER of the SIM root certificate:
+// self-signed SM2-with-SM3, subject RootSubject, serial RootSerial,
+// valid RootNotBefore..RootNotAfter, CA with keyCertSign and cRLSign,
+// key RootKey. The bytes are fixed (testdata/sim-root-ca.pem).
+func RootCertificateDER() ([]byte, error) {
 	r, err := testcaRootCA()
 	if err != nil {
 		return nil, err
@@ -177,19 +179,19 @@ func SIMRootCertificateDER() ([]byte, error) {
 	return append([]byte(nil), r.der...), nil
 }
 
-// SIMRootCertificatePEM returns SIMRootCertificateDER as one PEM
+// RootCertificatePEM returns RootCertificateDER as one PEM
 // CERTIFICATE block, the content of testdata/sim-root-ca.pem.
-func SIMRootCertificatePEM() ([]byte, error) {
-	der, err := SIMRootCertificateDER()
+func RootCertificatePEM() ([]byte, error) {
+	der, err := RootCertificateDER()
 	if err != nil {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
-// SIMRootCertificate returns the parsed SIM root certificate. The value is
+// RootCertificate returns the parsed SIM root certificate. The value is
 // shared: callers must not modify it.
-func SIMRootCertificate() (*smx509.Certificate, error) {
+func RootCertificate() (*smx509.Certificate, error) {
 	r, err := testcaRootCA()
 	if err != nil {
 		return nil, err
@@ -197,26 +199,26 @@ func SIMRootCertificate() (*smx509.Certificate, error) {
 	return r.cert, nil
 }
 
-// SIMRootPool returns a new CertPool holding the SIM root as its only trust
+// RootPool returns a new CertPool holding the SIM root as its only trust
 // anchor.
-func SIMRootPool() (*CertPool, error) {
-	root, err := SIMRootCertificate()
+func RootPool() (*sm.CertPool, error) {
+	root, err := RootCertificate()
 	if err != nil {
 		return nil, err
 	}
-	p := NewCertPool()
+	p := sm.NewCertPool()
 	p.AddCert(root)
 	return p, nil
 }
 
-// SIMHolderCertificate issues the signing certificate of a personalised
+// HolderCertificate issues the signing certificate of a personalised
 // card as the SIM profile has it (docs/issuance.md): subject C=CN,
 // CN=commonName (the holder's name), SERIALNUMBER=cardNumber, valid from the
 // issue day (00:00 UTC) to the end of the expiry day (+1 day − 1 s); see
-// SIMIssueCardCertificate for the rest.
-func SIMHolderCertificate(cardID []byte, pub *ecdsa.PublicKey, commonName, cardNumber string, issueDay, expiryDay time.Time) ([]byte, error) {
+// IssueCardCertificate for the rest.
+func HolderCertificate(cardID []byte, pub *ecdsa.PublicKey, commonName, cardNumber string, issueDay, expiryDay time.Time) ([]byte, error) {
 	subject, notAfter := simHolderSubject(commonName, cardNumber, expiryDay)
-	return SIMIssueCardCertificate(cardID, pub, subject, issueDay, notAfter)
+	return IssueCardCertificate(cardID, pub, subject, issueDay, notAfter)
 }
 
 // simHolderSubject is the subject and notAfter of the SIM holder
@@ -225,11 +227,11 @@ func simHolderSubject(commonName, cardNumber string, expiryDay time.Time) (pkix.
 	return pkix.Name{Country: []string{"CN"}, CommonName: commonName, SerialNumber: cardNumber}, expiryDay.Add(24*time.Hour - time.Second)
 }
 
-// SIMIssueCardCertificate issues, with the SIM root, the PKI signing
+// IssueCardCertificate issues, with the SIM root, the PKI signing
 // certificate of a card (the content of EF 0018) and returns its DER.
 //
 // pub is the card's signing public key (EF 0012); nil means the SIM card
-// key pair of cardID (SIMCardSigningKey). subject must have a CommonName:
+// key pair of cardID (CardSigningKey). subject must have a CommonName:
 // the holder's name or the card number. The certificate is v3,
 // SM2-with-SM3, issuer = the SIM root, keyUsage digitalSignature +
 // nonRepudiation (contentCommitment), basicConstraints CA=false, with
@@ -242,17 +244,17 @@ func simHolderSubject(commonName, cardNumber string, expiryDay time.Time) (pkix.
 // so it is positive, 16 bytes long and different for different
 // certificates. With the deterministic signature (see the file comment)
 // the same inputs always give the same DER.
-func SIMIssueCardCertificate(cardID []byte, pub *ecdsa.PublicKey, subject pkix.Name, notBefore, notAfter time.Time) ([]byte, error) {
-	return testcaIssue(cardID, pub, SIMCardSigningKey, subject, notBefore, notAfter,
+func IssueCardCertificate(cardID []byte, pub *ecdsa.PublicKey, subject pkix.Name, notBefore, notAfter time.Time) ([]byte, error) {
+	return testcaIssue(cardID, pub, CardSigningKey, subject, notBefore, notAfter,
 		smx509.KeyUsageDigitalSignature|smx509.KeyUsageContentCommitment)
 }
 
 // testcaIssue issues a card certificate with the SIM root (see
-// SIMIssueCardCertificate): pub nil means the key pair defKey derives
+// IssueCardCertificate): pub nil means the key pair defKey derives
 // from cardID; usage is the keyUsage extension.
 func testcaIssue(cardID []byte, pub *ecdsa.PublicKey, defKey func([]byte) (*sm2.PrivateKey, error), subject pkix.Name, notBefore, notAfter time.Time, usage smx509.KeyUsage) ([]byte, error) {
-	if len(cardID) != CardIDSize {
-		return nil, fmt.Errorf("%w: %w: card id is %d bytes, want %d", ErrCertIssue, ErrLength, len(cardID), CardIDSize)
+	if len(cardID) != sm.CardIDSize {
+		return nil, fmt.Errorf("%w: %w: card id is %d bytes, want %d", ErrCertIssue, sm.ErrLength, len(cardID), sm.CardIDSize)
 	}
 	if pub == nil {
 		k, err := defKey(cardID)
@@ -261,7 +263,7 @@ func testcaIssue(cardID []byte, pub *ecdsa.PublicKey, defKey func([]byte) (*sm2.
 		}
 		pub = &k.PublicKey
 	}
-	xy, err := MarshalPublicKeyXY(pub)
+	xy, err := sm.MarshalPublicKeyXY(pub)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCertIssue, err)
 	}

@@ -1,4 +1,4 @@
-package sm
+package simkeys
 
 import (
 	"bytes"
@@ -18,9 +18,11 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/sscard/ssc/sm"
 )
 
-var testcaUpdate = flag.Bool("update-testca", false, "rewrite the asymmetric golden files: testdata/sim-root-ca.pem and the fuzz seed corpora")
+var testcaUpdate = flag.Bool("update-testca", false, "rewrite the golden file testdata/sim-root-ca.pem (the fuzz seeds of package sm have their own -update-testca)")
 
 const testcaRootPEMPath = "testdata/sim-root-ca.pem"
 
@@ -28,9 +30,9 @@ const testcaRootPEMPath = "testdata/sim-root-ca.pem"
 // card (ssc-facts §1.2).
 const testcaCardID = "330100D1560000050114F199D286DF7E"
 
-func TestSIMPKIKeys(t *testing.T) {
+func TestPKIKeys(t *testing.T) {
 	cardID := sm2Hex(t, testcaCardID)
-	card, err := SIMCardSigningKey(cardID)
+	card, err := CardSigningKey(cardID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,10 +45,10 @@ func TestSIMPKIKeys(t *testing.T) {
 		wantD string
 		wantP string // X || Y
 	}{
-		{"root", []byte("SSC-SIM-ROOT-CA"), SIMRootKey(),
+		{"root", []byte("SSC-SIM-ROOT-CA"), RootKey(),
 			"B4A734DEB485824A631E41C2A0A95694A62348EE467D60A1D80DB3D9EB031A57",
 			"9C2AC439DE4D8BA959895E9C5F7B4E6AA3B46A64B574B5A4D925A927210A5B48BCD78D11DC9B9996A8125EFBE1575B304670D4D0351F1642BD5FD9DD2EC5BCAC"},
-		{"pboc", []byte("SSC-SIM-PBOC-CA"), SIMPBOCCAKey(),
+		{"pboc", []byte("SSC-SIM-PBOC-CA"), PBOCCAKey(),
 			"A857176C8A36507F375D6E19DCECA09F265E61FF86455C256723DCFB6F54976B",
 			"7694B27B5FF108EB61CE1C4D6EA132281169E44DCECFC239FCFFE2B941DD0CAC744E7F06D04DC6179B3D88C2AAF8639E49204DF0F9F9AE8170AF05852B6ABF96"},
 		{"gen2 card", append([]byte("SSC-SIM-CARD"), cardID...), card,
@@ -62,21 +64,21 @@ func TestSIMPKIKeys(t *testing.T) {
 			if !bytes.Equal(d, sm2Hex(t, tt.wantD)) {
 				t.Errorf("d = %X, want %s", d, tt.wantD)
 			}
-			xy, err := MarshalPublicKeyXY(&tt.key.PublicKey)
+			xy, err := sm.MarshalPublicKeyXY(&tt.key.PublicKey)
 			if err != nil || !bytes.Equal(xy, sm2Hex(t, tt.wantP)) {
 				t.Errorf("P = %X, %v; want %s", xy, err, tt.wantP)
 			}
 		})
 	}
-	if _, err := SIMCardSigningKey(cardID[:15]); !errors.Is(err, ErrLength) {
+	if _, err := CardSigningKey(cardID[:15]); !errors.Is(err, sm.ErrLength) {
 		t.Errorf("15-byte card id: err = %v", err)
 	}
-	other, _ := SIMCardSigningKey(bytes.Repeat([]byte{1}, 16))
+	other, _ := CardSigningKey(bytes.Repeat([]byte{1}, 16))
 	if other.D.Cmp(card.D) == 0 {
 		t.Error("two cards share a key")
 	}
-	if SIMRootKey() == SIMRootKey() {
-		t.Error("SIMRootKey returns a shared value")
+	if RootKey() == RootKey() {
+		t.Error("RootKey returns a shared value")
 	}
 }
 
@@ -86,8 +88,8 @@ func leftPad32(b []byte) []byte {
 	return append(make([]byte, 32-len(b)), b...)
 }
 
-func TestSIMRootGolden(t *testing.T) {
-	pemBytes, err := SIMRootCertificatePEM()
+func TestRootGolden(t *testing.T) {
+	pemBytes, err := RootCertificatePEM()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func TestSIMRootGolden(t *testing.T) {
 	}
 	golden, err := os.ReadFile(testcaRootPEMPath)
 	if err != nil {
-		t.Fatalf("%v (run go test ./sm -run TestSIMRootGolden -update-testca)", err)
+		t.Fatalf("%v (run go test ./sm/simkeys -run TestRootGolden -update-testca)", err)
 	}
 	if !bytes.Equal(pemBytes, golden) {
 		t.Fatalf("SIM root certificate differs from %s:\n%s", testcaRootPEMPath, pemBytes)
@@ -113,7 +115,7 @@ func TestSIMRootGolden(t *testing.T) {
 				t.Error(r.err)
 				return
 			}
-			want, _ := SIMRootCertificateDER()
+			want, _ := RootCertificateDER()
 			if !bytes.Equal(r.der, want) {
 				t.Error("rebuilding the root gives other bytes")
 			}
@@ -122,8 +124,8 @@ func TestSIMRootGolden(t *testing.T) {
 	wg.Wait()
 }
 
-func TestSIMRootProfile(t *testing.T) {
-	root, err := SIMRootCertificate()
+func TestRootProfile(t *testing.T) {
+	root, err := RootCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,9 +135,9 @@ func TestSIMRootProfile(t *testing.T) {
 	}{
 		{"subject", root.Subject.String() == "CN=SSC SIM Test Root CA,O=ssc SIM profile,C=CN"},
 		{"self-issued", bytes.Equal(root.RawIssuer, root.RawSubject)},
-		{"serial", root.SerialNumber.Int64() == SIMRootSerial},
-		{"not before", root.NotBefore.Equal(SIMRootNotBefore)},
-		{"not after", root.NotAfter.Equal(SIMRootNotAfter)},
+		{"serial", root.SerialNumber.Int64() == RootSerial},
+		{"not before", root.NotBefore.Equal(RootNotBefore())},
+		{"not after", root.NotAfter.Equal(RootNotAfter())},
 		{"CA", root.BasicConstraintsValid && root.IsCA},
 		{"key usage", root.KeyUsage == smx509.KeyUsageCertSign|smx509.KeyUsageCRLSign},
 		{"SM2 with SM3", root.SignatureAlgorithm == smx509.SM2WithSM3},
@@ -147,31 +149,31 @@ func TestSIMRootProfile(t *testing.T) {
 			t.Errorf("root %s check failed", c.name)
 		}
 	}
-	pub, err := CertificatePublicKey(root)
-	if err != nil || !pub.Equal(&SIMRootKey().PublicKey) {
-		t.Errorf("root key is not SIMRootKey: %v", err)
+	pub, err := sm.CertificatePublicKey(root)
+	if err != nil || !pub.Equal(&RootKey().PublicKey) {
+		t.Errorf("root key is not RootKey: %v", err)
 	}
-	pool, err := SIMRootPool()
+	pool, err := RootPool()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if pool.Len() != 1 {
-		t.Errorf("SIMRootPool has %d roots", pool.Len())
+		t.Errorf("RootPool has %d roots", pool.Len())
 	}
 }
 
-func TestSIMIssueCardCertificate(t *testing.T) {
+func TestIssueCardCertificate(t *testing.T) {
 	cardID := sm2Hex(t, testcaCardID)
-	cardKey, _ := SIMCardSigningKey(cardID)
+	cardKey, _ := CardSigningKey(cardID)
 	nb := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 	na := time.Date(2030, 2, 28, 23, 59, 59, 0, time.UTC)
 	subject := pkix.Name{CommonName: "张三", SerialNumber: "330100199001011234", Country: []string{"CN"}}
 
-	der, err := SIMIssueCardCertificate(cardID, nil, subject, nb, na)
+	der, err := IssueCardCertificate(cardID, nil, subject, nb, na)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := SIMIssueCardCertificate(cardID, &cardKey.PublicKey, subject, nb.Add(300*time.Millisecond), na)
+	again, err := IssueCardCertificate(cardID, &cardKey.PublicKey, subject, nb.Add(300*time.Millisecond), na)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +186,11 @@ func TestSIMIssueCardCertificate(t *testing.T) {
 		t.Errorf("gen2 card certificate (%d bytes) SM3 %X changed", len(der), sum)
 	}
 
-	c, err := ParseCertificate(der)
+	c, err := sm.ParseCertificate(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, _ := SIMRootCertificate()
+	root, _ := RootCertificate()
 	checks := []struct {
 		name string
 		ok   bool
@@ -210,7 +212,7 @@ func TestSIMIssueCardCertificate(t *testing.T) {
 			t.Errorf("card certificate %s check failed", ch.name)
 		}
 	}
-	pub, err := CertificatePublicKey(c)
+	pub, err := sm.CertificatePublicKey(c)
 	if err != nil || !pub.Equal(&cardKey.PublicKey) {
 		t.Errorf("certificate key is not the SIM card key: %v", err)
 	}
@@ -219,7 +221,7 @@ func TestSIMIssueCardCertificate(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			b, err := SIMIssueCardCertificate(cardID, nil, subject, nb, na)
+			b, err := IssueCardCertificate(cardID, nil, subject, nb, na)
 			if err != nil || !bytes.Equal(b, der) {
 				t.Errorf("concurrent issue: %v", err)
 			}
@@ -228,11 +230,11 @@ func TestSIMIssueCardCertificate(t *testing.T) {
 	wg.Wait()
 
 	// Different inputs give different serials.
-	other, err := SIMIssueCardCertificate(cardID, nil, subject, nb, na.Add(time.Hour))
+	other, err := IssueCardCertificate(cardID, nil, subject, nb, na.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	oc, _ := ParseCertificate(other)
+	oc, _ := sm.ParseCertificate(other)
 	if oc.SerialNumber.Cmp(c.SerialNumber) == 0 {
 		t.Error("two certificates share a serial")
 	}
@@ -244,7 +246,7 @@ func TestSIMIssueCardCertificate(t *testing.T) {
 		nb, na time.Time
 		want   error
 	}{
-		{"short card id", cardID[:8], subject, nb, na, ErrLength},
+		{"short card id", cardID[:8], subject, nb, na, sm.ErrLength},
 		{"no common name", cardID, pkix.Name{Country: []string{"CN"}}, nb, na, ErrCertIssue},
 		{"inverted validity", cardID, subject, na, nb, ErrCertIssue},
 		{"empty validity", cardID, subject, nb, nb, ErrCertIssue},
@@ -252,26 +254,26 @@ func TestSIMIssueCardCertificate(t *testing.T) {
 		{"year 10000", cardID, subject, nb, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), ErrCertIssue},
 	}
 	for _, tt := range bad {
-		if _, err := SIMIssueCardCertificate(tt.cardID, nil, tt.sub, tt.nb, tt.na); !errors.Is(err, tt.want) || !errors.Is(err, ErrCertIssue) {
+		if _, err := IssueCardCertificate(tt.cardID, nil, tt.sub, tt.nb, tt.na); !errors.Is(err, tt.want) || !errors.Is(err, ErrCertIssue) {
 			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if _, err := SIMIssueCardCertificate(cardID, &testcaBadKey, subject, nb, na); !errors.Is(err, ErrSM2PublicKey) {
+	if _, err := IssueCardCertificate(cardID, &testcaBadKey, subject, nb, na); !errors.Is(err, sm.ErrSM2PublicKey) {
 		t.Errorf("bad key: err = %v", err)
 	}
 }
 
-func TestSIMRootPEMFile(t *testing.T) {
+func TestRootPEMFile(t *testing.T) {
 	// The shipped file is one CERTIFICATE block that parses and matches.
 	b, err := os.ReadFile(filepath.FromSlash(testcaRootPEMPath))
 	if err != nil {
 		t.Fatal(err)
 	}
-	certs, err := ParseCertificatesPEM(b)
+	certs, err := sm.ParseCertificatesPEM(b)
 	if err != nil || len(certs) != 1 {
 		t.Fatalf("%d certificates, %v", len(certs), err)
 	}
-	root, _ := SIMRootCertificate()
+	root, _ := RootCertificate()
 	if !certs[0].Equal(root) {
 		t.Error("file certificate differs")
 	}
@@ -281,4 +283,14 @@ func TestSIMRootPEMFile(t *testing.T) {
 	if sum := sm3.Sum(root.Raw); hex.EncodeToString(sum[:]) != "d343d099fcfd85dbe267678e933aeb0cf4f7657023fb3d159e3772efa4407984" {
 		t.Errorf("root DER SM3 %X changed", sum)
 	}
+}
+
+// sm2Hex decodes hex (spaces allowed) or fails the test.
+func sm2Hex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatalf("bad hex %q: %v", s, err)
+	}
+	return b
 }

@@ -1,4 +1,4 @@
-package sm_test
+package simkeys_test
 
 import (
 	"crypto/x509/pkix"
@@ -8,26 +8,27 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Issue the EF 0018 signing certificate of a card with the SIM test CA and
 // verify it as a host would.
-func ExampleSIMIssueCardCertificate() {
+func ExampleIssueCardCertificate() {
 	cardID, _ := hex.DecodeString("330100D1560000050114F199D286DF7E")
-	der, err := sm.SIMIssueCardCertificate(cardID, nil, // nil: the SIM card key of cardID
+	der, err := simkeys.IssueCardCertificate(cardID, nil, // nil: the SIM card key of cardID
 		pkix.Name{CommonName: "张三", Country: []string{"CN"}},
 		time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	again, _ := sm.SIMIssueCardCertificate(cardID, nil,
+	again, _ := simkeys.IssueCardCertificate(cardID, nil,
 		pkix.Name{CommonName: "张三", Country: []string{"CN"}},
 		time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	fmt.Println("deterministic:", string(der) == string(again))
 
 	cert, _ := sm.ParseCertificate(der)
-	roots, _ := sm.SIMRootPool()
+	roots, _ := simkeys.RootPool()
 	chain, err := roots.VerifySigning(cert, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
 	fmt.Println(len(chain), err)
 	fmt.Println(chain[0].Subject.CommonName, "<-", chain[1].Subject.CommonName)
@@ -39,8 +40,8 @@ func ExampleSIMIssueCardCertificate() {
 	// true
 }
 
-func ExampleSIMRootCertificatePEM() {
-	pemBytes, _ := sm.SIMRootCertificatePEM() // = sm/testdata/sim-root-ca.pem
+func ExampleRootCertificatePEM() {
+	pemBytes, _ := simkeys.RootCertificatePEM() // = sm/simkeys/testdata/sim-root-ca.pem
 	root, _ := sm.DecodeCertificate(pemBytes)
 	fmt.Println(root.Subject)
 	fmt.Println(root.NotBefore.Format(time.DateOnly), root.NotAfter.Format(time.DateOnly))
