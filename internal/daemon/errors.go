@@ -8,6 +8,7 @@ import (
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/link/cardlink"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
@@ -44,13 +45,13 @@ func apiError(err error) *sscd.Error {
 		code = sscd.CodeHSMError
 	case (issueStep == sscard.StepWrite || issueStep == sscard.StepVerify || strings.HasPrefix(issueStep, "pki.")) && !errors.Is(err, reader.ErrCardRemoved):
 		code = sscd.CodeIssueFailed
-	case errors.Is(err, link.ErrRequest):
+	case errors.Is(err, cardlink.ErrRequest):
 		code = sscd.CodeBadRequest
-	case errors.Is(err, link.ErrNoBankApp):
+	case errors.Is(err, cardlink.ErrNoBankApp):
 		code = sscd.CodeBankAppMissing
 	case errors.Is(err, link.ErrBankBlocked):
 		code = sscd.CodeBankAppBlocked
-	case errors.Is(err, link.ErrNoPKI):
+	case errors.Is(err, cardlink.ErrNoPKI):
 		code = sscd.CodeNoPKI
 	case errors.Is(err, reader.ErrCardRemoved), errors.Is(err, reader.ErrNoCard):
 		code = sscd.CodeCardRemoved
