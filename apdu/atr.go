@@ -192,6 +192,18 @@ func (a *ATR) Protocols() []int {
 	return ps
 }
 
+// DefaultProtocol is the protocol a reader uses with the card when it does
+// not negotiate: the first one the ATR offers (ISO/IEC 7816-3 §8.2.3), except
+// that a PC/SC contactless ATR (PC/SC part 3: TD1 = 80, then TD2 offering
+// T=1) counts as T=1, the protocol the reader emulates for such cards.
+func (a *ATR) DefaultProtocol() int {
+	td1, _ := a.TD(1)
+	if td2, ok := a.TD(2); td1 == 0x80 && ok && td2&0x0F == 1 {
+		return 1
+	}
+	return a.Protocols()[0]
+}
+
 // HistoricalBytes decodes a.Historical (see ParseHistorical).
 func (a *ATR) HistoricalBytes() (HistoricalBytes, error) { return ParseHistorical(a.Historical) }
 

@@ -120,6 +120,34 @@ func TestParseATR(t *testing.T) {
 	}
 }
 
+func TestATRDefaultProtocol(t *testing.T) {
+	tests := []struct {
+		name string
+		atr  string
+		want int
+	}{
+		{"SSC, T=0 only", sscATR, 0},
+		{"minimal", "3B00", 0},
+		{"JCOP T=1", "3BF81300008131FE454A434F5076323431B7", 1},
+		{"T=1 first, then T=0", withTCK("3B808100"), 1},
+		{"PC/SC contactless storage card", "3B8F8001804F0CA000000306030001000000006A", 1},
+		{"PC/SC contactless ISO 14443-4", withTCK("3B888001 0000000033818100"), 1},
+		// Only TD1 = 80 exactly is the contactless rule: T=0 with TB2 before
+		// T=1 offers T=0 first.
+		{"T=0 then T=1, not contactless", withTCK("3B80A00001"), 0},
+		{"T=0 then T=15", withTCK("3B80801F07"), 0},
+	}
+	for _, tt := range tests {
+		a, err := ParseATR(h(tt.atr))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := a.DefaultProtocol(); got != tt.want {
+			t.Errorf("%s: T=%d, want T=%d", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestATRInterfaceBytes(t *testing.T) {
 	a, err := ParseATR(h("3BF81300008131FE454A434F5076323431B7"))
 	if err != nil {

@@ -12,7 +12,10 @@
 //	{"error":{"code":"card_changed","message":"...","sw":"6982"}}
 //
 // whose code is one of the Code constants; the client returns them as *Error,
-// which matches the sentinel of its code with errors.Is (ErrCardChanged, ...).
+// which matches the sentinel of its code with errors.Is (ErrCardChanged, ...)
+// and the SDK's sentinels the daemon sends that code for (sscard.ErrPINLastTry,
+// reader.ErrNoPINPad, ...; with sw, the card's apdu error such as
+// *apdu.AuthError), so a client handles them as the library's own errors.
 //
 // Card operations take an optional expected insertion id (Reader.Insertion,
 // Event.Insertion): if the card in the reader is not that insertion any more,

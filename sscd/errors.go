@@ -41,6 +41,12 @@ const (
 	CodeAlreadyIssued     Code = "already_issued"     // issuance: the card holds another holder's data (409)
 	CodeIssueFailed       Code = "issue_failed"       // issuance failed after writing started; see the message (502)
 	CodeNotIssued         Code = "not_issued"         // PKI personalisation of a card without holder data (409)
+	CodePINFormat         Code = "pin_format"         // a PIN is not 6 digits (400)
+	CodeMinistryFormat    Code = "ministry_format"    // a key system's answer does not parse (400)
+	CodeHSMAnswer         Code = "hsm_answer"         // a key system's answer belongs to another request (400)
+	CodeNotSupported      Code = "not_supported"      // the reader cannot do what was asked (400)
+	CodePINPadCancelled   Code = "pinpad_cancelled"   // PIN entry cancelled on the reader's keypad (422)
+	CodePINPadTimeout     Code = "pinpad_timeout"     // PIN entry timed out on the reader's keypad (422)
 	CodeInternal          Code = "internal"           // 500
 )
 
@@ -76,6 +82,12 @@ var (
 	ErrAlreadyIssued     = errors.New("sscd: card already issued to another holder")
 	ErrIssueFailed       = errors.New("sscd: issuance failed")
 	ErrNotIssued         = errors.New("sscd: card not issued yet")
+	ErrPINFormat         = errors.New("sscd: PIN must be 6 digits")
+	ErrMinistryFormat    = errors.New("sscd: malformed key system answer")
+	ErrHSMAnswer         = errors.New("sscd: key system answer of another request")
+	ErrNotSupported      = errors.New("sscd: not supported by the reader")
+	ErrPINPadCancelled   = errors.New("sscd: PIN entry cancelled on the keypad")
+	ErrPINPadTimeout     = errors.New("sscd: PIN entry timed out on the keypad")
 	ErrInternal          = errors.New("sscd: internal error")
 )
 
@@ -110,6 +122,12 @@ var sentinels = map[Code]error{
 	CodeAlreadyIssued:     ErrAlreadyIssued,
 	CodeIssueFailed:       ErrIssueFailed,
 	CodeNotIssued:         ErrNotIssued,
+	CodePINFormat:         ErrPINFormat,
+	CodeMinistryFormat:    ErrMinistryFormat,
+	CodeHSMAnswer:         ErrHSMAnswer,
+	CodeNotSupported:      ErrNotSupported,
+	CodePINPadCancelled:   ErrPINPadCancelled,
+	CodePINPadTimeout:     ErrPINPadTimeout,
 	CodeInternal:          ErrInternal,
 }
 
@@ -144,6 +162,12 @@ var statuses = map[Code]int{
 	CodeAlreadyIssued:     409,
 	CodeIssueFailed:       502,
 	CodeNotIssued:         409,
+	CodePINFormat:         400,
+	CodeMinistryFormat:    400,
+	CodeHSMAnswer:         400,
+	CodeNotSupported:      400,
+	CodePINPadCancelled:   422,
+	CodePINPadTimeout:     422,
 	CodeInternal:          500,
 }
 
@@ -179,7 +203,8 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Is matches the sentinel of e's code (ErrInternal for an unknown code).
+// Is matches the sentinel of e's code (ErrInternal for an unknown code); the
+// SDK's sentinels are matched through Unwrap (sdkerrors.go).
 func (e *Error) Is(target error) bool {
 	s, ok := sentinels[e.Code]
 	if !ok {

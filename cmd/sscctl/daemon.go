@@ -7,13 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
-	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -171,53 +168,21 @@ func (a *app) daemonReader(ctx context.Context, c *sscd.Client) (r sscd.Reader, 
 
 // remoteError is a daemon error shown with the text the same failure has in
 // direct mode (the daemon runs the same library code, so its message is that
-// text), matching the local sentinels so the printing code treats it alike.
-type remoteError struct {
-	msg  string
-	errs []error
-}
+// text). It unwraps to the *sscd.Error, which matches the SDK sentinels of
+// its code, so the printing code treats it as the local error.
+type remoteError struct{ err *sscd.Error }
 
-func (e *remoteError) Error() string   { return e.msg }
-func (e *remoteError) Unwrap() []error { return e.errs }
-
-// Local sentinels found in a daemon message (the server's err.Error()).
-var messageSentinels = []error{
-	sscard.ErrPINFormat, sscard.ErrPINLastTry, sscard.ErrHSMAnswer, sscard.ErrMinistryFormat, sscard.ErrNeedsHSM,
-	sscard.ErrHSM, sscard.ErrNotSSC,
-	reader.ErrNoPINPad, reader.ErrPINPadCancelled, reader.ErrPINPadTimeout, reader.ErrNotSupported,
-	reader.ErrNoCard, reader.ErrCardRemoved, apdu.ErrBlocked,
-}
+func (e *remoteError) Error() string { return e.err.Message }
+func (e *remoteError) Unwrap() error { return e.err }
 
 // fromDaemon turns an error of the daemon client into the error direct mode
-// gives for the same failure; readerName is the reader of the operation.
+// prints for the same failure; readerName is the reader of the operation.
 func fromDaemon(err error, readerName string) error {
 	var e *sscd.Error
 	if !errors.As(err, &e) {
 		return err // transport: "sscd: GET /v1/...: ..."
 	}
-	re := &remoteError{msg: e.Message}
-	for _, s := range messageSentinels {
-		if strings.Contains(e.Message, s.Error()) {
-			re.errs = append(re.errs, s)
-		}
-	}
 	switch e.Code {
-	case sscd.CodeWrongPIN:
-		if sw, perr := strconv.ParseUint(e.SW, 16, 16); perr == nil {
-			ae := &apdu.AuthError{SW: apdu.StatusWord(sw), Retries: -1}
-			if sw&0xFFF0 == 0x63C0 {
-				ae.Retries = int(sw & 0x0F)
-			}
-			re.errs = append(re.errs, ae)
-		}
-	case sscd.CodePINBlocked:
-		re.errs = append(re.errs, sscard.ErrPINBlocked)
-	case sscd.CodePINLastTry:
-		re.errs = append(re.errs, sscard.ErrPINLastTry)
-	case sscd.CodeNeedsHSM:
-		re.errs = append(re.errs, sscard.ErrNeedsHSM)
-	case sscd.CodePINPadUnsupported:
-		re.errs = append(re.errs, reader.ErrNoPINPad)
 	case sscd.CodeNoCard:
 		return &reader.Error{Op: "connect", Reader: readerName, Err: reader.ErrNoCard}
 	case sscd.CodeReaderNotFound:
@@ -225,58 +190,7 @@ func fromDaemon(err error, readerName string) error {
 	case sscd.CodeCardChanged, sscd.CodeCardRemoved, sscd.CodeBusy, sscd.CodeTimeout, sscd.CodeForbidden,
 		sscd.CodeNotFound, sscd.CodeMethodNotAllowed, sscd.CodeSessionNotFound, sscd.CodeDisabled, sscd.CodeInternal:
 		// Failures only the daemon has: say where they come from.
-		re.msg = e.Error()
+		return e
 	}
-	re.errs = append(re.errs, e)
-	return re
-}
-
-// atrProtocol guesses the protocol a reader uses with a card from its ATR
-// (the daemon does not report the active one): the first protocol the ATR
-// offers, where a PC/SC contactless ATR (TD1 = 80, then T=1) counts as T=1.
-func atrProtocol(atr []byte) reader.Protocol {
-	if len(atr) < 2 {
-		return reader.T0
-	}
-	var protos []int
-	y := atr[1] >> 4
-	i := 2
-	for {
-		for _, bit := range []byte{1, 2, 4} { // TA, TB, TC
-			if y&bit != 0 {
-				i++
-			}
-		}
-		if y&8 == 0 || i >= len(atr) {
-			break
-		}
-		td := atr[i]
-		i++
-		protos = append(protos, int(td&0x0F))
-		y = td >> 4
-	}
-	switch {
-	case len(protos) == 0:
-		return reader.T0
-	case protos[0] == 0 && len(atr) > 2 && len(protos) > 1 && protos[1] == 1 && atrTD1(atr) == 0x80:
-		return reader.T1
-	case protos[0] == 1:
-		return reader.T1
-	}
-	return reader.T0
-}
-
-// atrTD1 returns the TD1 byte of an ATR that has one.
-func atrTD1(atr []byte) byte {
-	t0 := atr[1]
-	i := 2
-	for _, bit := range []byte{0x10, 0x20, 0x40} {
-		if t0&bit != 0 {
-			i++
-		}
-	}
-	if t0&0x80 == 0 || i >= len(atr) {
-		return 0
-	}
-	return atr[i]
+	return &remoteError{e}
 }

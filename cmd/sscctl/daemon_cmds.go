@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
@@ -79,7 +80,8 @@ func (a *app) infoViaDaemon(ctx context.Context, c *sscd.Client, format string, 
 }
 
 // readerProtocol is the protocol the daemon reports for the reader's card,
-// or a guess from the ATR while it has not identified the card yet.
+// or while it has not identified the card yet the ATR's default one (T=0
+// for an ATR that does not parse).
 func readerProtocol(r sscd.Reader) reader.Protocol {
 	switch r.Protocol {
 	case "T=0":
@@ -87,7 +89,10 @@ func readerProtocol(r sscd.Reader) reader.Protocol {
 	case "T=1":
 		return reader.T1
 	}
-	return atrProtocol(r.ATR)
+	if a, err := apdu.ParseATR(r.ATR); err == nil && a.DefaultProtocol() == 1 {
+		return reader.T1
+	}
+	return reader.T0
 }
 
 // hsmViaDaemon runs the two-step read with the daemon holding the card

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/link/cardlink"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
@@ -167,7 +168,7 @@ func (a *app) linkCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req := link.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "-"}
+			req := cardlink.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "-"}
 			if err := req.Check(); err != nil {
 				return usageError{err}
 			}
@@ -189,7 +190,7 @@ func (a *app) linkCreateCommand() *cobra.Command {
 					return linkFailure(fromDaemon(err, r.Name))
 				}
 			} else {
-				opts := link.CreateOptions{HSM: hsm}
+				opts := cardlink.Options{HSM: hsm}
 				if caFile != "" {
 					if opts.PBOC.CAKeys, err = simkeys.LoadCAKeyTable(caFile); err != nil {
 						return err
@@ -201,7 +202,7 @@ func (a *app) linkCreateCommand() *cobra.Command {
 					return err
 				}
 				defer closeAll()
-				if b, err = link.Create(ctx, card, sess, req, opts); err != nil {
+				if b, err = cardlink.Create(ctx, card, sess, req, opts); err != nil {
 					return linkFailure(err)
 				}
 			}
@@ -232,7 +233,7 @@ func (a *app) linkCreateCommand() *cobra.Command {
 // linkFailure words the card-side refusals of a link.
 func linkFailure(err error) error {
 	switch {
-	case errors.Is(err, link.ErrNoBankApp), errors.Is(err, link.ErrBankBlocked), errors.Is(err, link.ErrNoPKI):
+	case errors.Is(err, cardlink.ErrNoBankApp), errors.Is(err, link.ErrBankBlocked), errors.Is(err, cardlink.ErrNoPKI):
 		return err
 	case errors.Is(err, sscard.ErrNeedsHSM):
 		return fmt.Errorf("%w (use --hsm sim for a software card, --hsm URL for a key system)", err)

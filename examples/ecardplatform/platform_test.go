@@ -15,6 +15,7 @@ import (
 	"github.com/sscard/ssc/examples/ecardplatform"
 	"github.com/sscard/ssc/internal/simtest"
 	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/link/cardlink"
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
@@ -83,8 +84,8 @@ func cardBundle(t *testing.T, edit func(*sim.Profile), level int, origin string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, err := link.Create(ctx, card, sess, link.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"},
-		link.CreateOptions{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: simkeys.CAKeyTable()}})
+	bundle, err := cardlink.Create(ctx, card, sess, cardlink.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"},
+		cardlink.Options{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: simkeys.CAKeyTable()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/link/cardlink"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -261,7 +261,7 @@ func (d *Daemon) bridgeLink(w http.ResponseWriter, r *http.Request) {
 		writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed, "no verified origin"))
 		return
 	}
-	d.link(w, withQuery(r, req.Insertion, url.Values{}), link.Request{Level: req.Level, Origin: origin, Nonce: req.Nonce, PIN: req.PIN})
+	d.link(w, withQuery(r, req.Insertion, url.Values{}), cardlink.Request{Level: req.Level, Origin: origin, Nonce: req.Nonce, PIN: req.PIN})
 }
 
 // bridgeIssue lets only the pages of bridge.issue_origins (read at each

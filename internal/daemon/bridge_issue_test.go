@@ -252,7 +252,7 @@ func TestBridgeIssueRefusals(t *testing.T) {
 		{bridgeReq{name: "step1 neither form", path: step1, body: `{"force":true}`, origin: issueOrigin, status: 400, code: br}, issueOrigin},
 		{bridgeReq{name: "step1 bad write info", path: step1, body: `{"write_info":"a|b|"}`, origin: issueOrigin, status: 400, code: br}, issueOrigin},
 		{bridgeReq{name: "step1 trailing data", path: step1, body: wi + "{}", origin: issueOrigin, status: 400, code: br}, issueOrigin},
-		{bridgeReq{name: "step2 bad key", path: step2, body: keyBody("nothex|"), origin: issueOrigin, status: 400, code: br}, issueOrigin},
+		{bridgeReq{name: "step2 bad key", path: step2, body: keyBody("nothex|"), origin: issueOrigin, status: 400, code: sscd.CodeMinistryFormat}, issueOrigin},
 		{bridgeReq{name: "step1 stale insertion", path: step1, body: issueStep1Body(999999), origin: issueOrigin, status: 409, code: sscd.CodeCardChanged}, issueOrigin},
 		{bridgeReq{name: "step1 unknown reader", path: "/v1/readers/zz/issue/step1", body: wi, origin: issueOrigin, status: 404, code: sscd.CodeReaderNotFound}, issueOrigin},
 		// Unknown sessions.

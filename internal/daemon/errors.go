@@ -8,6 +8,7 @@ import (
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/link/cardlink"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
@@ -15,7 +16,9 @@ import (
 
 // apiError maps an error of the reader, apdu and sscard layers to the API
 // error a client sees. The order matters: the most specific sentinels first
-// (sscard.ErrNeedsHSM also matches apdu.ErrSecurityStatus).
+// (sscard.ErrNeedsHSM also matches apdu.ErrSecurityStatus). A sentinel a
+// client must tell apart gets a code of its own, which the Go client maps
+// back (sscd/sdkerrors.go): clients never match message text.
 func apiError(err error) *sscd.Error {
 	var e *sscd.Error
 	if errors.As(err, &e) {
@@ -44,13 +47,13 @@ func apiError(err error) *sscd.Error {
 		code = sscd.CodeHSMError
 	case (issueStep == sscard.StepWrite || issueStep == sscard.StepVerify || strings.HasPrefix(issueStep, "pki.")) && !errors.Is(err, reader.ErrCardRemoved):
 		code = sscd.CodeIssueFailed
-	case errors.Is(err, link.ErrRequest):
+	case errors.Is(err, cardlink.ErrRequest):
 		code = sscd.CodeBadRequest
-	case errors.Is(err, link.ErrNoBankApp):
+	case errors.Is(err, cardlink.ErrNoBankApp):
 		code = sscd.CodeBankAppMissing
 	case errors.Is(err, link.ErrBankBlocked):
 		code = sscd.CodeBankAppBlocked
-	case errors.Is(err, link.ErrNoPKI):
+	case errors.Is(err, cardlink.ErrNoPKI):
 		code = sscd.CodeNoPKI
 	case errors.Is(err, reader.ErrCardRemoved), errors.Is(err, reader.ErrNoCard):
 		code = sscd.CodeCardRemoved
@@ -70,13 +73,17 @@ func apiError(err error) *sscd.Error {
 	case errors.Is(err, reader.ErrNoPINPad):
 		code = sscd.CodePINPadUnsupported
 	case errors.Is(err, reader.ErrNotSupported):
-		code = sscd.CodeBadRequest
+		code = sscd.CodeNotSupported
 	case errors.Is(err, sscard.ErrNeedsHSM):
 		code = sscd.CodeNeedsHSM
 	case errors.Is(err, sscard.ErrNotSSC):
 		code = sscd.CodeNotSSC
-	case errors.Is(err, sscard.ErrPINFormat), errors.Is(err, sscard.ErrMinistryFormat), errors.Is(err, sscard.ErrHSMAnswer):
-		code = sscd.CodeBadRequest
+	case errors.Is(err, sscard.ErrPINFormat):
+		code = sscd.CodePINFormat
+	case errors.Is(err, sscard.ErrMinistryFormat):
+		code = sscd.CodeMinistryFormat
+	case errors.Is(err, sscard.ErrHSMAnswer):
+		code = sscd.CodeHSMAnswer
 	case errors.Is(err, sscard.ErrPINLastTry):
 		code = sscd.CodePINLastTry
 	case errors.Is(err, sscard.ErrPINBlocked):
@@ -85,9 +92,12 @@ func apiError(err error) *sscd.Error {
 		code = sscd.CodeHSMError
 	case errors.As(err, new(*apdu.AuthError)):
 		code = sscd.CodeWrongPIN
+	case errors.Is(err, reader.ErrPINPadCancelled):
+		code = sscd.CodePINPadCancelled
+	case errors.Is(err, reader.ErrPINPadTimeout):
+		code = sscd.CodePINPadTimeout
 	case errors.Is(err, sscard.ErrCardNotGenuine), errors.Is(err, sscard.ErrApplicationBlocked),
-		errors.Is(err, sscard.ErrMalformedRecord), errors.Is(err, reader.ErrPINPadCancelled),
-		errors.Is(err, reader.ErrPINPadTimeout), errors.Is(err, apdu.ErrMalformedResponse),
+		errors.Is(err, sscard.ErrMalformedRecord), errors.Is(err, apdu.ErrMalformedResponse),
 		errors.Is(err, apdu.ErrMalformedTLV):
 		code = sscd.CodeCardError
 	case errors.As(err, new(*apdu.StatusError)):

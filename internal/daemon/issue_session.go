@@ -202,7 +202,7 @@ func (d *Daemon) handleIssueStep3(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if errors.Is(err, sscard.ErrHSMAnswer) && !errors.Is(err, reader.ErrCardRemoved) {
 			// The caller's key belongs to another request: nothing was sent.
-			writeError(w, sscd.Errorf(sscd.CodeBadRequest, "%v", err))
+			writeError(w, sscd.Errorf(sscd.CodeHSMAnswer, "%v", err))
 			return
 		}
 		writeError(w, s.op.explain(err))

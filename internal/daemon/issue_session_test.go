@@ -162,10 +162,10 @@ func TestIssueSessionRefusals(t *testing.T) {
 		{name: "another card id", req: sscd.IssueRequest{WriteInfo: strings.Replace(testWriteInfo, "B2D40F", "B2D40E", 1)}, step1: sscd.CodeWrongCard},
 		{name: "bad write info", req: sscd.IssueRequest{WriteInfo: strings.Replace(testWriteInfo, "0035", "0036", 1)}, step1: sscd.CodeBadRequest},
 		{name: "both forms", req: sscd.IssueRequest{WriteInfo: testWriteInfo, Data: wi}, step1: sscd.CodeBadRequest},
-		{name: "read answer of another request", step2: func(string) string { return zero2 }, code2: sscd.CodeBadRequest},
+		{name: "read answer of another request", step2: func(string) string { return zero2 }, code2: sscd.CodeHSMAnswer},
 		{name: "card not genuine", step2: flip2, code2: sscd.CodeCardError},
 		{name: "wrong write cryptogram", step3: func(a *sscard.WriteKeyAnswer) { a.Result[0] ^= 1 }, code3: sscd.CodeHSMError},
-		{name: "write answer of another request", step3: func(a *sscard.WriteKeyAnswer) { a.Result[15] ^= 1 }, code3: sscd.CodeBadRequest},
+		{name: "write answer of another request", step3: func(a *sscard.WriteKeyAnswer) { a.Result[15] ^= 1 }, code3: sscd.CodeHSMAnswer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

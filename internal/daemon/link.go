@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/link/cardlink"
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/sscd"
 )
@@ -18,24 +19,24 @@ func (d *Daemon) handleLink(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	d.link(w, r, link.Request{Level: req.Level, Origin: req.Origin, Nonce: req.Nonce, PIN: req.PIN})
+	d.link(w, r, cardlink.Request{Level: req.Level, Origin: req.Origin, Nonce: req.Nonce, PIN: req.PIN})
 }
 
 // link runs a link request whose origin the caller has established (the
 // socket client names it; the browser bridge takes the verified Origin).
-func (d *Daemon) link(w http.ResponseWriter, r *http.Request, req link.Request) {
+func (d *Daemon) link(w http.ResponseWriter, r *http.Request, req cardlink.Request) {
 	noteOf(r).update(func(n *opNote) { n.Level = req.Level })
 	if err := req.Check(); err != nil {
 		writeError(w, err)
 		return
 	}
 	set := d.conf()
-	opts := link.CreateOptions{HSM: set.hsm, PBOC: pboc.Options{CAKeys: set.caKeys}, ODA: set.caKeys != nil}
+	opts := cardlink.Options{HSM: set.hsm, PBOC: pboc.Options{CAKeys: set.caKeys}, ODA: set.caKeys != nil}
 	var b *link.Bundle
 	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
 		op.raised = true // HSM authentication, PKI PIN
 		var err error
-		b, err = link.Create(ctx, op.card, op.sess, req, opts)
+		b, err = cardlink.Create(ctx, op.card, op.sess, req, opts)
 		if err == nil {
 			op.note.set(op.reader, b.Card.CardNumber)
 			if b.Bank != nil {

@@ -87,7 +87,7 @@ func TestLinkRefusals(t *testing.T) {
 		{"origin with path", "r0", func(r *sscd.LinkRequest) { r.Origin += "/x" }, sscd.CodeBadRequest},
 		{"origin not http", "r0", func(r *sscd.LinkRequest) { r.Origin = "file://x" }, sscd.CodeBadRequest},
 		{"no PIN", "r0", func(r *sscd.LinkRequest) { r.PIN = "" }, sscd.CodeBadRequest},
-		{"bad PIN format", "r0", func(r *sscd.LinkRequest) { r.PIN = "12ab" }, sscd.CodeBadRequest},
+		{"bad PIN format", "r0", func(r *sscd.LinkRequest) { r.PIN = "12ab" }, sscd.CodePINFormat},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -134,7 +134,7 @@ func TestHSMWrongAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.HSMStep2(ctx, st.Session, strings.Repeat("0", 32)+"|"+strings.Repeat("0", 32)+"|")
-	wantCode(t, err, sscd.CodeBadRequest) // not the answer to this step 1
+	wantCode(t, err, sscd.CodeHSMAnswer) // not the answer to this step 1
 	_, err = c.HSMStep2(ctx, "no-such-session", strings.Repeat("0", 32)+"|"+strings.Repeat("0", 32)+"|")
 	wantCode(t, err, sscd.CodeSessionNotFound)
 }
@@ -215,7 +215,7 @@ func TestPINResetAfterVerify(t *testing.T) {
 		t.Errorf("wrong PIN: SW %q, want 63C2", e.SW)
 	}
 	_, err = c.VerifyPIN(ctx, "r0", sscd.VerifyPINRequest{PIN: "12"}, sscd.CardOptions{})
-	wantCode(t, err, sscd.CodeBadRequest)
+	wantCode(t, err, sscd.CodePINFormat)
 	_, err = c.VerifyPIN(ctx, "r0", sscd.VerifyPINRequest{PINPad: true}, sscd.CardOptions{})
 	wantCode(t, err, sscd.CodePINPadUnsupported) // the sim reader has no keypad
 	if _, err := c.VerifyPIN(ctx, "r0", sscd.VerifyPINRequest{PIN: "123456"}, sscd.CardOptions{}); err != nil {

@@ -41,6 +41,7 @@
     not_ssc: '这不是社保卡 / This is not a social security card',
     card_error: '卡片拒绝了操作 / The card refused the operation — check the card and retry',
     hsm_error: '加密机出错 / The security module failed — retry or ask the administrator',
+    pin_format: 'PIN 应为 6 位数字 / The PIN must be 6 digits — check the PIN and retry',
     bad_request: '请求无效 / The request was refused — check the PIN and retry',
   };
   const unreachable = '无法连接读卡服务 / Cannot reach the card reader service (sscd)';

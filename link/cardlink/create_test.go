@@ -1,4 +1,4 @@
-package link_test
+package cardlink_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/sscard/ssc/internal/simtest"
 	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/link/cardlink"
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
@@ -35,10 +36,10 @@ func TestCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := link.CreateOptions{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: simkeys.CAKeyTable()}, ODA: true}
+	opts := cardlink.Options{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: simkeys.CAKeyTable()}, ODA: true}
 	for _, level := range []int{link.Level1, link.Level2} {
 		card, sess := simCard(t, "gen3", nil)
-		b, err := link.Create(ctx, card, sess, link.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"}, opts)
+		b, err := cardlink.Create(ctx, card, sess, cardlink.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"}, opts)
 		if err != nil {
 			t.Fatalf("level %d: %v", level, err)
 		}
@@ -54,24 +55,24 @@ func TestCreate(t *testing.T) {
 		name    string
 		profile string
 		edit    func(*sim.Profile)
-		req     link.Request
-		opts    link.CreateOptions
+		req     cardlink.Request
+		opts    cardlink.Options
 		want    error
 	}{
-		{"level 0", "gen3", nil, link.Request{Origin: origin, Nonce: nonce, PIN: "123456"}, opts, link.ErrRequest},
-		{"bad origin", "gen3", nil, link.Request{Level: 1, Origin: "https://x.example/", Nonce: nonce, PIN: "123456"}, opts, link.ErrRequest},
-		{"long nonce", "gen3", nil, link.Request{Level: 1, Origin: origin, Nonce: make([]byte, 257), PIN: "123456"}, opts, link.ErrRequest},
-		{"no PIN", "gen3", nil, link.Request{Level: 1, Origin: origin, Nonce: nonce}, opts, link.ErrRequest},
-		{"no HSM", "gen3", nil, link.Request{Level: 1, Origin: origin, Nonce: nonce, PIN: "123456"}, link.CreateOptions{}, sscard.ErrNeedsHSM},
-		{"no bank", "gen3", func(p *sim.Profile) { p.PBOC = nil }, link.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, link.ErrNoBankApp},
+		{"level 0", "gen3", nil, cardlink.Request{Origin: origin, Nonce: nonce, PIN: "123456"}, opts, cardlink.ErrRequest},
+		{"bad origin", "gen3", nil, cardlink.Request{Level: 1, Origin: "https://x.example/", Nonce: nonce, PIN: "123456"}, opts, cardlink.ErrRequest},
+		{"long nonce", "gen3", nil, cardlink.Request{Level: 1, Origin: origin, Nonce: make([]byte, 257), PIN: "123456"}, opts, cardlink.ErrRequest},
+		{"no PIN", "gen3", nil, cardlink.Request{Level: 1, Origin: origin, Nonce: nonce}, opts, cardlink.ErrRequest},
+		{"no HSM", "gen3", nil, cardlink.Request{Level: 1, Origin: origin, Nonce: nonce, PIN: "123456"}, cardlink.Options{}, sscard.ErrNeedsHSM},
+		{"no bank", "gen3", func(p *sim.Profile) { p.PBOC = nil }, cardlink.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, cardlink.ErrNoBankApp},
 		{"bank blocked", "gen3", func(p *sim.Profile) { p.PBOC.BlockedAIDs = []string{"A000000333010101", "A000000333010106"} },
-			link.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, link.ErrBankBlocked},
-		{"gen2", "gen2", nil, link.Request{Level: 1, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, link.ErrNoPKI},
+			cardlink.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, link.ErrBankBlocked},
+		{"gen2", "gen2", nil, cardlink.Request{Level: 1, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, cardlink.ErrNoPKI},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			card, sess := simCard(t, tc.profile, tc.edit)
-			_, err := link.Create(ctx, card, sess, tc.req, tc.opts)
+			_, err := cardlink.Create(ctx, card, sess, tc.req, tc.opts)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("%v, want %v", err, tc.want)
 			}

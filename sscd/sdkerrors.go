@@ -1,0 +1,61 @@
+package sscd
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sscard"
+)
+
+// sdkErrors maps a code to the sentinels of the SDK that the daemon sends it
+// for (internal/daemon/errors.go), so that a client error matches them with
+// errors.Is as the library's own error does: a client switches on the
+// sentinels it knows from direct use, never on the message.
+//
+// A code absent here has no SDK sentinel: it is a failure only the daemon
+// has, a generic code several causes share, or one whose sentinel lives in
+// link/cardlink, which sscd does not import to stay free of the card stack
+// (sdkerrors_test.go lists them).
+var sdkErrors = map[Code][]error{
+	CodeReaderNotFound:    {reader.ErrReaderNotFound},
+	CodeNoCard:            {reader.ErrNoCard},
+	CodeCardRemoved:       {reader.ErrCardRemoved},
+	CodeNeedsHSM:          {sscard.ErrNeedsHSM},
+	CodeNotSSC:            {sscard.ErrNotSSC},
+	CodeWrongPIN:          {apdu.ErrWrongPIN},
+	CodePINBlocked:        {sscard.ErrPINBlocked}, // wraps apdu.ErrBlocked
+	CodePINLastTry:        {sscard.ErrPINLastTry},
+	CodeHSMError:          {sscard.ErrHSM},
+	CodeBankAppBlocked:    {link.ErrBankBlocked},
+	CodePINPadUnsupported: {reader.ErrNoPINPad},
+	CodeWrongCard:         {sscard.ErrWrongCard},
+	CodeAlreadyIssued:     {sscard.ErrAlreadyIssued},
+	CodeNotIssued:         {sscard.ErrNotIssued},
+	CodePINFormat:         {sscard.ErrPINFormat},
+	CodeMinistryFormat:    {sscard.ErrMinistryFormat},
+	CodeHSMAnswer:         {sscard.ErrHSMAnswer},
+	CodeNotSupported:      {reader.ErrNotSupported},
+	CodePINPadCancelled:   {reader.ErrPINPadCancelled},
+	CodePINPadTimeout:     {reader.ErrPINPadTimeout},
+}
+
+// Unwrap gives the SDK sentinels of e's code and, when the card's status
+// word is known, the apdu error of that word (*apdu.AuthError with the tries
+// left for 63Cx, *apdu.StatusError otherwise, as apdu.StatusWord.Err), so
+// errors.Is and errors.As see the error the daemon had: errors.Is(err,
+// sscard.ErrPINLastTry), errors.Is(err, apdu.ErrBlocked), errors.As(err,
+// new(*apdu.AuthError)).
+func (e *Error) Unwrap() []error {
+	errs := slices.Clip(sdkErrors[e.Code]) // append must not write into the table
+	if len(e.SW) == 4 {
+		if sw, err := strconv.ParseUint(e.SW, 16, 16); err == nil {
+			if serr := apdu.StatusWord(sw).Err(); serr != nil {
+				errs = append(errs, serr)
+			}
+		}
+	}
+	return errs
+}
