@@ -1,6 +1,7 @@
-package reader_test
+package pcsc_test
 
 import (
+
 	"testing"
 
 	"github.com/sscard/ssc/internal/pcsctest"

@@ -1,8 +1,10 @@
-//go:build cgo && !nopcsc
+//go:build !nopcsc && (cgo || windows)
 
-package reader
+package pcsc
 
 import (
+	"github.com/sscard/ssc/reader"
+
 	"bytes"
 	"context"
 	"errors"
@@ -42,8 +44,8 @@ type pcscCard struct {
 	// finished and after a handle was dropped (an aborted wait, pcscd
 	// gone); the card is connected again on next use.
 	h     *scard.Card
-	atr   ATR
-	proto Protocol
+	atr   reader.ATR
+	proto reader.Protocol
 	// counter is the reader's insertion/removal counter when we connected;
 	// another value after connecting again means the card was swapped.
 	counter    uint16
@@ -70,7 +72,7 @@ type pcscDial struct {
 	err  error // valid once done is closed
 }
 
-var _ Card = (*pcscCard)(nil)
+var _ reader.Card = (*pcscCard)(nil)
 
 // unref drops a reference to pc and releases it if it is retired and unused.
 func (c *pcscCard) unref(pc *pcscCtx) {
@@ -107,12 +109,12 @@ func (c *pcscCard) handle(ctx context.Context, op string) (*pcscCtx, *scard.Card
 		c.mu.Lock()
 		if c.closed {
 			c.mu.Unlock()
-			return nil, nil, &Error{Op: op, Reader: c.reader, Err: ErrClosed}
+			return nil, nil, &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrClosed}
 		}
 		if c.lost != nil {
 			err := c.lost
 			c.mu.Unlock()
-			return nil, nil, &Error{Op: op, Reader: c.reader, Err: err}
+			return nil, nil, &reader.Error{Op: op, Reader: c.reader, Err: err}
 		}
 		if c.h != nil {
 			pc, h := c.cur, c.h
@@ -147,9 +149,9 @@ func (c *pcscCard) handle(ctx context.Context, op string) (*pcscCtx, *scard.Card
 		select {
 		case <-d.done:
 		case <-ctx.Done():
-			return nil, nil, ctxErr(op, c.reader, ctx)
+			return nil, nil, reader.ContextError(op, c.reader, ctx)
 		case <-c.closing:
-			return nil, nil, &Error{Op: op, Reader: c.reader, Err: ErrClosed}
+			return nil, nil, &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrClosed}
 		}
 		if d.err != nil {
 			return nil, nil, pcscErr(op, c.reader, d.err)
@@ -178,7 +180,7 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 		if h != nil {
 			pcscDisconnect(h, scard.LeaveCard)
 		}
-		d.err = ErrClosed
+		d.err = reader.ErrClosed
 		return
 	case err != nil:
 		c.serviceGoneLocked(pc, err)
@@ -190,7 +192,7 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 	if c.hasCounter && cnt != c.counter {
 		// The card was removed (and perhaps another inserted) while we
 		// had no handle: report what the old handle would have.
-		c.lost = &pcscError{sentinel: ErrCardRemoved, code: scard.ErrRemovedCard}
+		c.lost = &pcscError{sentinel: reader.ErrCardRemoved, code: scard.ErrRemovedCard}
 		d.err = c.lost
 		c.mu.Unlock()
 		pcscDisconnect(h, scard.LeaveCard)
@@ -202,20 +204,20 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 }
 
 func (c *pcscCard) setStatusLocked(st *scard.CardStatus) {
-	c.atr = ATR(bytes.Clone(st.Atr))
+	c.atr = reader.ATR(bytes.Clone(st.Atr))
 	c.proto = fromScardProtocol(st.ActiveProtocol)
 	c.counter = pcscCounter(scard.StateFlag(st.State))
 	c.hasCounter = true
 }
 
-func fromScardProtocol(p scard.Protocol) Protocol {
+func fromScardProtocol(p scard.Protocol) reader.Protocol {
 	switch p {
 	case scard.ProtocolT0:
-		return T0
+		return reader.T0
 	case scard.ProtocolT1:
-		return T1
+		return reader.T1
 	}
-	return ProtocolUndefined
+	return reader.ProtocolUndefined
 }
 
 // serviceGoneLocked handles err from a call on pc: if pcscd went away, the
@@ -229,7 +231,7 @@ func (c *pcscCard) serviceGoneLocked(pc *pcscCtx, err error) {
 	}
 	c.retireLocked(pc)
 	if c.lost == nil {
-		c.lost = &pcscError{sentinel: ErrServiceUnavailable, code: code}
+		c.lost = &pcscError{sentinel: reader.ErrServiceUnavailable, code: code}
 	}
 }
 
@@ -241,7 +243,7 @@ func (c *pcscCard) opErr(op string, pc *pcscCtx, err error) error {
 	c.serviceGoneLocked(pc, err)
 	c.mu.Unlock()
 	if closed {
-		return &Error{Op: op, Reader: c.reader, Err: fmt.Errorf("%w (%w)", ErrClosed, err)}
+		return &reader.Error{Op: op, Reader: c.reader, Err: fmt.Errorf("%w (%w)", reader.ErrClosed, err)}
 	}
 	return pcscErr(op, c.reader, err)
 }
@@ -259,7 +261,7 @@ func (c *pcscCard) ATR() []byte {
 
 // Protocol implements Card: the active protocol read with SCardStatus when
 // the card was connected or last reset.
-func (c *pcscCard) Protocol() Protocol {
+func (c *pcscCard) Protocol() reader.Protocol {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.proto
@@ -271,11 +273,11 @@ func (c *pcscCard) Protocol() Protocol {
 func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	const op = "transmit"
 	if len(cmd) < 4 || len(cmd) > maxCommandAPDU {
-		return nil, &Error{Op: op, Reader: c.reader,
-			Err: fmt.Errorf("%w: %d bytes (want 4 to %d)", ErrInvalidCommand, len(cmd), maxCommandAPDU)}
+		return nil, &reader.Error{Op: op, Reader: c.reader,
+			Err: fmt.Errorf("%w: %d bytes (want 4 to %d)", reader.ErrInvalidCommand, len(cmd), maxCommandAPDU)}
 	}
 	if ctx.Err() != nil {
-		return nil, ctxErr(op, c.reader, ctx)
+		return nil, reader.ContextError(op, c.reader, ctx)
 	}
 	pc, h, err := c.handle(ctx, op)
 	if err != nil {
@@ -284,8 +286,8 @@ func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	defer c.unref(pc)
 	// ebfe/scard panics on any other protocol.
 	if p := h.ActiveProtocol(); p != scard.ProtocolT0 && p != scard.ProtocolT1 {
-		return nil, &Error{Op: op, Reader: c.reader,
-			Err: fmt.Errorf("%w: transmit with protocol 0x%X", ErrNotSupported, uint32(p))}
+		return nil, &reader.Error{Op: op, Reader: c.reader,
+			Err: fmt.Errorf("%w: transmit with protocol 0x%X", reader.ErrNotSupported, uint32(p))}
 	}
 	rsp, err := h.Transmit(cmd)
 	if err != nil {
@@ -311,7 +313,7 @@ func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 func (c *pcscCard) BeginTransaction(ctx context.Context) error {
 	const op = "begin transaction"
 	if ctx.Err() != nil {
-		return ctxErr(op, c.reader, ctx)
+		return reader.ContextError(op, c.reader, ctx)
 	}
 	c.mu.Lock()
 	inTx := c.inTx
@@ -333,9 +335,9 @@ func (c *pcscCard) BeginTransaction(ctx context.Context) error {
 	case err := <-res:
 		return c.began(op, pc, h, err)
 	case <-ctx.Done():
-		cause = ctxErr(op, c.reader, ctx)
+		cause = reader.ContextError(op, c.reader, ctx)
 	case <-c.closing:
-		cause = &Error{Op: op, Reader: c.reader, Err: ErrClosed}
+		cause = &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrClosed}
 	}
 	select {
 	case err := <-res:
@@ -383,27 +385,27 @@ func (c *pcscCard) began(op string, pc *pcscCtx, h *scard.Card, err error) error
 	}
 	c.mu.Unlock()
 	if !ok {
-		return &Error{Op: op, Reader: c.reader, Err: ErrClosed}
+		return &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrClosed}
 	}
 	return nil
 }
 
 // EndTransaction implements Card.
-func (c *pcscCard) EndTransaction(d Disposition) error {
+func (c *pcscCard) EndTransaction(d reader.Disposition) error {
 	const op = "end transaction"
 	disp, err := toScardDisposition(d)
 	if err != nil {
-		return &Error{Op: op, Reader: c.reader, Err: err}
+		return &reader.Error{Op: op, Reader: c.reader, Err: err}
 	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return &Error{Op: op, Reader: c.reader, Err: ErrClosed}
+		return &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrClosed}
 	}
 	pc, h := c.cur, c.h
 	if !c.inTx || h == nil {
 		c.mu.Unlock()
-		return &Error{Op: op, Reader: c.reader, Err: ErrNotInTransaction}
+		return &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrNotInTransaction}
 	}
 	c.inTx = false
 	pc.refs++
@@ -415,16 +417,16 @@ func (c *pcscCard) EndTransaction(d Disposition) error {
 	return nil
 }
 
-func toScardDisposition(d Disposition) (scard.Disposition, error) {
+func toScardDisposition(d reader.Disposition) (scard.Disposition, error) {
 	switch d {
-	case LeaveCard:
+	case reader.LeaveCard:
 		return scard.LeaveCard, nil
-	case ResetCard:
+	case reader.ResetCard:
 		return scard.ResetCard, nil
-	case UnpowerCard:
+	case reader.UnpowerCard:
 		return scard.UnpowerCard, nil
 	}
-	return 0, fmt.Errorf("%w: disposition %d", ErrNotSupported, d)
+	return 0, fmt.Errorf("%w: disposition %d", reader.ErrNotSupported, d)
 }
 
 // Reset implements Card with SCardReconnect (warm: SCARD_RESET_CARD, cold:
@@ -435,7 +437,7 @@ func toScardDisposition(d Disposition) (scard.Disposition, error) {
 func (c *pcscCard) Reset(ctx context.Context, cold bool) error {
 	const op = "reset"
 	if ctx.Err() != nil {
-		return ctxErr(op, c.reader, ctx)
+		return reader.ContextError(op, c.reader, ctx)
 	}
 	disp := scard.ResetCard
 	if cold {
