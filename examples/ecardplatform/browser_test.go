@@ -23,6 +23,7 @@ import (
 	"github.com/sscard/ssc/internal/daemon"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/pcsc"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscd"
@@ -122,7 +123,7 @@ func newStack(t *testing.T) *stack {
 		Bridge:     daemon.BridgeConfig{Port: bport, Origins: []string{s.origin}, AllowHTTPLocalhost: true},
 		Logf:       t.Logf,
 	}
-	d, err := daemon.New(cfg, reader.Open(reader.NewPCSC()))
+	d, err := daemon.New(cfg, reader.Open(pcsc.New()))
 	if err != nil {
 		t.Fatal(err)
 	}

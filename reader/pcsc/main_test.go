@@ -1,7 +1,6 @@
 package pcsc_test
 
 import (
-
 	"testing"
 
 	"github.com/sscard/ssc/internal/pcsctest"

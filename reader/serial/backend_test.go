@@ -15,7 +15,7 @@ import (
 	"github.com/sscard/ssc/ccid"
 )
 
-func TestParseSerialSpec(t *testing.T) {
+func TestParseSpec(t *testing.T) {
 	for _, c := range []struct {
 		spec    string
 		want    Config
