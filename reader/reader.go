@@ -1,6 +1,9 @@
-// Package reader puts PC/SC readers, the in-process software card and (later)
-// serial readers behind one interface: list readers, connect to a card,
-// transmit APDUs with a context, transactions, and a card event stream.
+// Package reader puts every kind of card reader behind one interface: list
+// readers, connect to a card, transmit APDUs with a context, transactions,
+// and a card event stream. System combines backends. The hardware backends
+// are packages of their own (reader/pcsc, reader/serial), so that code using
+// cards needs neither cgo nor a serial port library; the in-process backend
+// for emulated chips (ChipBackend) lives here.
 package reader
 
 import (

@@ -236,7 +236,7 @@ func (c *pcscCard) serviceGoneLocked(pc *pcscCtx, err error) {
 }
 
 // opErr maps the error of a call on pc's handle. After Close it is
-// ErrClosed.
+// reader.ErrClosed.
 func (c *pcscCard) opErr(op string, pc *pcscCtx, err error) error {
 	c.mu.Lock()
 	closed := c.closed
@@ -248,10 +248,10 @@ func (c *pcscCard) opErr(op string, pc *pcscCtx, err error) error {
 	return pcscErr(op, c.reader, err)
 }
 
-// Reader implements Card.
+// Reader implements reader.Card.
 func (c *pcscCard) Reader() string { return c.reader }
 
-// ATR implements Card: the ATR read with SCardStatus when the card was
+// ATR implements reader.Card: the ATR read with SCardStatus when the card was
 // connected or last reset.
 func (c *pcscCard) ATR() []byte {
 	c.mu.Lock()
@@ -259,7 +259,7 @@ func (c *pcscCard) ATR() []byte {
 	return bytes.Clone(c.atr)
 }
 
-// Protocol implements Card: the active protocol read with SCardStatus when
+// Protocol implements reader.Card: the active protocol read with SCardStatus when
 // the card was connected or last reset.
 func (c *pcscCard) Protocol() reader.Protocol {
 	c.mu.Lock()
@@ -267,8 +267,8 @@ func (c *pcscCard) Protocol() reader.Protocol {
 	return c.proto
 }
 
-// Transmit implements Card. The command must be a whole APDU (4 bytes at
-// least, at most an extended APDU); anything else is ErrInvalidCommand
+// Transmit implements reader.Card. The command must be a whole APDU (4 bytes at
+// least, at most an extended APDU); anything else is reader.ErrInvalidCommand
 // without reaching pcscd. A Transmit in flight cannot be interrupted by ctx.
 func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	const op = "transmit"
@@ -297,7 +297,7 @@ func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	return bytes.Clone(rsp), nil
 }
 
-// BeginTransaction implements Card. It waits while another application holds
+// BeginTransaction implements reader.Card. It waits while another application holds
 // a transaction, and returns as soon as ctx is done or the card is closed.
 //
 // pcsc-lite cannot cancel that wait (it asks pcscd every 200 ms or so); it
@@ -306,7 +306,7 @@ func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // retired (pcscd may drop it: libpcsclite can send one more request on the
 // handle just disconnected) and the card is connected again, on a new
 // context, on its next use. Should the card have been removed meanwhile,
-// that use fails with ErrCardRemoved. A reset of the card by another
+// that use fails with reader.ErrCardRemoved. A reset of the card by another
 // application during the wait is not reported. Goroutines finish the
 // aborted wait in the background (normally within 200 ms; up to about 2 s
 // when pcscd drops the context) and then release the old context.
@@ -390,7 +390,7 @@ func (c *pcscCard) began(op string, pc *pcscCtx, h *scard.Card, err error) error
 	return nil
 }
 
-// EndTransaction implements Card.
+// EndTransaction implements reader.Card.
 func (c *pcscCard) EndTransaction(d reader.Disposition) error {
 	const op = "end transaction"
 	disp, err := toScardDisposition(d)
@@ -429,10 +429,10 @@ func toScardDisposition(d reader.Disposition) (scard.Disposition, error) {
 	return 0, fmt.Errorf("%w: disposition %d", reader.ErrNotSupported, d)
 }
 
-// Reset implements Card with SCardReconnect (warm: SCARD_RESET_CARD, cold:
+// Reset implements reader.Card with SCardReconnect (warm: SCARD_RESET_CARD, cold:
 // SCARD_UNPOWER_CARD). It also recovers a connection whose card was removed
-// and inserted again (ErrCardRemoved) or whose pcscd went away
-// (ErrServiceUnavailable: every call fails with it until Reset) by
+// and inserted again (reader.ErrCardRemoved) or whose pcscd went away
+// (reader.ErrServiceUnavailable: every call fails with it until Reset) by
 // connecting anew, on a new PC/SC context, before resetting.
 func (c *pcscCard) Reset(ctx context.Context, cold bool) error {
 	const op = "reset"
@@ -485,7 +485,7 @@ func pcscServiceGone(err error) bool {
 	return errors.As(err, &code) && isServiceGone(code)
 }
 
-// Close implements Card: it ends a transaction, disconnects leaving the card
+// Close implements reader.Card: it ends a transaction, disconnects leaving the card
 // powered and releases the context (once no call uses it). It aborts a
 // BeginTransaction or connect waiting in another goroutine. It is
 // idempotent.

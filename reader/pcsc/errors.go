@@ -12,7 +12,7 @@ import (
 )
 
 // pcscError keeps both the package sentinel and the PC/SC return code in the
-// chain, so errors.Is(err, ErrCardRemoved) and
+// chain, so errors.Is(err, reader.ErrCardRemoved) and
 // errors.As(err, new(scard.Error)) both work.
 type pcscError struct {
 	sentinel error
@@ -67,8 +67,8 @@ func pcscSentinel(code scard.Error) error {
 	return reader.ErrReaderUnavailable
 }
 
-// pcscErr turns err from ebfe/scard into an *Error. ctx errors and errors
-// that are already *Error pass through (wrapped in *Error with op).
+// pcscErr turns err from ebfe/scard into an *reader.Error. ctx errors and errors
+// that are already *reader.Error pass through (wrapped in *reader.Error with op).
 func pcscErr(op, name string, err error) error {
 	if err == nil {
 		return nil

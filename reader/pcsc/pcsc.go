@@ -36,14 +36,15 @@ const maxCommandAPDU = 4 + 3 + 65536 + 3 + 2
 // New returns the PC/SC backend: the readers of the system's pcscd,
 // reached through libpcsclite (PCSCLITE_CSOCK_NAME selects another daemon
 // socket). Creating it does not contact pcscd; ListReaders and Connect fail
-// with ErrServiceUnavailable while pcscd is not running, and Watch keeps
+// with reader.ErrServiceUnavailable while pcscd is not running, and Watch keeps
 // retrying until it is.
 //
 // Reader names are the exact PC/SC names; matching by part of a name is done
-// by System.Find.
+// by reader.System.Find.
 //
-// Build with the nopcsc tag (or without cgo) to leave PC/SC out: New
-// then returns a backend whose methods fail with ErrNotSupported.
+// Build with the nopcsc tag (or without cgo, except on Windows) to leave
+// PC/SC out: New then returns a backend whose methods fail with
+// reader.ErrNotSupported.
 func New() reader.Backend {
 	return &pcscBackend{
 		cards:   make(map[*pcscCard]struct{}),
@@ -58,7 +59,7 @@ type pcscBackend struct {
 	watches map[*pcscWatch]struct{}
 }
 
-// Name implements Backend.
+// Name implements reader.Backend.
 func (b *pcscBackend) Name() string { return "pcsc" }
 
 func (b *pcscBackend) checkOpen(op, name string) error {
@@ -70,10 +71,10 @@ func (b *pcscBackend) checkOpen(op, name string) error {
 	return nil
 }
 
-// ListReaders implements Backend. It returns the readers known to pcscd with
+// ListReaders implements reader.Backend. It returns the readers known to pcscd with
 // card presence, ATR and exclusive use, read with a zero-timeout
 // GetStatusChange. No readers is an empty list, not an error; pcscd not
-// running is ErrServiceUnavailable.
+// running is reader.ErrServiceUnavailable.
 func (b *pcscBackend) ListReaders(ctx context.Context) ([]reader.Info, error) {
 	const op = "list readers"
 	if err := b.checkOpen(op, ""); err != nil {
@@ -165,7 +166,7 @@ func pcscPresent(s scard.StateFlag) bool {
 // pcsc-lite in the high 16 bits of the event state.
 func pcscCounter(s scard.StateFlag) uint16 { return uint16(uint32(s) >> 16) }
 
-// Connect implements Backend. Each Card gets its own PC/SC context, so a
+// Connect implements reader.Backend. Each Card gets its own PC/SC context, so a
 // blocking call on one card never holds up another card or a Watch.
 //
 // pcscd makes SCardConnect wait while another application holds a
@@ -237,7 +238,7 @@ func pcscConnectParams(opts reader.ConnectOptions) (scard.ShareMode, scard.Proto
 	return mode, protos, nil
 }
 
-// Close implements Backend: it closes the cards connected through this
+// Close implements reader.Backend: it closes the cards connected through this
 // backend and ends its Watch streams (their channels close). It is
 // idempotent.
 func (b *pcscBackend) Close() error {

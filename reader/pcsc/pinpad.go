@@ -35,7 +35,7 @@ var _ reader.PINPad = (*pcscCard)(nil)
 
 // parseFeatures decodes the answer to CM_IOCTL_GET_FEATURE_REQUEST: TLVs
 // of a one-byte tag, a length of 4 and the big-endian IOCTL code. Errors
-// wrap ErrNotSupported (the driver's answer is unusable).
+// wrap reader.ErrNotSupported (the driver's answer is unusable).
 func parseFeatures(b []byte) (map[byte]uint32, error) {
 	feats := make(map[byte]uint32)
 	for len(b) > 0 {
@@ -87,7 +87,7 @@ func (c *pcscCard) features(ctx context.Context, op string) (map[byte]uint32, er
 	return feats, nil
 }
 
-// PINPadFeatures implements PINPad: it asks the driver every time (a local
+// PINPadFeatures implements reader.PINPad: it asks the driver every time (a local
 // round trip to pcscd). A reader without a keypad reports no features and
 // no error.
 func (c *pcscCard) PINPadFeatures(ctx context.Context) (reader.PINPadFeatures, error) {
@@ -100,7 +100,7 @@ func (c *pcscCard) PINPadFeatures(ctx context.Context) (reader.PINPadFeatures, e
 	return reader.PINPadFeatures{Verify: v, Modify: m}, nil
 }
 
-// VerifyPINPad implements PINPad with FEATURE_VERIFY_PIN_DIRECT. The
+// VerifyPINPad implements reader.PINPad with FEATURE_VERIFY_PIN_DIRECT. The
 // SCardControl call cannot be interrupted: ctx is checked before, and the
 // entry ends on the reader's own timeout (v.TimeOut).
 func (c *pcscCard) VerifyPINPad(ctx context.Context, v ccid.PINVerify) ([]byte, error) {
@@ -111,7 +111,7 @@ func (c *pcscCard) VerifyPINPad(ctx context.Context, v ccid.PINVerify) ([]byte, 
 	return c.pinPad(ctx, op, featureVerifyPINDirect, v.PCSC())
 }
 
-// ModifyPINPad implements PINPad with FEATURE_MODIFY_PIN_DIRECT.
+// ModifyPINPad implements reader.PINPad with FEATURE_MODIFY_PIN_DIRECT.
 func (c *pcscCard) ModifyPINPad(ctx context.Context, m ccid.PINModify) ([]byte, error) {
 	const op = "change PIN on the PIN pad"
 	if len(m.APDU) < 4 {

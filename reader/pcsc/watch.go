@@ -47,13 +47,13 @@ type pcscWatched struct {
 	insertion uint64
 }
 
-// Watch implements Backend. The stream runs on its own PC/SC context in one
+// Watch implements reader.Backend. The stream runs on its own PC/SC context in one
 // goroutine: first a snapshot (ReaderAdded for each reader, CardInserted for
 // each card present, all with Snapshot set), then SnapshotDone, then live
 // changes from SCardGetStatusChange over every reader and the PnP
 // notification pseudo reader.
 //
-// Every card insertion gets a new id from NextInsertion; a card removed and
+// Every card insertion gets a new id from reader.NextInsertion; a card removed and
 // inserted again between two polls is caught through pcsc-lite's event
 // counter and reported as CardRemoved followed by CardInserted.
 //

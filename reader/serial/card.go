@@ -19,7 +19,7 @@ const maxSerialTPDU = ccid.MaxSerialMessage - ccid.HeaderSize
 // serialPINTimeout is libccid's minimum wait for a Secure (PIN entry).
 const serialPINTimeout = 90 * time.Second
 
-// Connect implements Backend: the card is powered (IccPowerOn at 5 V,
+// Connect implements reader.Backend: the card is powered (IccPowerOn at 5 V,
 // SetParameters for T=0) unless it already is, and the connection speaks
 // T=0 TPDUs.
 func (b *serialBackend) Connect(ctx context.Context, name string, opts reader.ConnectOptions) (reader.Card, error) {
@@ -99,7 +99,7 @@ func (c *serialCard) ATR() []byte {
 func (c *serialCard) Protocol() reader.Protocol { return reader.T0 }
 
 // checkLocked reports whether this connection's card is still there (r.mu
-// held): ErrClosed, ErrCardRemoved, or ErrCardReset once after another
+// held): reader.ErrClosed, reader.ErrCardRemoved, or reader.ErrCardReset once after another
 // connection power-cycled it.
 func (c *serialCard) checkLocked(op string) error {
 	r := c.r
@@ -217,7 +217,7 @@ func serialTPDU(cmd []byte) ([]byte, error) {
 	}
 }
 
-// Transmit implements Card.
+// Transmit implements reader.Card.
 func (c *serialCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	const op = "transmit"
 	t, err := serialTPDU(cmd)
@@ -266,7 +266,7 @@ func (c *serialCard) xfr(ctx context.Context, op string, m ccid.Message, o excha
 	return slices.Clone(a.Data), nil
 }
 
-// removedOr reports a failed exchange as ErrCardRemoved when the card went
+// removedOr reports a failed exchange as reader.ErrCardRemoved when the card went
 // meanwhile (the port failure also forgets the card; that one is reported
 // as it is).
 func (c *serialCard) removedOr(op string, err error) error {
@@ -279,7 +279,7 @@ func (c *serialCard) removedOr(op string, err error) error {
 	return err
 }
 
-// BeginTransaction implements Card.
+// BeginTransaction implements reader.Card.
 func (c *serialCard) BeginTransaction(ctx context.Context) error {
 	const op = "begin transaction"
 	c.mu.Lock()
@@ -297,7 +297,7 @@ func (c *serialCard) BeginTransaction(ctx context.Context) error {
 	return nil
 }
 
-// EndTransaction implements Card. ResetCard and UnpowerCard power-cycle
+// EndTransaction implements reader.Card. ResetCard and UnpowerCard power-cycle
 // the card (CCID has no warm reset; libccid also resets with power off +
 // on).
 func (c *serialCard) EndTransaction(d reader.Disposition) error {
@@ -324,9 +324,9 @@ func (c *serialCard) EndTransaction(d reader.Disposition) error {
 	return err
 }
 
-// Reset implements Card: IccPowerOff then IccPowerOn (for both kinds: a
+// Reset implements reader.Card: IccPowerOff then IccPowerOn (for both kinds: a
 // CCID reader has no warm reset), and SetParameters again. Other
-// connections see ErrCardReset once.
+// connections see reader.ErrCardReset once.
 func (c *serialCard) Reset(ctx context.Context, cold bool) error {
 	const op = "reset"
 	return c.run(ctx, op, func() error {
@@ -348,7 +348,7 @@ func (c *serialCard) Reset(ctx context.Context, cold bool) error {
 	})
 }
 
-// Close implements Card. The card stays powered (PC/SC LeaveCard): the
+// Close implements reader.Card. The card stays powered (PC/SC LeaveCard): the
 // next connection finds it as this one left it.
 func (c *serialCard) Close() error {
 	c.mu.Lock()
@@ -370,8 +370,8 @@ func (c *serialCard) Close() error {
 	return nil
 }
 
-// PINPadFeatures implements PINPad: a GemPC PinPad verifies and modifies;
-// a GemPC Twin has no keypad (ErrNoPINPad).
+// PINPadFeatures implements reader.PINPad: a GemPC PinPad verifies and modifies;
+// a GemPC Twin has no keypad (reader.ErrNoPINPad).
 func (c *serialCard) PINPadFeatures(ctx context.Context) (reader.PINPadFeatures, error) {
 	if c.r.cfg.Type != GemPCPinPad {
 		return reader.PINPadFeatures{}, &reader.Error{Op: "PIN pad features", Reader: c.r.name, Err: reader.ErrNoPINPad}
@@ -384,7 +384,7 @@ func serialPINWait(t byte) time.Duration {
 	return max(serialPINTimeout, time.Duration(t)*time.Second+10*time.Second)
 }
 
-// VerifyPINPad implements PINPad with a CCID Secure (bPINOperation 00).
+// VerifyPINPad implements reader.PINPad with a CCID Secure (bPINOperation 00).
 // As libccid does for the GemPC PinPad firmware, bNumberMessage is forced
 // to 1 and bEntryValidationCondition to 2 (the OK key).
 func (c *serialCard) VerifyPINPad(ctx context.Context, v ccid.PINVerify) ([]byte, error) {
@@ -399,7 +399,7 @@ func (c *serialCard) VerifyPINPad(ctx context.Context, v ccid.PINVerify) ([]byte
 	return c.secure(ctx, op, v.SecureData(), serialPINWait(v.TimeOut))
 }
 
-// ModifyPINPad implements PINPad with a CCID Secure (bPINOperation 01).
+// ModifyPINPad implements reader.PINPad with a CCID Secure (bPINOperation 01).
 func (c *serialCard) ModifyPINPad(ctx context.Context, m ccid.PINModify) ([]byte, error) {
 	const op = "modify PIN on the PIN pad"
 	if c.r.cfg.Type != GemPCPinPad {

@@ -68,7 +68,7 @@ func ParseSpec(spec string) (Config, error) {
 //     reopened on next use). Exchanges on a port are serialised.
 //   - ListReaders omits a reader whose port cannot be opened or does not
 //     answer (its error is returned only when no serial reader could be
-//     listed, so System.Find reports the cause); Watch reports it as a
+//     listed, so reader.System.Find reports the cause); Watch reports it as a
 //     BackendError naming the reader and adds it once it answers.
 //   - Like pcscd, the backend powers a newly found card to read its ATR
 //     (IccPowerOn at 5 V, then SetParameters for T=0), so ListReaders and
@@ -77,7 +77,7 @@ func ParseSpec(spec string) (Config, error) {
 //     sent only when TA1 asks for a rate the reader type supports and the
 //     card is in negotiable mode; otherwise the default rate (Fi/Di 11) is
 //     kept.
-//   - Connections follow the sim backend: Shared/Exclusive modes, and a
+//   - Connections follow reader.ChipBackend: Shared/Exclusive modes, and a
 //     per-reader lock held by a transaction (or briefly by a lone Transmit)
 //     that other connections of this process wait for. Other processes
 //     are kept off the port by TIOCEXCL (go.bug.st/serial), except root.
@@ -124,7 +124,7 @@ func newSerialBackend(open func(string) (serialPort, error), configs ...Config) 
 	return b
 }
 
-// Name implements Backend.
+// Name implements reader.Backend.
 func (b *serialBackend) Name() string { return "serial" }
 
 func (b *serialBackend) isClosed() bool {
@@ -146,7 +146,7 @@ func (b *serialBackend) reader(op, name string) (*serialReader, error) {
 	return nil, &reader.Error{Op: op, Reader: name, Err: reader.ErrReaderNotFound}
 }
 
-// ListReaders implements Backend (see New for unreachable ports).
+// ListReaders implements reader.Backend (see New for unreachable ports).
 func (b *serialBackend) ListReaders(ctx context.Context) ([]reader.Info, error) {
 	const op = "list readers"
 	if b.isClosed() {
@@ -181,8 +181,8 @@ func (b *serialBackend) ListReaders(ctx context.Context) ([]reader.Info, error) 
 	return out, nil
 }
 
-// Close implements Backend: ports are closed (an exchange in progress
-// fails), watchers end and connections fail with ErrClosed.
+// Close implements reader.Backend: ports are closed (an exchange in progress
+// fails), watchers end and connections fail with reader.ErrClosed.
 func (b *serialBackend) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -389,7 +389,7 @@ func (r *serialReader) dropLocked(l *serialLine) {
 }
 
 // exchange runs one command on the (opened) line. Caller holds sem. Line
-// errors become *Error with the matching sentinel; a port failure closes
+// errors become *reader.Error with the matching sentinel; a port failure closes
 // the line.
 func (r *serialReader) exchange(ctx context.Context, op string, m ccid.Message, o exchangeOpts) (ccid.Message, error) {
 	l, err := r.openLocked(ctx, op)

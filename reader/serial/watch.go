@@ -12,7 +12,7 @@ import (
 // watcher waits for it.
 const serialWatchBuffer = 64
 
-// Watch implements Backend. One goroutine polls every reader's slot status
+// Watch implements reader.Backend. One goroutine polls every reader's slot status
 // (every 400 ms, pcscd's pace; a new card is powered to read its ATR). It
 // sends a snapshot (ReaderAdded and CardInserted for the readers that
 // answer, Snapshot set), SnapshotDone, a BackendError for each reader that
