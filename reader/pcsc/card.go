@@ -3,8 +3,6 @@
 package pcsc
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"bytes"
 	"context"
 	"errors"
@@ -12,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ebfe/scard"
+	"github.com/sscard/ssc/reader"
 )
 
 // pcscCard is a connection to the card in one PC/SC reader, on a PC/SC

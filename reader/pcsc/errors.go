@@ -3,12 +3,11 @@
 package pcsc
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"errors"
 	"fmt"
 
 	"github.com/ebfe/scard"
+	"github.com/sscard/ssc/reader"
 )
 
 // pcscError keeps both the package sentinel and the PC/SC return code in the

@@ -3,13 +3,12 @@
 package pcsc
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"context"
 	"errors"
 	"testing"
 
 	"github.com/ebfe/scard"
+	"github.com/sscard/ssc/reader"
 )
 
 func TestPCSCErrorMapping(t *testing.T) {

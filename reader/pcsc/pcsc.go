@@ -3,8 +3,6 @@
 package pcsc
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ebfe/scard"
+	"github.com/sscard/ssc/reader"
 )
 
 // PC/SC backend notes (pcsc-lite through github.com/ebfe/scard):

@@ -3,8 +3,6 @@
 package pcsc
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"bytes"
 	"context"
 	"errors"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/ebfe/scard"
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 )
 
 // PC/SC part 10 (v2.02.09) secure PIN entry through SCardControl: the

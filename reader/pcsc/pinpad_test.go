@@ -3,11 +3,11 @@
 package pcsc
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"errors"
 	"maps"
 	"testing"
+
+	"github.com/sscard/ssc/reader"
 )
 
 func TestParseFeatures(t *testing.T) {

@@ -3,14 +3,13 @@
 package pcsc
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"context"
 	"errors"
 	"slices"
 	"time"
 
 	"github.com/ebfe/scard"
+	"github.com/sscard/ssc/reader"
 )
 
 // Watch tuning.

@@ -1,8 +1,6 @@
 package serial
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"bytes"
 	"context"
 	"errors"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 )
 
 func TestParseSpec(t *testing.T) {

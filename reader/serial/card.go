@@ -1,8 +1,6 @@
 package serial
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"context"
 	"fmt"
 	"slices"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 )
 
 // maxSerialTPDU is the longest TPDU a serial GemPC reader takes in one

@@ -1,8 +1,6 @@
 package serial
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 	goserial "go.bug.st/serial"
 )
 

@@ -1,14 +1,13 @@
 package serial
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 )
 
 // TestSerialLineExchange drives one exchange against every kind of line

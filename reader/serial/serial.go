@@ -1,8 +1,6 @@
 package serial
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 )
 
 // Config names one serial (RS-232) CCID reader of the GemPC Twin

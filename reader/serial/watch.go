@@ -1,11 +1,11 @@
 package serial
 
 import (
-	"github.com/sscard/ssc/reader"
-
 	"context"
 	"slices"
 	"time"
+
+	"github.com/sscard/ssc/reader"
 )
 
 // serialWatchBuffer events are buffered for a slow consumer before the
