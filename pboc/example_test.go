@@ -20,7 +20,7 @@ func ExampleSession_Read() {
 		p.PBOC = &sim.PBOCProfile{Enabled: true}
 	}
 	chip, _ := sim.New(p, sim.Options{Mode: sim.Contact})
-	backend := reader.NewSimBackend("sim")
+	backend := reader.NewChipBackend("sim")
 	defer backend.Close()
 	backend.Insert("sim", chip)
 	ctx := context.Background()

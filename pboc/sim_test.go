@@ -70,7 +70,7 @@ func simOptions(n *int) pboc.Options {
 // connectSim inserts chip into an in-process reader and connects.
 func connectSim(t testing.TB, chip *sim.Card) reader.Card {
 	t.Helper()
-	b := reader.NewSimBackend("r")
+	b := reader.NewChipBackend("r")
 	t.Cleanup(func() { b.Close() })
 	if err := b.Insert("r", chip); err != nil {
 		t.Fatal(err)

@@ -6,17 +6,26 @@ import (
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sim"
 )
 
 // Connect to the built-in software card and select the social security
 // application; the T=0 61xx is followed by GET RESPONSE in the transmitter.
 func ExampleSystem_Connect() {
 	ctx := context.Background()
-	simBackend, err := reader.NewDefaultSimBackend()
+	profile, err := sim.Builtin(sim.DefaultProfile)
 	if err != nil {
 		panic(err)
 	}
-	sys := reader.Open(simBackend) // in a program: reader.Open(reader.NewPCSC(), simBackend)
+	chip, err := sim.New(profile, sim.Options{Mode: sim.Contact})
+	if err != nil {
+		panic(err)
+	}
+	simBackend := reader.NewChipBackend(reader.SimReaderName)
+	if err := simBackend.Insert(reader.SimReaderName, chip); err != nil {
+		panic(err)
+	}
+	sys := reader.Open(simBackend) // in a program: reader.Open(pcsc.New(), simBackend)
 	defer sys.Close()
 
 	card, err := sys.Connect(ctx, "sim", reader.ConnectOptions{})

@@ -1,10 +1,14 @@
-// Package reader puts PC/SC readers, the in-process software card and (later)
-// serial readers behind one interface: list readers, connect to a card,
-// transmit APDUs with a context, transactions, and a card event stream.
+// Package reader puts every kind of card reader behind one interface: list
+// readers, connect to a card, transmit APDUs with a context, transactions,
+// and a card event stream. System combines backends. The hardware backends
+// are packages of their own (reader/pcsc, reader/serial), so that code using
+// cards needs neither cgo nor a serial port library; the in-process backend
+// for emulated chips (ChipBackend) lives here.
 package reader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -54,8 +58,8 @@ type ConnectOptions struct {
 	Protocols []Protocol
 }
 
-// ReaderInfo describes one reader and what is in it.
-type ReaderInfo struct {
+// Info describes one reader and what is in it.
+type Info struct {
 	Name        string `json:"name"`
 	Backend     string `json:"backend"` // "pcsc", "sim", "serial"
 	CardPresent bool   `json:"card_present"`
@@ -68,7 +72,7 @@ type ReaderInfo struct {
 type Backend interface {
 	// Name is "pcsc", "sim" or "serial".
 	Name() string
-	ListReaders(ctx context.Context) ([]ReaderInfo, error)
+	ListReaders(ctx context.Context) ([]Info, error)
 	Connect(ctx context.Context, reader string, opts ConnectOptions) (Card, error)
 	// Watch streams events until ctx is done (see Event); the channel is
 	// closed then. It starts with a snapshot of the current state.
@@ -111,3 +115,15 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// ContextError reports why ctx ended as an *Error of op on the named reader:
+// a deadline matches both ErrTimeout and context.DeadlineExceeded, a
+// cancellation matches context.Canceled. Backends share it so that every
+// backend reports an expired ctx alike.
+func ContextError(op, name string, ctx context.Context) error {
+	err := ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return &Error{Op: op, Reader: name, Err: err}
+}

@@ -30,8 +30,8 @@ func (s *System) Close() error {
 // ListReaders lists the readers of every backend. A backend that is not
 // available (pcscd not running) contributes no readers; its error is returned
 // only when no backend listed anything.
-func (s *System) ListReaders(ctx context.Context) ([]ReaderInfo, error) {
-	var out []ReaderInfo
+func (s *System) ListReaders(ctx context.Context) ([]Info, error) {
+	var out []Info
 	var errs []error
 	for _, b := range s.Backends {
 		rs, err := b.ListReaders(ctx)
@@ -55,10 +55,10 @@ func (s *System) ListReaders(ctx context.Context) ([]ReaderInfo, error) {
 // reader holding a card, preferring hardware readers; the software card
 // ("sim") is chosen only when no other reader exists at all, so a forgotten
 // card in a real reader is reported rather than silently replaced by the sim.
-func (s *System) Find(ctx context.Context, pattern string) (Backend, ReaderInfo, error) {
+func (s *System) Find(ctx context.Context, pattern string) (Backend, Info, error) {
 	type cand struct {
 		b  Backend
-		ri ReaderInfo
+		ri Info
 	}
 	var all []cand
 	var errs []error
@@ -66,7 +66,7 @@ func (s *System) Find(ctx context.Context, pattern string) (Backend, ReaderInfo,
 		rs, err := b.ListReaders(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ReaderInfo{}, ctx.Err()
+				return nil, Info{}, ctx.Err()
 			}
 			errs = append(errs, err)
 			continue
@@ -80,7 +80,7 @@ func (s *System) Find(ctx context.Context, pattern string) (Backend, ReaderInfo,
 		if len(errs) > 0 {
 			err = fmt.Errorf("%w (%w)", ErrNoReaders, errors.Join(errs...))
 		}
-		return nil, ReaderInfo{}, &Error{Op: "find reader", Err: err}
+		return nil, Info{}, &Error{Op: "find reader", Err: err}
 	}
 	if pattern == "" {
 		var hw []cand
@@ -97,7 +97,7 @@ func (s *System) Find(ctx context.Context, pattern string) (Backend, ReaderInfo,
 				return c.b, c.ri, nil
 			}
 		}
-		return nil, ReaderInfo{}, &Error{Op: "find reader", Reader: hw[0].ri.Name,
+		return nil, Info{}, &Error{Op: "find reader", Reader: hw[0].ri.Name,
 			Err: fmt.Errorf("%w (in any of %d readers; --reader sim uses the software card)", ErrNoCard, len(hw))}
 	}
 	var matches []cand
@@ -116,7 +116,7 @@ func (s *System) Find(ctx context.Context, pattern string) (Backend, ReaderInfo,
 			// The reader may be behind the backend that failed (pcscd down).
 			err = fmt.Errorf("%w (%w)", ErrReaderNotFound, errors.Join(errs...))
 		}
-		return nil, ReaderInfo{}, &Error{Op: "find reader", Reader: pattern, Err: err}
+		return nil, Info{}, &Error{Op: "find reader", Reader: pattern, Err: err}
 	case 1:
 		return matches[0].b, matches[0].ri, nil
 	}
@@ -124,7 +124,7 @@ func (s *System) Find(ctx context.Context, pattern string) (Backend, ReaderInfo,
 	for i, m := range matches {
 		names[i] = fmt.Sprintf("%q", m.ri.Name)
 	}
-	return nil, ReaderInfo{}, &Error{Op: "find reader", Reader: pattern,
+	return nil, Info{}, &Error{Op: "find reader", Reader: pattern,
 		Err: fmt.Errorf("%w: %s", ErrAmbiguousReader, strings.Join(names, ", "))}
 }
 

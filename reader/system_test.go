@@ -8,9 +8,9 @@ import (
 	"github.com/sscard/ssc/reader"
 )
 
-// hwBackend makes a SimBackend pose as a hardware backend for the selection
+// hwBackend makes a ChipBackend pose as a hardware backend for the selection
 // rules, which prefer real readers over the software card.
-type hwBackend struct{ *reader.SimBackend }
+type hwBackend struct{ *reader.ChipBackend }
 
 func (hwBackend) Name() string { return "pcsc" }
 
@@ -18,14 +18,14 @@ func (hwBackend) Name() string { return "pcsc" }
 type downBackend struct{ reader.Backend }
 
 func (downBackend) Name() string { return "pcsc" }
-func (downBackend) ListReaders(context.Context) ([]reader.ReaderInfo, error) {
+func (downBackend) ListReaders(context.Context) ([]reader.Info, error) {
 	return nil, &reader.Error{Op: "list readers", Err: reader.ErrServiceUnavailable}
 }
 func (downBackend) Close() error { return nil }
 
 func TestSystemFind(t *testing.T) {
 	ctx := context.Background()
-	withCards := func(b *reader.SimBackend, names ...string) *reader.SimBackend {
+	withCards := func(b *reader.ChipBackend, names ...string) *reader.ChipBackend {
 		for _, n := range names {
 			if err := b.Insert(n, newCard(t)); err != nil {
 				t.Fatal(err)
@@ -33,9 +33,9 @@ func TestSystemFind(t *testing.T) {
 		}
 		return b
 	}
-	simOnly := withCards(newSimBackend(t, "sim"), "sim")
-	hw := hwBackend{withCards(newSimBackend(t, "ACS ACR39U 00 00", "ACS ACR1252 PICC 01 00", "Virtual PCD 00 00"), "ACS ACR1252 PICC 01 00")}
-	hwEmpty := hwBackend{newSimBackend(t, "Virtual PCD 00 00")}
+	simOnly := withCards(newChipBackend(t, "sim"), "sim")
+	hw := hwBackend{withCards(newChipBackend(t, "ACS ACR39U 00 00", "ACS ACR1252 PICC 01 00", "Virtual PCD 00 00"), "ACS ACR1252 PICC 01 00")}
+	hwEmpty := hwBackend{newChipBackend(t, "Virtual PCD 00 00")}
 
 	tests := []struct {
 		name     string
@@ -77,7 +77,7 @@ func TestSystemFind(t *testing.T) {
 }
 
 func TestSystemListToleratesDownBackend(t *testing.T) {
-	simOnly := newSimBackend(t, "sim")
+	simOnly := newChipBackend(t, "sim")
 	sys := reader.Open(downBackend{}, simOnly)
 	rs, err := sys.ListReaders(context.Background())
 	if err != nil || len(rs) != 1 || rs[0].Name != "sim" {
@@ -87,7 +87,7 @@ func TestSystemListToleratesDownBackend(t *testing.T) {
 
 func TestSystemWatchMerges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	a, b := newSimBackend(t, "a"), newSimBackend(t, "b")
+	a, b := newChipBackend(t, "a"), newChipBackend(t, "b")
 	sys := reader.Open(a, b)
 	events, err := sys.Watch(ctx)
 	if err != nil {

@@ -12,10 +12,10 @@ ssc_install_deps
 count=${COUNT:-3}
 go test -run "^$" -bench . -benchmem -count "$count" ./apdu ./sim
 go test -run "^$" -bench . -benchmem -count "$count" -cpu 1 ./sm
-go test -run '^$' -bench 'BenchmarkTransmit' -benchmem -benchtime 20000x -count "$count" ./reader
+go test -run '^$' -bench 'BenchmarkTransmit' -benchmem -benchtime 20000x -count "$count" ./reader/pcsc
 go test -run '^$' -bench 'BenchmarkInfoPCSC' -benchmem -benchtime 500x -count "$count" ./sscard
 go test -run '^$' -bench 'BenchmarkRead' -benchmem -benchtime 200x -count "$count" ./pboc
-go test -run '^$' -bench 'BenchmarkTransmitSerial' -benchmem -benchtime 3000x -count "$count" ./reader ./sim/gempc
+go test -run '^$' -bench 'BenchmarkTransmitSerial' -benchmem -benchtime 3000x -count "$count" ./reader/serial ./sim/gempc
 SSC_REQUIRE_PCSC=1 go test -run '^$' -bench 'BenchmarkE2EInfo' -benchtime 1000x -count "$count" ./internal/daemon
 go test -run '^$' -bench 'BenchmarkIdleRSS|BenchmarkLoadRSS' -benchtime 1x -count "$count" ./cmd/sscd
 go test -run '^$' -bench . -benchmem -count "$count" ./internal/audit

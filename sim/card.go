@@ -103,6 +103,10 @@ func New(p *Profile, opts Options) (*Card, error) {
 // Mode returns the interface the card is used through.
 func (c *Card) Mode() Mode { return c.mode }
 
+// Contactless reports whether the card is used contactless; in-process
+// readers (reader.ChipBackend) then speak T=1 to it, as a PC/SC reader does.
+func (c *Card) Contactless() bool { return c.mode == Contactless }
+
 // Profile returns a copy of the card's profile, with defaults filled in: the
 // personalisation, not what UPDATE RECORD has written since.
 func (c *Card) Profile() *Profile {

@@ -14,7 +14,7 @@ func ExampleReadWithHSM() {
 	ctx := context.Background()
 	p, _ := sim.Builtin("gen3")
 	chip, _ := sim.New(p, sim.Options{Mode: sim.Contactless})
-	b := reader.NewSimBackend("r")
+	b := reader.NewChipBackend("r")
 	defer b.Close()
 	_ = b.Insert("r", chip)
 	card, _ := b.Connect(ctx, "r", reader.ConnectOptions{})

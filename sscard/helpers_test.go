@@ -46,7 +46,7 @@ func (r *recorder) sent(prefix string) bool {
 }
 
 type testCard struct {
-	backend *reader.SimBackend
+	backend *reader.ChipBackend
 	card    reader.Card
 	rec     *recorder
 	sess    *Session
@@ -82,7 +82,7 @@ func NewTestChip(t testing.TB, profile string, mode sim.Mode) *sim.Card {
 func openSimOpts(t *testing.T, profile string, mode sim.Mode, opts Options) *testCard {
 	t.Helper()
 	chip := NewTestChip(t, profile, mode)
-	b := reader.NewSimBackend("r")
+	b := reader.NewChipBackend("r")
 	t.Cleanup(func() { b.Close() })
 	if err := b.Insert("r", chip); err != nil {
 		t.Fatal(err)

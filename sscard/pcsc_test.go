@@ -60,7 +60,7 @@ func (c *counter) sentINS(from int, ins byte) bool {
 }
 
 // pcscCard is a software card inserted into vpcd slot 0 of the shared pcscd,
-// connected through reader.NewPCSC, with an open Session.
+// connected through pcsc.New, with an open Session.
 type pcscCard struct {
 	env    *pcsctest.Env
 	chip   *sim.Card

@@ -465,7 +465,7 @@ func TestPersonalisePKIRemoval(t *testing.T) {
 	for k := 1; k < total; k++ {
 		s, _ := issuedBlankSession(t)
 		chip := &pkiFaultChip{Chip: sessionChip(t, s)}
-		b := reader.NewSimBackend("r")
+		b := reader.NewChipBackend("r")
 		t.Cleanup(func() { b.Close() })
 		chip.remove = func() { b.Remove("r") }
 		if err := b.Insert("r", chip); err != nil {

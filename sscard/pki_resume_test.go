@@ -128,11 +128,11 @@ func resumeInput(t *testing.T, cardID []byte) (PersonaliseInput, *countingCA) {
 // card can be taken out of.
 type removableCard struct {
 	chip *pkiFaultChip
-	b    *reader.SimBackend
+	b    *reader.ChipBackend
 }
 
 func newRemovableCard(t *testing.T, s *Session) *removableCard {
-	rc := &removableCard{chip: &pkiFaultChip{Chip: sessionChip(t, s)}, b: reader.NewSimBackend("r")}
+	rc := &removableCard{chip: &pkiFaultChip{Chip: sessionChip(t, s)}, b: reader.NewChipBackend("r")}
 	t.Cleanup(func() { rc.b.Close() })
 	rc.chip.remove = func() { rc.b.Remove("r") }
 	return rc

@@ -17,7 +17,7 @@ func ExampleSession_BeginWrite() {
 	ctx := context.Background()
 	p, _ := sim.Builtin("gen3-blank")
 	chip, _ := sim.New(p, sim.Options{Mode: sim.Contact})
-	b := reader.NewSimBackend("r")
+	b := reader.NewChipBackend("r")
 	defer b.Close()
 	_ = b.Insert("r", chip)
 	card, _ := b.Connect(ctx, "r", reader.ConnectOptions{})

@@ -41,7 +41,7 @@ func (c *writeChip) Transmit(cmd []byte) []byte {
 // writeRig is a software card in an in-process reader with a recording
 // session; the card can be pulled out and put back.
 type writeRig struct {
-	b    *reader.SimBackend
+	b    *reader.ChipBackend
 	chip *writeChip
 	rec  *recorder
 	card reader.Card
@@ -50,7 +50,7 @@ type writeRig struct {
 
 func newWriteRig(t *testing.T, profile string) *writeRig {
 	t.Helper()
-	r := &writeRig{b: reader.NewSimBackend("r"), chip: &writeChip{Chip: NewTestChip(t, profile, sim.Contact)}}
+	r := &writeRig{b: reader.NewChipBackend("r"), chip: &writeChip{Chip: NewTestChip(t, profile, sim.Contact)}}
 	t.Cleanup(func() { r.b.Close() })
 	if err := r.b.Insert("r", r.chip); err != nil {
 		t.Fatal(err)

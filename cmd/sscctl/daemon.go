@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/serial"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -57,7 +58,7 @@ func (a *app) daemonClient(ctx context.Context) *sscd.Client {
 // sscctl itself has: the in-process software card or a serial reader given
 // to sscctl.
 func (a *app) wantsLocalReader() bool {
-	if a.readerName == reader.SimReaderName || strings.HasPrefix(a.readerName, reader.SerialPrefix) || len(a.serial) > 0 {
+	if a.readerName == reader.SimReaderName || strings.HasPrefix(a.readerName, serial.Prefix) || len(a.serial) > 0 {
 		return true
 	}
 	if os.Getenv("SSC_SIM_PROFILE") != "" {

@@ -28,23 +28,23 @@ func cardOpts(r sscd.Reader) sscd.CardOptions { return sscd.CardOptions{Insertio
 
 // readersViaDaemon lists the daemon's readers as direct mode does, with the
 // in-process software card sscctl always has when the daemon has none.
-func (a *app) readersViaDaemon(ctx context.Context, c *sscd.Client) ([]reader.ReaderInfo, error) {
+func (a *app) readersViaDaemon(ctx context.Context, c *sscd.Client) ([]reader.Info, error) {
 	rs, err := daemonReaders(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]reader.ReaderInfo, 0, len(rs)+1)
+	out := make([]reader.Info, 0, len(rs)+1)
 	hasSim := false
 	for _, r := range rs {
 		hasSim = hasSim || r.Name == reader.SimReaderName
-		out = append(out, reader.ReaderInfo{Name: r.Name, Backend: r.Backend, CardPresent: r.CardPresent, ATR: r.ATR})
+		out = append(out, reader.Info{Name: r.Name, Backend: r.Backend, CardPresent: r.CardPresent, ATR: r.ATR})
 	}
 	if !hasSim {
 		card, err := a.simCard()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, reader.ReaderInfo{Name: reader.SimReaderName, Backend: "sim", CardPresent: true, ATR: card.ATR()})
+		out = append(out, reader.Info{Name: reader.SimReaderName, Backend: "sim", CardPresent: true, ATR: card.ATR()})
 	}
 	return out, nil
 }

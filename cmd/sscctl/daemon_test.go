@@ -38,7 +38,7 @@ func serveDaemon(simProfile string, backends ...reader.Backend) (socket string, 
 		if err != nil {
 			return "", nil, err
 		}
-		sb := reader.NewSimBackend(reader.SimReaderName)
+		sb := reader.NewChipBackend(reader.SimReaderName)
 		if err := sb.Insert(reader.SimReaderName, card); err != nil {
 			return "", nil, err
 		}
@@ -221,7 +221,7 @@ func TestDaemonCardErrors(t *testing.T) {
 	t.Setenv("SSC_DIRECT", "")
 	t.Setenv("SSC_SIM_PROFILE", "")
 	t.Setenv("PCSCLITE_CSOCK_NAME", t.TempDir()+"/no-pcscd.comm")
-	sb := reader.NewSimBackend("r0")
+	sb := reader.NewChipBackend("r0")
 	socket, stop, err := serveDaemon("", sb)
 	if err != nil {
 		t.Fatal(err)

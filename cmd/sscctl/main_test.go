@@ -14,7 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/sscard/ssc/internal/pcsctest"
-	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/pcsc"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sim/gempc"
 )
@@ -136,7 +136,7 @@ func TestScriptsPCSC(t *testing.T) {
 			if strings.HasPrefix(filepath.Base(e.WorkDir), "script-daemon") {
 				// sscd over the same pcscd, in this process (which reaches
 				// the shared pcscd through PCSCLITE_CSOCK_NAME).
-				socket, stop, err := serveDaemon("", reader.NewPCSC())
+				socket, stop, err := serveDaemon("", pcsc.New())
 				if err != nil {
 					return err
 				}

@@ -36,7 +36,7 @@ func (a *app) readersCommand() *cobra.Command {
 	}
 }
 
-func (a *app) printReaders(rs []reader.ReaderInfo) error {
+func (a *app) printReaders(rs []reader.Info) error {
 	if a.json {
 		return writeJSON(a.stdout, rs)
 	}

@@ -14,7 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/serial"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sscd"
 )
@@ -139,60 +141,49 @@ func (a *app) system() (*reader.System, error) {
 var newBackends = defaultBackends
 
 func defaultBackends(a *app) ([]reader.Backend, error) {
-	sb, err := a.simBackend()
+	mode, err := parseMode(a.simMode)
 	if err != nil {
 		return nil, err
 	}
-	bs := []reader.Backend{reader.NewPCSC()}
-	serial, err := a.serialConfigs()
-	if err != nil {
-		return nil, err
-	}
-	if len(serial) > 0 {
-		bs = append(bs, reader.NewSerial(serial...))
-	}
-	return append(bs, sb), nil
+	bs, err := stack.Backends(stack.BackendConfig{Serial: a.serialSpecs(), SimProfile: a.simProfile, SimMode: mode})
+	return bs, asUsage(err)
 }
 
 // simBackend is the in-process software card as reader "sim".
-func (a *app) simBackend() (*reader.SimBackend, error) {
+func (a *app) simBackend() (*reader.ChipBackend, error) {
 	card, err := a.simCard()
 	if err != nil {
 		return nil, err
 	}
-	sb := reader.NewSimBackend(reader.SimReaderName)
-	if err := sb.Insert(reader.SimReaderName, card); err != nil {
-		return nil, err
-	}
-	return sb, nil
+	return stack.SimBackend(card)
 }
 
-// serialConfigs are the serial readers of --serial / SSC_SERIAL, plus the
+// serialSpecs are the serial readers of --serial / SSC_SERIAL, plus the
 // one --reader names with the serial: prefix.
-func (a *app) serialConfigs() ([]reader.SerialConfig, error) {
+func (a *app) serialSpecs() []string {
 	specs := slices.Clone(a.serial)
-	if strings.HasPrefix(a.readerName, reader.SerialPrefix) {
+	if strings.HasPrefix(a.readerName, serial.Prefix) {
 		specs = append(specs, a.readerName)
 	}
-	var out []reader.SerialConfig
-	for _, spec := range specs {
-		c, err := reader.ParseSerialSpec(spec)
-		if err != nil {
-			return nil, usagef("serial reader %q: %v", spec, err)
-		}
-		if !slices.ContainsFunc(out, func(o reader.SerialConfig) bool { return o.Path == c.Path }) {
-			out = append(out, c)
-		}
+	return specs
+}
+
+// asUsage makes a configuration the command line got wrong (a bad serial
+// spec, an unknown profile) a usage error.
+func asUsage(err error) error {
+	var ce *stack.ConfigError
+	if errors.As(err, &ce) {
+		return usageError{err}
 	}
-	return out, nil
+	return err
 }
 
 // reader is the --reader name to look for: a serial spec
 // "serial:PATH:TYPE" names the reader "serial:PATH".
 func (a *app) reader() string {
-	if strings.HasPrefix(a.readerName, reader.SerialPrefix) {
-		if c, err := reader.ParseSerialSpec(a.readerName); err == nil {
-			return reader.SerialPrefix + c.Path
+	if strings.HasPrefix(a.readerName, serial.Prefix) {
+		if c, err := serial.ParseSpec(a.readerName); err == nil {
+			return serial.Prefix + c.Path
 		}
 	}
 	return a.readerName
@@ -219,15 +210,10 @@ func parseMode(s string) (sim.Mode, error) {
 	return 0, usagef("unknown card mode %q (want contact or contactless)", s)
 }
 
-// loadProfile takes a built-in name or a file path.
+// loadProfile takes a built-in name or a file path (stack.SimProfile).
 func loadProfile(nameOrPath string) (*sim.Profile, error) {
-	if p, err := sim.Builtin(nameOrPath); err == nil {
-		return p, nil
-	}
-	if strings.ContainsAny(nameOrPath, "./") {
-		return sim.LoadProfile(nameOrPath)
-	}
-	return nil, usagef("unknown profile %q (built-in: %s; or give a .json/.yaml file)", nameOrPath, strings.Join(sim.BuiltinNames(), ", "))
+	p, err := stack.SimProfile(nameOrPath)
+	return p, asUsage(err)
 }
 
 func (a *app) simCard() (*sim.Card, error) {

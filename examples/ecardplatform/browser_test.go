@@ -24,6 +24,7 @@ import (
 	"github.com/sscard/ssc/internal/daemon"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/pcsc"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscd"
@@ -123,7 +124,7 @@ func newStack(t *testing.T) *stack {
 		Bridge:     daemon.BridgeConfig{Port: bport, Origins: []string{s.origin}, AllowHTTPLocalhost: true},
 		Logger:     slog.New(slog.NewTextHandler(t.Output(), nil)),
 	}
-	d, err := daemon.New(cfg, reader.Open(reader.NewPCSC()))
+	d, err := daemon.New(cfg, reader.Open(pcsc.New()))
 	if err != nil {
 		t.Fatal(err)
 	}

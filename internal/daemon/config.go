@@ -13,8 +13,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/link"
-	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscd"
@@ -40,7 +41,7 @@ type Config struct {
 	// served, others get forbidden.
 	AllowUIDs []uint32 `yaml:"allow_uids"`
 	AllowGIDs []uint32 `yaml:"allow_gids"`
-	// Serial readers as "PATH[:TYPE]" (reader.ParseSerialSpec).
+	// Serial readers as "PATH[:TYPE]" (serial.ParseSpec).
 	Serial []string `yaml:"serial"`
 	// Sim, when set, adds the software card reader "sim" holding this
 	// profile (a built-in name such as "gen3", or a profile file).
@@ -231,10 +232,8 @@ func (c Config) WithDefaults() Config {
 // looked up when listening).
 func (c Config) Validate() error {
 	var errs []error
-	for _, s := range c.Serial {
-		if _, err := reader.ParseSerialSpec(s); err != nil {
-			errs = append(errs, fmt.Errorf("serial %q: %w", s, err))
-		}
+	if _, err := stack.SerialConfigs(c.Serial); err != nil {
+		errs = append(errs, err)
 	}
 	if kind, err := c.hsm(); err != nil {
 		errs = append(errs, err)
@@ -245,7 +244,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.Sim != "" {
-		if _, err := loadSimCard(c.Sim); err != nil {
+		if _, err := stack.SimCard(c.Sim, sim.Contact); err != nil {
 			errs = append(errs, fmt.Errorf("sim: %w", err))
 		}
 	}

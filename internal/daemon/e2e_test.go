@@ -18,6 +18,7 @@ import (
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/pcsc"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscd"
@@ -44,7 +45,7 @@ func pcscDaemon(t testing.TB, cfg Config, chips ...sim.Chip) *e2e {
 			_, e.removes[slot] = e.env.Insert(t, slot, chip)
 		}
 	}
-	e.d, e.c, e.sock = testDaemon(t, cfg, reader.NewPCSC())
+	e.d, e.c, e.sock = testDaemon(t, cfg, pcsc.New())
 	for slot, chip := range chips {
 		if chip != nil {
 			waitReader(t, e.c, e.names[slot], func(r sscd.Reader, ok bool) bool { return r.CardPresent })
@@ -308,7 +309,7 @@ func TestE2EDaemonRestart(t *testing.T) {
 	name := env.ReaderName(0)
 	sock := filepath.Join(t.TempDir(), "sscd.sock")
 	start := func() (*Daemon, chan error) {
-		d, err := New(Config{Socket: sock, HSM: "sim", Logger: testLogger(t)}, reader.Open(reader.NewPCSC()))
+		d, err := New(Config{Socket: sock, HSM: "sim", Logger: testLogger(t)}, reader.Open(pcsc.New()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -77,9 +77,9 @@ func secondHolder(p *sim.Profile) {
 }
 
 // simBackend returns a sim backend with readers "r0" and "r1" holding cards.
-func simBackend(t testing.TB, cards ...sim.Chip) *reader.SimBackend {
+func simBackend(t testing.TB, cards ...sim.Chip) *reader.ChipBackend {
 	t.Helper()
-	sb := reader.NewSimBackend("r0", "r1")
+	sb := reader.NewChipBackend("r0", "r1")
 	for i, c := range cards {
 		if err := sb.Insert([]string{"r0", "r1"}[i], c); err != nil {
 			t.Fatal(err)

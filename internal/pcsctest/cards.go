@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/pcsc"
 	"github.com/sscard/ssc/sim"
 )
 
@@ -147,7 +148,7 @@ func (e *Env) Insert(tb testing.TB, slot int, chip sim.Chip) (name string, remov
 // contactless) and closes both at cleanup.
 func Connect(tb testing.TB, name string, want reader.Protocol) reader.Card {
 	tb.Helper()
-	backend := reader.NewPCSC()
+	backend := pcsc.New()
 	tb.Cleanup(func() { backend.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -5,7 +5,7 @@ package pcsctest
 import (
 	"context"
 
-	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/pcsc"
 )
 
 func readersAvailable() error { return nil }
@@ -14,7 +14,7 @@ func readersAvailable() error { return nil }
 // through package reader, which keeps libpcsclite's context calls apart
 // from the disconnects of the code under test (a libpcsclite race).
 func listReaders() ([]string, error) {
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	infos, err := b.ListReaders(context.Background())
 	if err != nil {

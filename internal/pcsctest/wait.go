@@ -6,18 +6,19 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/pcsc"
 )
 
 // WaitCard waits until pcscd reports a card in (present) or out of the named
 // reader, and fails the test after 5 s. pcscd polls vpcd only about every
 // 400 ms, so a test must wait for one state before causing the next: a card
 // removed and inserted again faster than that may never be noticed.
-func WaitCard(t testing.TB, name string, present bool) reader.ReaderInfo {
+func WaitCard(t testing.TB, name string, present bool) reader.Info {
 	t.Helper()
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	var last []reader.ReaderInfo
+	var last []reader.Info
 	var lastErr error
 	for time.Now().Before(deadline) {
 		ris, err := b.ListReaders(context.Background())
@@ -30,5 +31,5 @@ func WaitCard(t testing.TB, name string, present bool) reader.ReaderInfo {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("reader %q: card present != %v after 5 s (readers %+v, err %v)", name, present, last, lastErr)
-	return reader.ReaderInfo{}
+	return reader.Info{}
 }

@@ -30,9 +30,9 @@ func Card(tb testing.TB, profile string, edit func(*sim.Profile)) *sim.Card {
 
 // Connect puts chip into an in-process reader and connects to it
 // exclusively; both are closed when the test ends.
-func Connect(tb testing.TB, chip sim.Chip) reader.Card {
+func Connect(tb testing.TB, chip reader.Chip) reader.Card {
 	tb.Helper()
-	b := reader.NewSimBackend("r")
+	b := reader.NewChipBackend("r")
 	tb.Cleanup(func() { b.Close() })
 	if err := b.Insert("r", chip); err != nil {
 		tb.Fatal(err)

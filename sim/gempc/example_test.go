@@ -10,7 +10,7 @@ import (
 
 // A GemPC PinPad with a gen3 card on the reader end of a pty pair (made by
 // pcsctest.PTYPair or socat); pcscd (DEVICENAME <host end>:GemPCPinPad,
-// LIBPATH libccidtwin.so) or reader.NewSerial opens the other end. Start
+// LIBPATH libccidtwin.so) or serial.New opens the other end. Start
 // serving before pcscd starts.
 func Example() {
 	p, err := sim.Builtin("gen3")

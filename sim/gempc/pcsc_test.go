@@ -13,6 +13,7 @@ import (
 	"github.com/sscard/ssc/ccid"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/pcsc"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sim/gempc"
 	"github.com/sscard/ssc/sscard"
@@ -140,9 +141,9 @@ func tctx(t testing.TB) context.Context {
 	return ctx
 }
 
-func findReader(t testing.TB, name string) reader.ReaderInfo {
+func findReader(t testing.TB, name string) reader.Info {
 	t.Helper()
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	ris, err := b.ListReaders(tctx(t))
 	if err != nil {
@@ -154,7 +155,7 @@ func findReader(t testing.TB, name string) reader.ReaderInfo {
 		}
 	}
 	t.Fatalf("reader %q not listed: %+v", name, ris)
-	return reader.ReaderInfo{}
+	return reader.Info{}
 }
 
 func TestPCSCListsSerialReaders(t *testing.T) {

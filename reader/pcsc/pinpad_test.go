@@ -1,11 +1,13 @@
 //go:build cgo && !nopcsc
 
-package reader
+package pcsc
 
 import (
 	"errors"
 	"maps"
 	"testing"
+
+	"github.com/sscard/ssc/reader"
 )
 
 func TestParseFeatures(t *testing.T) {
@@ -32,7 +34,7 @@ func TestParseFeatures(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := parseFeatures(c.in)
 			if c.err {
-				if !errors.Is(err, ErrNotSupported) {
+				if !errors.Is(err, reader.ErrNotSupported) {
 					t.Fatalf("err %v, want ErrNotSupported", err)
 				}
 				return
@@ -49,8 +51,8 @@ func TestPINPadStatus(t *testing.T) {
 		rsp  []byte
 		want error
 	}{
-		{[]byte{0x64, 0x00}, ErrPINPadTimeout},
-		{[]byte{0x64, 0x01}, ErrPINPadCancelled},
+		{[]byte{0x64, 0x00}, reader.ErrPINPadTimeout},
+		{[]byte{0x64, 0x01}, reader.ErrPINPadCancelled},
 		{[]byte{0x64, 0x02}, nil}, // new PINs differ: the caller's to judge
 		{[]byte{0x90, 0x00}, nil},
 		{[]byte{0x63, 0xC2}, nil},

@@ -1,4 +1,4 @@
-package reader_test
+package pcsc_test
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ const benchAPDUHex = "0084000008"
 // docs/benchmarks.md.
 func BenchmarkTransmit(b *testing.B) {
 	b.Run("sim-inprocess", func(b *testing.B) {
-		backend := reader.NewSimBackend("sim")
+		backend := reader.NewChipBackend("sim")
 		defer backend.Close()
 		if err := backend.Insert("sim", newCard(b)); err != nil {
 			b.Fatal(err)
@@ -129,7 +129,7 @@ func buildCLoop(b *testing.B) string {
 			cLoopErr = fmt.Errorf("pkg-config libpcsclite: %w", err)
 			return
 		}
-		args := append([]string{"-O2", "-o", cLoopPath, "../bench/pcscloop.c"}, strings.Fields(string(flags))...)
+		args := append([]string{"-O2", "-o", cLoopPath, "../../bench/pcscloop.c"}, strings.Fields(string(flags))...)
 		var stderr bytes.Buffer
 		cmd := exec.Command("cc", args...)
 		cmd.Stderr = &stderr

@@ -1,4 +1,4 @@
-package reader
+package serial
 
 import (
 	"context"
@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/ccid"
-	"go.bug.st/serial"
+	"github.com/sscard/ssc/reader"
+	goserial "go.bug.st/serial"
 )
 
 // Serial line tuning (docs/serial-ccid.md). The reader answers control
@@ -56,11 +57,11 @@ type serialPort interface {
 // fail on a pty; libccid also only logs that failure. Input left over from
 // before is flushed, as libccid's tcflush does.
 func openSerialPort(path string) (serialPort, error) {
-	p, err := serial.Open(path, &serial.Mode{
+	p, err := goserial.Open(path, &goserial.Mode{
 		BaudRate: ccid.SerialBaud,
 		DataBits: 8,
-		Parity:   serial.NoParity,
-		StopBits: serial.TwoStopBits,
+		Parity:   goserial.NoParity,
+		StopBits: goserial.TwoStopBits,
 	})
 	if err != nil {
 		return nil, err
@@ -184,7 +185,7 @@ func lineErr(kind error, format string, args ...any) error {
 // unplugged, the pty peer gone): the line must be reopened.
 func portFailed(err error) bool {
 	var le *lineError
-	return errors.As(err, &le) && le.kind == ErrReaderUnavailable
+	return errors.As(err, &le) && le.kind == reader.ErrReaderUnavailable
 }
 
 // answerType is the RDR_to_PC type that answers a PC_to_RDR type.
@@ -227,10 +228,10 @@ func (l *serialLine) exchange(ctx context.Context, m ccid.Message, o exchangeOpt
 	l.seq++
 	raw, err := m.AppendBinary(nil)
 	if err != nil {
-		return ccid.Message{}, lineErr(ErrInvalidCommand, "encode %02X: %w", byte(m.Type), err)
+		return ccid.Message{}, lineErr(reader.ErrInvalidCommand, "encode %02X: %w", byte(m.Type), err)
 	}
 	if len(raw) > ccid.MaxSerialMessage {
-		return ccid.Message{}, lineErr(ErrInvalidCommand, "message of %d bytes exceeds the reader's %d", len(raw), ccid.MaxSerialMessage)
+		return ccid.Message{}, lineErr(reader.ErrInvalidCommand, "message of %d bytes exceeds the reader's %d", len(raw), ccid.MaxSerialMessage)
 	}
 	l.wbuf = ccid.AppendFrame(l.wbuf[:0], raw)
 	l.stats.Exchanges++
@@ -262,18 +263,18 @@ send:
 					goto send
 				}
 				l.abandon(m.Seq, now.Add(serialStaleWait), o.timeout)
-				return ccid.Message{}, lineErr(ErrProtocol, "answer to %02X damaged on the line", byte(m.Type))
+				return ccid.Message{}, lineErr(reader.ErrProtocol, "answer to %02X damaged on the line", byte(m.Type))
 			}
 			l.abandon(m.Seq, now.Add(serialStaleWait), o.timeout)
 			l.unanswered = true
-			return ccid.Message{}, lineErr(ErrTimeout, "no answer to %02X within %v: %w", byte(m.Type), now.Sub(start).Round(time.Millisecond), err)
+			return ccid.Message{}, lineErr(reader.ErrTimeout, "no answer to %02X within %v: %w", byte(m.Type), now.Sub(start).Round(time.Millisecond), err)
 		case errors.Is(err, ccid.ErrLRC), errors.Is(err, ccid.ErrFraming), errors.Is(err, ccid.ErrMalformed):
 			l.stats.BadFrames++
 			corrupted = true
 			deadline = serialEarlier(deadline, now.Add(serialCorruptGrace))
 			continue
 		default:
-			return ccid.Message{}, lineErr(ErrReaderUnavailable, "read: %w", err)
+			return ccid.Message{}, lineErr(reader.ErrReaderUnavailable, "read: %w", err)
 		}
 		l.used += frameSize(f)
 		switch f.Kind {
@@ -289,7 +290,7 @@ send:
 			l.stats.NAKs++
 			naks++
 			if naks > serialMaxNAK {
-				return ccid.Message{}, lineErr(ErrProtocol, "command %02X refused (NAK) %d times", byte(m.Type), naks)
+				return ccid.Message{}, lineErr(reader.ErrProtocol, "command %02X refused (NAK) %d times", byte(m.Type), naks)
 			}
 			l.dec.Discard()
 			goto send
@@ -346,7 +347,7 @@ func (l *serialLine) settle(ctx context.Context) error {
 			l.stats.BadFrames++
 			continue
 		default:
-			return lineErr(ErrReaderUnavailable, "read: %w", err)
+			return lineErr(reader.ErrReaderUnavailable, "read: %w", err)
 		}
 		if !l.stale {
 			break
@@ -386,10 +387,10 @@ func (l *serialLine) write(b []byte) error {
 	for len(b) > 0 {
 		n, err := l.port.Write(b)
 		if err != nil {
-			return lineErr(ErrReaderUnavailable, "write: %w", err)
+			return lineErr(reader.ErrReaderUnavailable, "write: %w", err)
 		}
 		if n <= 0 {
-			return lineErr(ErrReaderUnavailable, "write: %w", io.ErrShortWrite)
+			return lineErr(reader.ErrReaderUnavailable, "write: %w", io.ErrShortWrite)
 		}
 		b = b[n:]
 	}

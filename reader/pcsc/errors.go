@@ -1,17 +1,17 @@
-//go:build cgo && !nopcsc
+//go:build !nopcsc && (cgo || windows)
 
-package reader
+package pcsc
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
 	"github.com/ebfe/scard"
+	"github.com/sscard/ssc/reader"
 )
 
 // pcscError keeps both the package sentinel and the PC/SC return code in the
-// chain, so errors.Is(err, ErrCardRemoved) and
+// chain, so errors.Is(err, reader.ErrCardRemoved) and
 // errors.As(err, new(scard.Error)) both work.
 type pcscError struct {
 	sentinel error
@@ -28,69 +28,59 @@ func (e *pcscError) Unwrap() []error { return []error{e.sentinel, e.code} }
 func pcscSentinel(code scard.Error) error {
 	switch code {
 	case scard.ErrRemovedCard:
-		return ErrCardRemoved
+		return reader.ErrCardRemoved
 	case scard.ErrNoSmartcard:
-		return ErrNoCard
+		return reader.ErrNoCard
 	case scard.ErrResetCard, scard.ErrUnpoweredCard:
 		// Either way another application ended the card session: the
 		// card's security state is gone; Reset reconnects.
-		return ErrCardReset
+		return reader.ErrCardReset
 	case scard.ErrUnresponsiveCard, scard.ErrInvalidAtr, scard.ErrCommDataLost,
 		// pcsc-lite returns NOT_TRANSACTED from SCardTransmit when the
 		// reader driver failed to exchange the APDU with the card.
 		// (EndTransaction without a transaction is caught before pcscd.)
 		scard.ErrNotTransacted:
-		return ErrCardUnresponsive
+		return reader.ErrCardUnresponsive
 	case scard.ErrSharingViolation:
-		return ErrSharingViolation
+		return reader.ErrSharingViolation
 	case scard.ErrNoService, scard.ErrServiceStopped, scard.ErrCommError, scard.ErrShutdown:
-		return ErrServiceUnavailable
+		return reader.ErrServiceUnavailable
 	case scard.ErrNoReadersAvailable:
-		return ErrNoReaders
+		return reader.ErrNoReaders
 	case scard.ErrUnknownReader:
-		return ErrReaderNotFound
+		return reader.ErrReaderNotFound
 	case scard.ErrReaderUnavailable, scard.ErrReaderUnsupported, scard.ErrNotReady:
-		return ErrReaderUnavailable
+		return reader.ErrReaderUnavailable
 	case scard.ErrTimeout, scard.ErrWaitedTooLong:
-		return ErrTimeout
+		return reader.ErrTimeout
 	case scard.ErrInvalidHandle:
 		// The handle or context no longer exists on either side.
-		return ErrClosed
+		return reader.ErrClosed
 	case scard.ErrProtoMismatch, scard.ErrUnsupportedFeature, scard.ErrCardUnsupported,
 		scard.ErrUnsupportedCard, scard.ErrUnknownCard:
-		return ErrNotSupported
+		return reader.ErrNotSupported
 	case scard.ErrInvalidParameter, scard.ErrInvalidValue, scard.ErrInsufficientBuffer,
 		scard.ErrPciTooSmall:
-		return ErrInvalidCommand
+		return reader.ErrInvalidCommand
 	}
-	return ErrReaderUnavailable
+	return reader.ErrReaderUnavailable
 }
 
-// pcscErr turns err from ebfe/scard into an *Error. ctx errors and errors
-// that are already *Error pass through (wrapped in *Error with op).
-func pcscErr(op, reader string, err error) error {
+// pcscErr turns err from ebfe/scard into an *reader.Error. ctx errors and errors
+// that are already *reader.Error pass through (wrapped in *reader.Error with op).
+func pcscErr(op, name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var re *Error
+	var re *reader.Error
 	if errors.As(err, &re) {
 		return err
 	}
 	var code scard.Error
 	if errors.As(err, &code) {
-		return &Error{Op: op, Reader: reader, Err: &pcscError{sentinel: pcscSentinel(code), code: code}}
+		return &reader.Error{Op: op, Reader: name, Err: &pcscError{sentinel: pcscSentinel(code), code: code}}
 	}
-	return &Error{Op: op, Reader: reader, Err: err}
-}
-
-// ctxErr reports why ctx ended: a deadline matches both ErrTimeout and
-// context.DeadlineExceeded; a cancellation matches context.Canceled.
-func ctxErr(op, reader string, ctx context.Context) error {
-	err := ctx.Err()
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("%w: %w", ErrTimeout, err)
-	}
-	return &Error{Op: op, Reader: reader, Err: err}
+	return &reader.Error{Op: op, Reader: name, Err: err}
 }
 
 // isServiceGone reports whether code means the PC/SC service (or our

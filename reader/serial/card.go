@@ -1,4 +1,4 @@
-package reader
+package serial
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 )
 
 // maxSerialTPDU is the longest TPDU a serial GemPC reader takes in one
@@ -17,20 +18,20 @@ const maxSerialTPDU = ccid.MaxSerialMessage - ccid.HeaderSize
 // serialPINTimeout is libccid's minimum wait for a Secure (PIN entry).
 const serialPINTimeout = 90 * time.Second
 
-// Connect implements Backend: the card is powered (IccPowerOn at 5 V,
+// Connect implements reader.Backend: the card is powered (IccPowerOn at 5 V,
 // SetParameters for T=0) unless it already is, and the connection speaks
 // T=0 TPDUs.
-func (b *serialBackend) Connect(ctx context.Context, name string, opts ConnectOptions) (Card, error) {
+func (b *serialBackend) Connect(ctx context.Context, name string, opts reader.ConnectOptions) (reader.Card, error) {
 	const op = "connect"
 	r, err := b.reader(op, name)
 	if err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {
-		return nil, serialCtxErr(op, r.name, ctx)
+		return nil, reader.ContextError(op, r.name, ctx)
 	}
-	if len(opts.Protocols) > 0 && !slices.Contains(opts.Protocols, T0) {
-		return nil, &Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: serial readers speak T=0 only", ErrNotSupported)}
+	if len(opts.Protocols) > 0 && !slices.Contains(opts.Protocols, reader.T0) {
+		return nil, &reader.Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: serial readers speak T=0 only", reader.ErrNotSupported)}
 	}
 	if err := r.lock(ctx, op); err != nil {
 		return nil, err
@@ -43,7 +44,7 @@ func (b *serialBackend) Connect(ctx context.Context, name string, opts ConnectOp
 	present, powered := r.present, r.powered
 	r.mu.Unlock()
 	if !present {
-		return nil, &Error{Op: op, Reader: r.name, Err: ErrNoCard}
+		return nil, &reader.Error{Op: op, Reader: r.name, Err: reader.ErrNoCard}
 	}
 	if !powered {
 		if err := r.powerOnLocked(ctx, op); err != nil {
@@ -53,13 +54,13 @@ func (b *serialBackend) Connect(ctx context.Context, name string, opts ConnectOp
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.present || !r.powered {
-		return nil, &Error{Op: op, Reader: r.name, Err: ErrNoCard}
+		return nil, &reader.Error{Op: op, Reader: r.name, Err: reader.ErrNoCard}
 	}
-	if r.exclusive != nil || (opts.Mode == Exclusive && r.shared > 0) {
-		return nil, &Error{Op: op, Reader: r.name, Err: ErrSharingViolation}
+	if r.exclusive != nil || (opts.Mode == reader.Exclusive && r.shared > 0) {
+		return nil, &reader.Error{Op: op, Reader: r.name, Err: reader.ErrSharingViolation}
 	}
 	c := &serialCard{r: r, insertion: r.insertion, resets: r.resets, atr: slices.Clone(r.atr)}
-	if opts.Mode == Exclusive {
+	if opts.Mode == reader.Exclusive {
 		r.exclusive = c
 	} else {
 		r.shared++
@@ -82,8 +83,8 @@ type serialCard struct {
 }
 
 var (
-	_ Card   = (*serialCard)(nil)
-	_ PINPad = (*serialCard)(nil)
+	_ reader.Card   = (*serialCard)(nil)
+	_ reader.PINPad = (*serialCard)(nil)
 )
 
 func (c *serialCard) Reader() string { return c.r.name }
@@ -94,27 +95,27 @@ func (c *serialCard) ATR() []byte {
 	return slices.Clone(c.atr)
 }
 
-func (c *serialCard) Protocol() Protocol { return T0 }
+func (c *serialCard) Protocol() reader.Protocol { return reader.T0 }
 
 // checkLocked reports whether this connection's card is still there (r.mu
-// held): ErrClosed, ErrCardRemoved, or ErrCardReset once after another
+// held): reader.ErrClosed, reader.ErrCardRemoved, or reader.ErrCardReset once after another
 // connection power-cycled it.
 func (c *serialCard) checkLocked(op string) error {
 	r := c.r
 	switch {
 	case c.closed:
-		return &Error{Op: op, Reader: r.name, Err: ErrClosed}
+		return &reader.Error{Op: op, Reader: r.name, Err: reader.ErrClosed}
 	case r.b.isClosed():
-		return &Error{Op: op, Reader: r.name, Err: ErrClosed}
+		return &reader.Error{Op: op, Reader: r.name, Err: reader.ErrClosed}
 	case r.line == nil:
 		// The port failed under this connection (reopening it later
 		// makes the card a new insertion).
-		return &Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: the port failed", ErrReaderUnavailable)}
+		return &reader.Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: the port failed", reader.ErrReaderUnavailable)}
 	case !r.present || r.insertion != c.insertion:
-		return &Error{Op: op, Reader: r.name, Err: ErrCardRemoved}
+		return &reader.Error{Op: op, Reader: r.name, Err: reader.ErrCardRemoved}
 	case r.resets != c.resets:
 		c.resets, c.atr = r.resets, slices.Clone(r.atr)
-		return &Error{Op: op, Reader: r.name, Err: ErrCardReset}
+		return &reader.Error{Op: op, Reader: r.name, Err: reader.ErrCardReset}
 	}
 	return nil
 }
@@ -142,9 +143,9 @@ func (c *serialCard) acquire(ctx context.Context, op string) error {
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return &Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())}
+			return &reader.Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: %w", reader.ErrTimeout, ctx.Err())}
 		case <-r.b.closing:
-			return &Error{Op: op, Reader: r.name, Err: ErrClosed}
+			return &reader.Error{Op: op, Reader: r.name, Err: reader.ErrClosed}
 		}
 	}
 }
@@ -168,7 +169,7 @@ func (c *serialCard) releaseLocked() {
 // lock, after checking the card is still this connection's.
 func (c *serialCard) run(ctx context.Context, op string, f func() error) error {
 	if ctx.Err() != nil {
-		return serialCtxErr(op, c.r.name, ctx)
+		return reader.ContextError(op, c.r.name, ctx)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -199,31 +200,31 @@ func (c *serialCard) run(ctx context.Context, op string, f func() error) error {
 func serialTPDU(cmd []byte) ([]byte, error) {
 	switch n := len(cmd); {
 	case n < 4:
-		return nil, fmt.Errorf("%w: %d bytes", ErrInvalidCommand, n)
+		return nil, fmt.Errorf("%w: %d bytes", reader.ErrInvalidCommand, n)
 	case n == 4:
 		return append(slices.Clone(cmd), 0x00), nil
 	case n == 5:
 		return cmd, nil
 	case cmd[4] == 0:
-		return nil, fmt.Errorf("%w: extended length APDU (T=0 over a serial reader takes short APDUs only)", ErrInvalidCommand)
+		return nil, fmt.Errorf("%w: extended length APDU (T=0 over a serial reader takes short APDUs only)", reader.ErrInvalidCommand)
 	case n == 5+int(cmd[4]):
 		return cmd, nil
 	case n == 6+int(cmd[4]):
 		return cmd[:n-1], nil
 	default:
-		return nil, fmt.Errorf("%w: Lc %d does not match %d bytes", ErrInvalidCommand, cmd[4], n)
+		return nil, fmt.Errorf("%w: Lc %d does not match %d bytes", reader.ErrInvalidCommand, cmd[4], n)
 	}
 }
 
-// Transmit implements Card.
+// Transmit implements reader.Card.
 func (c *serialCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	const op = "transmit"
 	t, err := serialTPDU(cmd)
 	if err == nil && len(t) > maxSerialTPDU {
-		err = fmt.Errorf("%w: %d-byte TPDU exceeds the reader's %d", ErrInvalidCommand, len(t), maxSerialTPDU)
+		err = fmt.Errorf("%w: %d-byte TPDU exceeds the reader's %d", reader.ErrInvalidCommand, len(t), maxSerialTPDU)
 	}
 	if err != nil {
-		return nil, &Error{Op: op, Reader: c.r.name, Err: err}
+		return nil, &reader.Error{Op: op, Reader: c.r.name, Err: err}
 	}
 	var rsp []byte
 	err = c.run(ctx, op, func() error {
@@ -249,22 +250,22 @@ func (c *serialCard) xfr(ctx context.Context, op string, m ccid.Message, o excha
 		switch a.ErrorCode() {
 		case ccid.ErrCodePINCancelled:
 			if m.Type == ccid.Secure {
-				return nil, &Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: %w", ErrPINPadCancelled, err)}
+				return nil, &reader.Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: %w", reader.ErrPINPadCancelled, err)}
 			}
 		case ccid.ErrCodePINTimeout:
 			if m.Type == ccid.Secure {
-				return nil, &Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: %w", ErrPINPadTimeout, err)}
+				return nil, &reader.Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: %w", reader.ErrPINPadTimeout, err)}
 			}
 		}
 		return nil, r.slotErr(op, a)
 	}
 	if len(a.Data) < 2 {
-		return nil, &Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: %d-byte card response", ErrProtocol, len(a.Data))}
+		return nil, &reader.Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: %d-byte card response", reader.ErrProtocol, len(a.Data))}
 	}
 	return slices.Clone(a.Data), nil
 }
 
-// removedOr reports a failed exchange as ErrCardRemoved when the card went
+// removedOr reports a failed exchange as reader.ErrCardRemoved when the card went
 // meanwhile (the port failure also forgets the card; that one is reported
 // as it is).
 func (c *serialCard) removedOr(op string, err error) error {
@@ -277,7 +278,7 @@ func (c *serialCard) removedOr(op string, err error) error {
 	return err
 }
 
-// BeginTransaction implements Card.
+// BeginTransaction implements reader.Card.
 func (c *serialCard) BeginTransaction(ctx context.Context) error {
 	const op = "begin transaction"
 	c.mu.Lock()
@@ -295,17 +296,17 @@ func (c *serialCard) BeginTransaction(ctx context.Context) error {
 	return nil
 }
 
-// EndTransaction implements Card. ResetCard and UnpowerCard power-cycle
+// EndTransaction implements reader.Card. ResetCard and UnpowerCard power-cycle
 // the card (CCID has no warm reset; libccid also resets with power off +
 // on).
-func (c *serialCard) EndTransaction(d Disposition) error {
+func (c *serialCard) EndTransaction(d reader.Disposition) error {
 	const op = "end transaction"
 	c.mu.Lock()
 	if !c.inTx {
 		c.mu.Unlock()
-		return &Error{Op: op, Reader: c.r.name, Err: ErrNotInTransaction}
+		return &reader.Error{Op: op, Reader: c.r.name, Err: reader.ErrNotInTransaction}
 	}
-	if d == LeaveCard {
+	if d == reader.LeaveCard {
 		c.inTx = false
 		c.release()
 		c.mu.Unlock()
@@ -322,9 +323,9 @@ func (c *serialCard) EndTransaction(d Disposition) error {
 	return err
 }
 
-// Reset implements Card: IccPowerOff then IccPowerOn (for both kinds: a
+// Reset implements reader.Card: IccPowerOff then IccPowerOn (for both kinds: a
 // CCID reader has no warm reset), and SetParameters again. Other
-// connections see ErrCardReset once.
+// connections see reader.ErrCardReset once.
 func (c *serialCard) Reset(ctx context.Context, cold bool) error {
 	const op = "reset"
 	return c.run(ctx, op, func() error {
@@ -346,7 +347,7 @@ func (c *serialCard) Reset(ctx context.Context, cold bool) error {
 	})
 }
 
-// Close implements Card. The card stays powered (PC/SC LeaveCard): the
+// Close implements reader.Card. The card stays powered (PC/SC LeaveCard): the
 // next connection finds it as this one left it.
 func (c *serialCard) Close() error {
 	c.mu.Lock()
@@ -368,13 +369,13 @@ func (c *serialCard) Close() error {
 	return nil
 }
 
-// PINPadFeatures implements PINPad: a GemPC PinPad verifies and modifies;
-// a GemPC Twin has no keypad (ErrNoPINPad).
-func (c *serialCard) PINPadFeatures(ctx context.Context) (PINPadFeatures, error) {
+// PINPadFeatures implements reader.PINPad: a GemPC PinPad verifies and modifies;
+// a GemPC Twin has no keypad (reader.ErrNoPINPad).
+func (c *serialCard) PINPadFeatures(ctx context.Context) (reader.PINPadFeatures, error) {
 	if c.r.cfg.Type != GemPCPinPad {
-		return PINPadFeatures{}, &Error{Op: "PIN pad features", Reader: c.r.name, Err: ErrNoPINPad}
+		return reader.PINPadFeatures{}, &reader.Error{Op: "PIN pad features", Reader: c.r.name, Err: reader.ErrNoPINPad}
 	}
-	return PINPadFeatures{Verify: true, Modify: true}, nil
+	return reader.PINPadFeatures{Verify: true, Modify: true}, nil
 }
 
 // serialPINWait is libccid's wait for a Secure: max(90 s, bTimerOut + 10 s).
@@ -382,32 +383,32 @@ func serialPINWait(t byte) time.Duration {
 	return max(serialPINTimeout, time.Duration(t)*time.Second+10*time.Second)
 }
 
-// VerifyPINPad implements PINPad with a CCID Secure (bPINOperation 00).
+// VerifyPINPad implements reader.PINPad with a CCID Secure (bPINOperation 00).
 // As libccid does for the GemPC PinPad firmware, bNumberMessage is forced
 // to 1 and bEntryValidationCondition to 2 (the OK key).
 func (c *serialCard) VerifyPINPad(ctx context.Context, v ccid.PINVerify) ([]byte, error) {
 	const op = "verify PIN on the PIN pad"
 	if c.r.cfg.Type != GemPCPinPad {
-		return nil, &Error{Op: op, Reader: c.r.name, Err: ErrNoPINPad}
+		return nil, &reader.Error{Op: op, Reader: c.r.name, Err: reader.ErrNoPINPad}
 	}
 	if len(v.APDU) < 4 || len(v.APDU) > maxSerialTPDU {
-		return nil, &Error{Op: op, Reader: c.r.name, Err: fmt.Errorf("%w: %d-byte PIN APDU template", ErrInvalidCommand, len(v.APDU))}
+		return nil, &reader.Error{Op: op, Reader: c.r.name, Err: fmt.Errorf("%w: %d-byte PIN APDU template", reader.ErrInvalidCommand, len(v.APDU))}
 	}
 	v.NumberMessage, v.EntryValidation = 1, 2
 	return c.secure(ctx, op, v.SecureData(), serialPINWait(v.TimeOut))
 }
 
-// ModifyPINPad implements PINPad with a CCID Secure (bPINOperation 01).
+// ModifyPINPad implements reader.PINPad with a CCID Secure (bPINOperation 01).
 func (c *serialCard) ModifyPINPad(ctx context.Context, m ccid.PINModify) ([]byte, error) {
 	const op = "modify PIN on the PIN pad"
 	if c.r.cfg.Type != GemPCPinPad {
-		return nil, &Error{Op: op, Reader: c.r.name, Err: ErrNoPINPad}
+		return nil, &reader.Error{Op: op, Reader: c.r.name, Err: reader.ErrNoPINPad}
 	}
 	if len(m.APDU) < 4 || len(m.APDU) > maxSerialTPDU {
-		return nil, &Error{Op: op, Reader: c.r.name, Err: fmt.Errorf("%w: %d-byte PIN APDU template", ErrInvalidCommand, len(m.APDU))}
+		return nil, &reader.Error{Op: op, Reader: c.r.name, Err: fmt.Errorf("%w: %d-byte PIN APDU template", reader.ErrInvalidCommand, len(m.APDU))}
 	}
 	if m.NumberMessage > 3 && m.NumberMessage != 0xFF {
-		return nil, &Error{Op: op, Reader: c.r.name, Err: fmt.Errorf("%w: bNumberMessage %d", ErrInvalidCommand, m.NumberMessage)}
+		return nil, &reader.Error{Op: op, Reader: c.r.name, Err: fmt.Errorf("%w: bNumberMessage %d", reader.ErrInvalidCommand, m.NumberMessage)}
 	}
 	m.EntryValidation = 2
 	return c.secure(ctx, op, m.SecureData(), serialPINWait(m.TimeOut))
@@ -415,7 +416,7 @@ func (c *serialCard) ModifyPINPad(ctx context.Context, m ccid.PINModify) ([]byte
 
 func (c *serialCard) secure(ctx context.Context, op string, data []byte, timeout time.Duration) ([]byte, error) {
 	if ccid.HeaderSize+len(data) > ccid.MaxSerialMessage {
-		return nil, &Error{Op: op, Reader: c.r.name, Err: fmt.Errorf("%w: %d-byte Secure message", ErrInvalidCommand, ccid.HeaderSize+len(data))}
+		return nil, &reader.Error{Op: op, Reader: c.r.name, Err: fmt.Errorf("%w: %d-byte Secure message", reader.ErrInvalidCommand, ccid.HeaderSize+len(data))}
 	}
 	var rsp []byte
 	err := c.run(ctx, op, func() error {

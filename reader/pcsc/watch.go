@@ -1,6 +1,6 @@
-//go:build cgo && !nopcsc
+//go:build !nopcsc && (cgo || windows)
 
-package reader
+package pcsc
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ebfe/scard"
+	"github.com/sscard/ssc/reader"
 )
 
 // Watch tuning.
@@ -29,7 +30,7 @@ type pcscWatch struct {
 	b      *pcscBackend
 	ctx    context.Context
 	cancel context.CancelFunc
-	ch     chan Event
+	ch     chan reader.Event
 	done   chan struct{} // closed after ch, when the watcher goroutine ends
 
 	// Watcher goroutine state.
@@ -41,17 +42,17 @@ type pcscWatched struct {
 	name      string
 	state     scard.StateFlag // last event state, CHANGED bit cleared
 	present   bool
-	atr       ATR
+	atr       reader.ATR
 	insertion uint64
 }
 
-// Watch implements Backend. The stream runs on its own PC/SC context in one
+// Watch implements reader.Backend. The stream runs on its own PC/SC context in one
 // goroutine: first a snapshot (ReaderAdded for each reader, CardInserted for
 // each card present, all with Snapshot set), then SnapshotDone, then live
 // changes from SCardGetStatusChange over every reader and the PnP
 // notification pseudo reader.
 //
-// Every card insertion gets a new id from NextInsertion; a card removed and
+// Every card insertion gets a new id from reader.NextInsertion; a card removed and
 // inserted again between two polls is caught through pcsc-lite's event
 // counter and reported as CardRemoved followed by CardInserted.
 //
@@ -61,24 +62,24 @@ type pcscWatched struct {
 // Events are not dropped: when the buffer is full the watcher waits for the
 // consumer. The channel is closed only when ctx is done (or the backend is
 // closed), after the watcher goroutine has finished.
-func (b *pcscBackend) Watch(ctx context.Context) (<-chan Event, error) {
+func (b *pcscBackend) Watch(ctx context.Context) (<-chan reader.Event, error) {
 	const op = "watch"
 	if ctx.Err() != nil {
-		return nil, ctxErr(op, "", ctx)
+		return nil, reader.ContextError(op, "", ctx)
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	w := &pcscWatch{
 		b:      b,
 		ctx:    wctx,
 		cancel: cancel,
-		ch:     make(chan Event, pcscWatchBuffer),
+		ch:     make(chan reader.Event, pcscWatchBuffer),
 		done:   make(chan struct{}),
 	}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		cancel()
-		return nil, &Error{Op: op, Err: ErrClosed}
+		return nil, &reader.Error{Op: op, Err: reader.ErrClosed}
 	}
 	b.watches[w] = struct{}{}
 	b.mu.Unlock()
@@ -130,7 +131,7 @@ func (w *pcscWatch) lost(err error) bool {
 	}
 	if !w.failing {
 		w.failing = true
-		if !w.send(Event{Type: BackendError, Err: pcscErr("watch", "", err).Error()}) {
+		if !w.send(reader.Event{Type: reader.BackendError, Err: pcscErr("watch", "", err).Error()}) {
 			return false
 		}
 	}
@@ -278,7 +279,7 @@ func (w *pcscWatch) snapshot(sctx *scard.Context) error {
 			continue
 		}
 		w.readers = append(w.readers, &pcscWatched{name: s.Reader})
-		if !w.send(Event{Type: ReaderAdded, Reader: s.Reader, Snapshot: true}) {
+		if !w.send(reader.Event{Type: reader.ReaderAdded, Reader: s.Reader, Snapshot: true}) {
 			return nil
 		}
 		if !w.update(s.Reader, s.EventState, s.Atr, true) {
@@ -286,7 +287,7 @@ func (w *pcscWatch) snapshot(sctx *scard.Context) error {
 		}
 	}
 	w.failing = false
-	w.send(Event{Type: SnapshotDone, Snapshot: true})
+	w.send(reader.Event{Type: reader.SnapshotDone, Snapshot: true})
 	return nil
 }
 
@@ -316,7 +317,7 @@ func (w *pcscWatch) relist(sctx *scard.Context) (bool, error) {
 		}
 		changed = true
 		w.readers = append(w.readers, &pcscWatched{name: n, state: scard.StateUnaware})
-		if !w.send(Event{Type: ReaderAdded, Reader: n}) {
+		if !w.send(reader.Event{Type: reader.ReaderAdded, Reader: n}) {
 			return true, nil
 		}
 	}
@@ -345,16 +346,16 @@ func (w *pcscWatch) update(name string, state scard.StateFlag, atr []byte, snap 
 	swapped := r.present && present && pcscCounter(state) != pcscCounter(r.state)
 	if r.present && (!present || swapped) {
 		r.present = false
-		if !w.send(Event{Type: CardRemoved, Reader: name, ATR: r.atr, Insertion: r.insertion}) {
+		if !w.send(reader.Event{Type: reader.CardRemoved, Reader: name, ATR: r.atr, Insertion: r.insertion}) {
 			return false
 		}
 	}
 	r.state = state
 	if present && !r.present {
 		r.present = true
-		r.atr = ATR(slices.Clone(atr))
-		r.insertion = NextInsertion()
-		if !w.send(Event{Type: CardInserted, Reader: name, ATR: r.atr, Insertion: r.insertion, Snapshot: snap}) {
+		r.atr = reader.ATR(slices.Clone(atr))
+		r.insertion = reader.NextInsertion()
+		if !w.send(reader.Event{Type: reader.CardInserted, Reader: name, ATR: r.atr, Insertion: r.insertion, Snapshot: snap}) {
 			return false
 		}
 	}
@@ -369,15 +370,15 @@ func (w *pcscWatch) removeReader(name string) bool {
 	r := w.readers[i]
 	w.readers = slices.Delete(w.readers, i, i+1)
 	if r.present {
-		if !w.send(Event{Type: CardRemoved, Reader: name, ATR: r.atr, Insertion: r.insertion}) {
+		if !w.send(reader.Event{Type: reader.CardRemoved, Reader: name, ATR: r.atr, Insertion: r.insertion}) {
 			return false
 		}
 	}
-	return w.send(Event{Type: ReaderRemoved, Reader: name})
+	return w.send(reader.Event{Type: reader.ReaderRemoved, Reader: name})
 }
 
 // send delivers ev, waiting for the consumer; false when ctx is done.
-func (w *pcscWatch) send(ev Event) bool {
+func (w *pcscWatch) send(ev reader.Event) bool {
 	ev.Time = time.Now()
 	ev.Backend = "pcsc"
 	select {

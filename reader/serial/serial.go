@@ -1,4 +1,4 @@
-package reader
+package serial
 
 import (
 	"context"
@@ -10,50 +10,51 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 )
 
-// SerialConfig names one serial (RS-232) CCID reader of the GemPC Twin
+// Config names one serial (RS-232) CCID reader of the GemPC Twin
 // family, as libccidtwin's DEVICENAME does: the device path and the reader
 // type.
-type SerialConfig struct {
+type Config struct {
 	// Path is the device ("/dev/ttyS0", "/dev/ttyUSB0", a pty).
 	Path string
 	// Type is "GemPCTwin" (default) or "GemPCPinPad" (with keypad).
 	Type string
 }
 
-// SerialPrefix starts the name of every serial reader: "serial:" + path.
-const SerialPrefix = "serial:"
+// Prefix starts the name of every serial reader: "serial:" + path.
+const Prefix = "serial:"
 
-// Serial reader types (SerialConfig.Type), compared case-insensitively as
+// Serial reader types (Config.Type), compared case-insensitively as
 // libccid does.
 const (
 	GemPCTwin   = "GemPCTwin"
 	GemPCPinPad = "GemPCPinPad"
 )
 
-// ParseSerialSpec parses "PATH[:TYPE]" (with or without the "serial:"
+// ParseSpec parses "PATH[:TYPE]" (with or without the "serial:"
 // prefix), e.g. "/dev/ttyUSB0:GemPCPinPad". As in libccid's DEVICENAME the
 // path ends at the first ':' (a path containing ':' cannot be named). The
 // type is GemPCTwin or GemPCPinPad (any case); empty means GemPCTwin.
-func ParseSerialSpec(spec string) (SerialConfig, error) {
-	s := strings.TrimPrefix(spec, SerialPrefix)
+func ParseSpec(spec string) (Config, error) {
+	s := strings.TrimPrefix(spec, Prefix)
 	path, typ, _ := strings.Cut(s, ":")
 	if path == "" {
-		return SerialConfig{}, fmt.Errorf("serial reader %q: %w: no device path", spec, ErrReaderNotFound)
+		return Config{}, fmt.Errorf("serial reader %q: %w: no device path", spec, reader.ErrReaderNotFound)
 	}
-	c := SerialConfig{Path: path, Type: GemPCTwin}
+	c := Config{Path: path, Type: GemPCTwin}
 	switch {
 	case typ == "" || strings.EqualFold(typ, GemPCTwin):
 	case strings.EqualFold(typ, GemPCPinPad):
 		c.Type = GemPCPinPad
 	default:
-		return SerialConfig{}, fmt.Errorf("serial reader %q: %w: type %q (want %s or %s)", spec, ErrNotSupported, typ, GemPCTwin, GemPCPinPad)
+		return Config{}, fmt.Errorf("serial reader %q: %w: type %q (want %s or %s)", spec, reader.ErrNotSupported, typ, GemPCTwin, GemPCPinPad)
 	}
 	return c, nil
 }
 
-// NewSerial returns the backend of the given serial readers (reader names
+// New returns the backend of the given serial readers (reader names
 // "serial:" + Path). Readers are opened lazily; card presence is polled
 // with GetSlotStatus (every 400 ms while watched).
 //
@@ -66,7 +67,7 @@ func ParseSerialSpec(spec string) (SerialConfig, error) {
 //     reopened on next use). Exchanges on a port are serialised.
 //   - ListReaders omits a reader whose port cannot be opened or does not
 //     answer (its error is returned only when no serial reader could be
-//     listed, so System.Find reports the cause); Watch reports it as a
+//     listed, so reader.System.Find reports the cause); Watch reports it as a
 //     BackendError naming the reader and adds it once it answers.
 //   - Like pcscd, the backend powers a newly found card to read its ATR
 //     (IccPowerOn at 5 V, then SetParameters for T=0), so ListReaders and
@@ -75,13 +76,13 @@ func ParseSerialSpec(spec string) (SerialConfig, error) {
 //     sent only when TA1 asks for a rate the reader type supports and the
 //     card is in negotiable mode; otherwise the default rate (Fi/Di 11) is
 //     kept.
-//   - Connections follow the sim backend: Shared/Exclusive modes, and a
+//   - Connections follow reader.ChipBackend: Shared/Exclusive modes, and a
 //     per-reader lock held by a transaction (or briefly by a lone Transmit)
 //     that other connections of this process wait for. Other processes
 //     are kept off the port by TIOCEXCL (go.bug.st/serial), except root.
 //   - Close of a Card leaves the card powered (PC/SC LeaveCard).
 //   - Cards of GemPCPinPad readers implement PINPad with CCID Secure.
-func NewSerial(configs ...SerialConfig) Backend {
+func New(configs ...Config) reader.Backend {
 	return newSerialBackend(openSerialPort, configs...)
 }
 
@@ -99,7 +100,7 @@ type serialBackend struct {
 	closing chan struct{}
 }
 
-func newSerialBackend(open func(string) (serialPort, error), configs ...SerialConfig) *serialBackend {
+func newSerialBackend(open func(string) (serialPort, error), configs ...Config) *serialBackend {
 	b := &serialBackend{open: open, poll: serialPollInterval, closing: make(chan struct{})}
 	for _, c := range configs {
 		if c.Type == "" || strings.EqualFold(c.Type, GemPCTwin) {
@@ -107,7 +108,7 @@ func newSerialBackend(open func(string) (serialPort, error), configs ...SerialCo
 		} else if strings.EqualFold(c.Type, GemPCPinPad) {
 			c.Type = GemPCPinPad
 		}
-		name := SerialPrefix + c.Path
+		name := Prefix + c.Path
 		if slices.ContainsFunc(b.readers, func(r *serialReader) bool { return r.name == name }) {
 			continue
 		}
@@ -122,7 +123,7 @@ func newSerialBackend(open func(string) (serialPort, error), configs ...SerialCo
 	return b
 }
 
-// Name implements Backend.
+// Name implements reader.Backend.
 func (b *serialBackend) Name() string { return "serial" }
 
 func (b *serialBackend) isClosed() bool {
@@ -133,7 +134,7 @@ func (b *serialBackend) isClosed() bool {
 
 func (b *serialBackend) reader(op, name string) (*serialReader, error) {
 	if b.isClosed() {
-		return nil, &Error{Op: op, Reader: name, Err: ErrClosed}
+		return nil, &reader.Error{Op: op, Reader: name, Err: reader.ErrClosed}
 	}
 	for _, r := range b.readers {
 		// The bare path is accepted too (sscctl --serial PATH).
@@ -141,32 +142,32 @@ func (b *serialBackend) reader(op, name string) (*serialReader, error) {
 			return r, nil
 		}
 	}
-	return nil, &Error{Op: op, Reader: name, Err: ErrReaderNotFound}
+	return nil, &reader.Error{Op: op, Reader: name, Err: reader.ErrReaderNotFound}
 }
 
-// ListReaders implements Backend (see NewSerial for unreachable ports).
-func (b *serialBackend) ListReaders(ctx context.Context) ([]ReaderInfo, error) {
+// ListReaders implements reader.Backend (see New for unreachable ports).
+func (b *serialBackend) ListReaders(ctx context.Context) ([]reader.Info, error) {
 	const op = "list readers"
 	if b.isClosed() {
-		return nil, &Error{Op: op, Err: ErrClosed}
+		return nil, &reader.Error{Op: op, Err: reader.ErrClosed}
 	}
 	if ctx.Err() != nil {
-		return nil, serialCtxErr(op, "", ctx)
+		return nil, reader.ContextError(op, "", ctx)
 	}
-	out := []ReaderInfo{}
+	out := []reader.Info{}
 	var errs []error
 	for _, r := range b.readers {
 		st, err := r.refresh(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, serialCtxErr(op, "", ctx)
+				return nil, reader.ContextError(op, "", ctx)
 			}
 			errs = append(errs, err)
 			continue
 		}
-		ri := ReaderInfo{Name: r.name, Backend: b.Name(), CardPresent: st.present}
+		ri := reader.Info{Name: r.name, Backend: b.Name(), CardPresent: st.present}
 		if st.present {
-			ri.ATR = ATR(slices.Clone(st.atr))
+			ri.ATR = reader.ATR(slices.Clone(st.atr))
 			r.mu.Lock()
 			ri.InUse = r.exclusive != nil
 			r.mu.Unlock()
@@ -179,8 +180,8 @@ func (b *serialBackend) ListReaders(ctx context.Context) ([]ReaderInfo, error) {
 	return out, nil
 }
 
-// Close implements Backend: ports are closed (an exchange in progress
-// fails), watchers end and connections fail with ErrClosed.
+// Close implements reader.Backend: ports are closed (an exchange in progress
+// fails), watchers end and connections fail with reader.ErrClosed.
 func (b *serialBackend) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -208,7 +209,7 @@ func (b *serialBackend) Close() error {
 // learnt from the reader's answers, and the connections' locks.
 type serialReader struct {
 	b    *serialBackend
-	cfg  SerialConfig
+	cfg  Config
 	name string
 
 	// sem is the line lock (ctx-aware): one exchange at a time, and the
@@ -249,9 +250,9 @@ func (r *serialReader) lock(ctx context.Context, op string) error {
 	case r.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return serialCtxErr(op, r.name, ctx)
+		return reader.ContextError(op, r.name, ctx)
 	case <-r.b.closing:
-		return &Error{Op: op, Reader: r.name, Err: ErrClosed}
+		return &reader.Error{Op: op, Reader: r.name, Err: reader.ErrClosed}
 	}
 }
 
@@ -270,7 +271,7 @@ func (r *serialReader) setAbsentLocked() {
 func (r *serialReader) newInsertionLocked() {
 	r.setAbsentLocked()
 	r.present = true
-	r.insertion = NextInsertion()
+	r.insertion = reader.NextInsertion()
 }
 
 // observe applies the bmICCStatus of an answer.
@@ -316,12 +317,12 @@ func (r *serialReader) openLocked(ctx context.Context, op string) (*serialLine, 
 		return l, nil
 	}
 	if r.b.isClosed() {
-		return nil, &Error{Op: op, Reader: r.name, Err: ErrClosed}
+		return nil, &reader.Error{Op: op, Reader: r.name, Err: reader.ErrClosed}
 	}
 	if l == nil {
 		p, err := r.b.open(r.cfg.Path)
 		if err != nil {
-			return nil, &Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: open %s: %w", ErrReaderUnavailable, r.cfg.Path, err)}
+			return nil, &reader.Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: open %s: %w", reader.ErrReaderUnavailable, r.cfg.Path, err)}
 		}
 		l = newSerialLine(p)
 		l.notify = r.notice
@@ -329,7 +330,7 @@ func (r *serialReader) openLocked(ctx context.Context, op string) (*serialLine, 
 		if r.b.isClosed() {
 			r.mu.Unlock()
 			p.Close()
-			return nil, &Error{Op: op, Reader: r.name, Err: ErrClosed}
+			return nil, &reader.Error{Op: op, Reader: r.name, Err: reader.ErrClosed}
 		}
 		r.line = l
 		r.mu.Unlock()
@@ -339,9 +340,9 @@ func (r *serialReader) openLocked(ctx context.Context, op string) (*serialLine, 
 			r.dropLocked(l)
 		}
 		if ctx.Err() != nil {
-			return nil, serialCtxErr(op, r.name, ctx)
+			return nil, reader.ContextError(op, r.name, ctx)
 		}
-		return nil, &Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: reader init on %s: %w", ErrReaderUnavailable, r.cfg.Path, err)}
+		return nil, &reader.Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: reader init on %s: %w", reader.ErrReaderUnavailable, r.cfg.Path, err)}
 	}
 	r.mu.Lock()
 	r.ready = true
@@ -358,7 +359,7 @@ func (r *serialReader) initLine(ctx context.Context, l *serialLine) error {
 		return err
 	}
 	if err := fw.Err(); err != nil {
-		return &lineError{kind: ErrProtocol, err: fmt.Errorf("firmware query: %w", err)}
+		return &lineError{kind: reader.ErrProtocol, err: fmt.Errorf("firmware query: %w", err)}
 	}
 	if _, err := l.exchange(ctx, ccid.Message{Type: ccid.Escape, Data: []byte{0x01, 0x01, 0x01}}, ctl); err != nil {
 		return err
@@ -387,7 +388,7 @@ func (r *serialReader) dropLocked(l *serialLine) {
 }
 
 // exchange runs one command on the (opened) line. Caller holds sem. Line
-// errors become *Error with the matching sentinel; a port failure closes
+// errors become *reader.Error with the matching sentinel; a port failure closes
 // the line.
 func (r *serialReader) exchange(ctx context.Context, op string, m ccid.Message, o exchangeOpts) (ccid.Message, error) {
 	l, err := r.openLocked(ctx, op)
@@ -400,9 +401,9 @@ func (r *serialReader) exchange(ctx context.Context, op string, m ccid.Message, 
 			r.dropLocked(l)
 		}
 		if ctx.Err() != nil {
-			return ccid.Message{}, serialCtxErr(op, r.name, ctx)
+			return ccid.Message{}, reader.ContextError(op, r.name, ctx)
 		}
-		return ccid.Message{}, &Error{Op: op, Reader: r.name, Err: err}
+		return ccid.Message{}, &reader.Error{Op: op, Reader: r.name, Err: err}
 	}
 	return a, nil
 }
@@ -450,15 +451,15 @@ func (r *serialReader) slotErr(op string, a ccid.Message) error {
 	var kind error
 	switch {
 	case a.ICCStatus() == ccid.ICCAbsent:
-		kind = ErrNoCard
+		kind = reader.ErrNoCard
 	case a.ErrorCode() == ccid.ErrCodeICCMute, a.ErrorCode() == ccid.ErrCodeXfrParity:
-		kind = ErrCardUnresponsive
+		kind = reader.ErrCardUnresponsive
 	case a.ErrorCode() == ccid.ErrCodeCommandNotSupported:
-		kind = ErrNotSupported
+		kind = reader.ErrNotSupported
 	default:
-		kind = ErrProtocol
+		kind = reader.ErrProtocol
 	}
-	return &Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: %w", kind, err)}
+	return &reader.Error{Op: op, Reader: r.name, Err: fmt.Errorf("%w: %w", kind, err)}
 }
 
 // powerOnLocked powers the card at 5 V (the libccid default), reads the
@@ -645,15 +646,4 @@ func t0Params(atr []byte, maxRate int) t0Param {
 	p.fidi = byte(ta1)
 	p.pps = []byte{0xFF, 0x10, byte(ta1), 0xFF ^ 0x10 ^ byte(ta1)}
 	return p
-}
-
-// serialCtxErr reports a done ctx as the package does (pcsc_errors.go's
-// ctxErr, which exists only in cgo builds): a deadline also matches
-// ErrTimeout.
-func serialCtxErr(op, reader string, ctx context.Context) error {
-	err := ctx.Err()
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("%w: %w", ErrTimeout, err)
-	}
-	return &Error{Op: op, Reader: reader, Err: err}
 }

@@ -1,4 +1,6 @@
-package reader
+//go:build !nopcsc && (cgo || windows)
+
+package pcsc
 
 import (
 	"sync"

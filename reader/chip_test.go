@@ -8,11 +8,12 @@ import (
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/sim"
 )
 
-func newSimBackend(t *testing.T, readers ...string) *reader.SimBackend {
+func newChipBackend(t *testing.T, readers ...string) *reader.ChipBackend {
 	t.Helper()
-	b := reader.NewSimBackend(readers...)
+	b := reader.NewChipBackend(readers...)
 	t.Cleanup(func() { b.Close() })
 	return b
 }
@@ -36,9 +37,9 @@ func respSW(t *testing.T, resp []byte) apdu.StatusWord {
 	return r.SW
 }
 
-func TestSimBackendErrors(t *testing.T) {
+func TestChipBackendErrors(t *testing.T) {
 	ctx := context.Background()
-	b := newSimBackend(t, "a", "b")
+	b := newChipBackend(t, "a", "b")
 	if err := b.Insert("a", newCard(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +95,9 @@ func TestSimBackendErrors(t *testing.T) {
 	}
 }
 
-func TestSimBackendRemovalAndInsertionIDs(t *testing.T) {
+func TestChipBackendRemovalAndInsertionIDs(t *testing.T) {
 	ctx := context.Background()
-	b := newSimBackend(t, "sim")
+	b := newChipBackend(t, "sim")
 	events, err := b.Watch(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -149,9 +150,9 @@ func TestSimBackendRemovalAndInsertionIDs(t *testing.T) {
 	}
 }
 
-func TestSimBackendSharingAndTransactions(t *testing.T) {
+func TestChipBackendSharingAndTransactions(t *testing.T) {
 	ctx := context.Background()
-	b := newSimBackend(t, "sim")
+	b := newChipBackend(t, "sim")
 	if err := b.Insert("sim", newCard(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -208,9 +209,9 @@ func TestSimBackendSharingAndTransactions(t *testing.T) {
 	c3.EndTransaction(reader.LeaveCard)
 }
 
-func TestSimBackendResetClearsState(t *testing.T) {
+func TestChipBackendResetClearsState(t *testing.T) {
 	ctx := context.Background()
-	b := newSimBackend(t, "sim")
+	b := newChipBackend(t, "sim")
 	b.Insert("sim", newCard(t))
 	c := mustConnect(t, b, "sim", reader.Shared)
 	readEF05 := []byte{0x00, 0xB2, 0x01, 0x2C, 0x00} // record 1 of SFI 5 in the current DF
@@ -230,8 +231,8 @@ func TestSimBackendResetClearsState(t *testing.T) {
 	}
 }
 
-func TestSimBackendCloseEndsWatch(t *testing.T) {
-	b := reader.NewSimBackend("sim")
+func TestChipBackendCloseEndsWatch(t *testing.T) {
+	b := reader.NewChipBackend("sim")
 	events, err := b.Watch(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -249,4 +250,34 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// A chip reporting Contactless() is spoken to with T=1, any other with T=0,
+// as PC/SC readers do; a connection asking for the other protocol fails.
+func TestChipBackendProtocol(t *testing.T) {
+	ctx := context.Background()
+	p, err := sim.Builtin(sim.DefaultProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := sim.New(p, sim.Options{Mode: sim.Contactless})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newChipBackend(t, "contact", "contactless")
+	if err := b.Insert("contact", newCard(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Insert("contactless", cl); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]reader.Protocol{"contact": reader.T0, "contactless": reader.T1} {
+		if got := mustConnect(t, b, name, reader.Shared).Protocol(); got != want {
+			t.Errorf("%s: protocol %v, want %v", name, got, want)
+		}
+	}
+	_, err = b.Connect(ctx, "contactless", reader.ConnectOptions{Protocols: []reader.Protocol{reader.T0}})
+	if !errors.Is(err, reader.ErrNotSupported) {
+		t.Errorf("contactless card with T=0 only: %v, want ErrNotSupported", err)
+	}
 }

@@ -1,4 +1,4 @@
-package reader
+package serial
 
 import (
 	"bytes"
@@ -11,33 +11,34 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 )
 
-func TestParseSerialSpec(t *testing.T) {
+func TestParseSpec(t *testing.T) {
 	for _, c := range []struct {
 		spec    string
-		want    SerialConfig
+		want    Config
 		wantErr error
 	}{
-		{"/dev/ttyS0", SerialConfig{Path: "/dev/ttyS0", Type: GemPCTwin}, nil},
-		{"serial:/dev/ttyS0", SerialConfig{Path: "/dev/ttyS0", Type: GemPCTwin}, nil},
-		{"/dev/ttyUSB0:GemPCPinPad", SerialConfig{Path: "/dev/ttyUSB0", Type: GemPCPinPad}, nil},
-		{"serial:/dev/ttyUSB0:gempcpinpad", SerialConfig{Path: "/dev/ttyUSB0", Type: GemPCPinPad}, nil},
-		{"/dev/ttyS1:GEMPCTWIN", SerialConfig{Path: "/dev/ttyS1", Type: GemPCTwin}, nil},
-		{"/dev/ttyS1:", SerialConfig{Path: "/dev/ttyS1", Type: GemPCTwin}, nil},
-		{"/dev/ttyS1:GemCorePOSPro", SerialConfig{}, ErrNotSupported},
-		{"serial:", SerialConfig{}, ErrReaderNotFound},
-		{"", SerialConfig{}, ErrReaderNotFound},
+		{"/dev/ttyS0", Config{Path: "/dev/ttyS0", Type: GemPCTwin}, nil},
+		{"serial:/dev/ttyS0", Config{Path: "/dev/ttyS0", Type: GemPCTwin}, nil},
+		{"/dev/ttyUSB0:GemPCPinPad", Config{Path: "/dev/ttyUSB0", Type: GemPCPinPad}, nil},
+		{"serial:/dev/ttyUSB0:gempcpinpad", Config{Path: "/dev/ttyUSB0", Type: GemPCPinPad}, nil},
+		{"/dev/ttyS1:GEMPCTWIN", Config{Path: "/dev/ttyS1", Type: GemPCTwin}, nil},
+		{"/dev/ttyS1:", Config{Path: "/dev/ttyS1", Type: GemPCTwin}, nil},
+		{"/dev/ttyS1:GemCorePOSPro", Config{}, reader.ErrNotSupported},
+		{"serial:", Config{}, reader.ErrReaderNotFound},
+		{"", Config{}, reader.ErrReaderNotFound},
 	} {
-		got, err := ParseSerialSpec(c.spec)
+		got, err := ParseSpec(c.spec)
 		if c.wantErr != nil {
 			if !errors.Is(err, c.wantErr) {
-				t.Errorf("ParseSerialSpec(%q) err = %v, want %v", c.spec, err, c.wantErr)
+				t.Errorf("ParseSpec(%q) err = %v, want %v", c.spec, err, c.wantErr)
 			}
 			continue
 		}
 		if err != nil || got != c.want {
-			t.Errorf("ParseSerialSpec(%q) = %+v, %v; want %+v", c.spec, got, err, c.want)
+			t.Errorf("ParseSpec(%q) = %+v, %v; want %+v", c.spec, got, err, c.want)
 		}
 	}
 }
@@ -63,7 +64,7 @@ func TestSerialTPDU(t *testing.T) {
 	} {
 		got, err := serialTPDU(c.cmd)
 		if c.wantErr {
-			if !errors.Is(err, ErrInvalidCommand) {
+			if !errors.Is(err, reader.ErrInvalidCommand) {
 				t.Errorf("%s: err = %v, want ErrInvalidCommand", c.name, err)
 			}
 			continue
@@ -97,7 +98,7 @@ func TestSerialConnectTransmit(t *testing.T) {
 		t.Errorf("SetParameters data % X", got)
 	}
 
-	card, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{})
+	card, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestSerialConnectTransmit(t *testing.T) {
 	if d.count(ccid.IccPowerOn) != 1 {
 		t.Errorf("connect powered the card again")
 	}
-	if card.Protocol() != T0 || !bytes.Equal(card.ATR(), fakeATR) {
+	if card.Protocol() != reader.T0 || !bytes.Equal(card.ATR(), fakeATR) {
 		t.Errorf("protocol %v ATR % X", card.Protocol(), card.ATR())
 	}
 	rsp, err := card.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08})
@@ -119,10 +120,10 @@ func TestSerialConnectTransmit(t *testing.T) {
 	if last := cmds[len(cmds)-1]; last.Type != ccid.XfrBlock || !bytes.Equal(last.Data, []byte{0x00, 0xA4, 0x04, 0x00, 0x02, 0x3F, 0x00}) {
 		t.Errorf("case 4 sent as % X", last.Data)
 	}
-	if _, err := card.Transmit(ctx, []byte{0x00, 0xB0, 0x00, 0x00, 0x00, 0x01, 0x00}); !errors.Is(err, ErrInvalidCommand) {
+	if _, err := card.Transmit(ctx, []byte{0x00, 0xB0, 0x00, 0x00, 0x00, 0x01, 0x00}); !errors.Is(err, reader.ErrInvalidCommand) {
 		t.Errorf("extended APDU: %v", err)
 	}
-	if _, err := card.Transmit(ctx, nil); !errors.Is(err, ErrInvalidCommand) {
+	if _, err := card.Transmit(ctx, nil); !errors.Is(err, reader.ErrInvalidCommand) {
 		t.Errorf("empty APDU: %v", err)
 	}
 	// Reset power-cycles.
@@ -139,7 +140,7 @@ func TestSerialConnectTransmit(t *testing.T) {
 	// Line trouble on a card command is a typed error, and the next
 	// command works.
 	d.setFault(faultOnce(ccid.XfrBlock, devFault{badLRC: true}))
-	if _, err := card.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, ErrProtocol) {
+	if _, err := card.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, reader.ErrProtocol) {
 		t.Errorf("damaged answer: %v", err)
 	}
 	if _, err := card.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); err != nil {
@@ -147,29 +148,29 @@ func TestSerialConnectTransmit(t *testing.T) {
 	}
 	// Removal.
 	d.setPresent(false)
-	if _, err := card.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, ErrCardRemoved) {
+	if _, err := card.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, reader.ErrCardRemoved) {
 		t.Errorf("transmit after removal: %v", err)
 	}
-	if _, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{}); !errors.Is(err, ErrNoCard) {
+	if _, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{}); !errors.Is(err, reader.ErrNoCard) {
 		t.Errorf("connect to an empty reader: %v", err)
 	}
 	// Reinserted: the old connection stays gone, a new one works.
 	d.setPresent(true)
-	c2, err := b.Connect(ctx, "/dev/fake", ConnectOptions{})
+	c2, err := b.Connect(ctx, "/dev/fake", reader.ConnectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	if _, err := card.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, ErrCardRemoved) {
+	if _, err := card.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, reader.ErrCardRemoved) {
 		t.Errorf("old connection after reinsertion: %v", err)
 	}
 	if _, err := c2.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); err != nil {
 		t.Errorf("new connection: %v", err)
 	}
-	if _, err := b.Connect(ctx, "serial:/dev/other", ConnectOptions{}); !errors.Is(err, ErrReaderNotFound) {
+	if _, err := b.Connect(ctx, "serial:/dev/other", reader.ConnectOptions{}); !errors.Is(err, reader.ErrReaderNotFound) {
 		t.Errorf("unknown reader: %v", err)
 	}
-	if _, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{Protocols: []Protocol{T1}}); !errors.Is(err, ErrNotSupported) {
+	if _, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{Protocols: []reader.Protocol{reader.T1}}); !errors.Is(err, reader.ErrNotSupported) {
 		t.Errorf("T=1 only: %v", err)
 	}
 }
@@ -177,15 +178,15 @@ func TestSerialConnectTransmit(t *testing.T) {
 func TestSerialSharing(t *testing.T) {
 	ctx := testCtx(t, 10*time.Second)
 	b, _ := fakeBackend(t, "")
-	c1, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{})
+	c1, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{})
+	c2, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{Mode: Exclusive}); !errors.Is(err, ErrSharingViolation) {
+	if _, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{Mode: reader.Exclusive}); !errors.Is(err, reader.ErrSharingViolation) {
 		t.Errorf("exclusive while shared: %v", err)
 	}
 	if err := c1.BeginTransaction(ctx); err != nil {
@@ -194,7 +195,7 @@ func TestSerialSharing(t *testing.T) {
 	// c2 waits for c1's transaction.
 	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	if _, err := c2.Transmit(wctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, ErrTimeout) {
+	if _, err := c2.Transmit(wctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, reader.ErrTimeout) {
 		t.Errorf("transmit during another transaction: %v", err)
 	}
 	done := make(chan error, 1)
@@ -206,23 +207,23 @@ func TestSerialSharing(t *testing.T) {
 	if _, err := c1.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c1.EndTransaction(LeaveCard); err != nil {
+	if err := c1.EndTransaction(reader.LeaveCard); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
 		t.Errorf("transmit after the transaction: %v", err)
 	}
-	if err := c1.EndTransaction(LeaveCard); !errors.Is(err, ErrNotInTransaction) {
+	if err := c1.EndTransaction(reader.LeaveCard); !errors.Is(err, reader.ErrNotInTransaction) {
 		t.Errorf("second EndTransaction: %v", err)
 	}
 	// A reset by c1 is seen once by c2.
 	if err := c1.BeginTransaction(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c1.EndTransaction(ResetCard); err != nil {
+	if err := c1.EndTransaction(reader.ResetCard); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c2.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, ErrCardReset) {
+	if _, err := c2.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, reader.ErrCardReset) {
 		t.Errorf("after another connection's reset: %v", err)
 	}
 	if _, err := c2.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); err != nil {
@@ -230,15 +231,15 @@ func TestSerialSharing(t *testing.T) {
 	}
 	c1.Close()
 	c2.Close()
-	if _, err := c1.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, ErrClosed) {
+	if _, err := c1.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, reader.ErrClosed) {
 		t.Errorf("transmit after close: %v", err)
 	}
-	ex, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{Mode: Exclusive})
+	ex, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{Mode: reader.Exclusive})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ex.Close()
-	if _, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{}); !errors.Is(err, ErrSharingViolation) {
+	if _, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{}); !errors.Is(err, reader.ErrSharingViolation) {
 		t.Errorf("shared while exclusive: %v", err)
 	}
 }
@@ -252,16 +253,16 @@ func TestSerialPINPad(t *testing.T) {
 	t.Run("twin", func(t *testing.T) {
 		ctx := testCtx(t, 10*time.Second)
 		b, _ := fakeBackend(t, GemPCTwin)
-		card, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{})
+		card, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer card.Close()
-		pad := card.(PINPad)
-		if _, err := pad.PINPadFeatures(ctx); !errors.Is(err, ErrNoPINPad) {
+		pad := card.(reader.PINPad)
+		if _, err := pad.PINPadFeatures(ctx); !errors.Is(err, reader.ErrNoPINPad) {
 			t.Errorf("features: %v", err)
 		}
-		if _, err := pad.VerifyPINPad(ctx, verify); !errors.Is(err, ErrNoPINPad) {
+		if _, err := pad.VerifyPINPad(ctx, verify); !errors.Is(err, reader.ErrNoPINPad) {
 			t.Errorf("verify: %v", err)
 		}
 	})
@@ -271,19 +272,19 @@ func TestSerialPINPad(t *testing.T) {
 		wantErr error
 	}{
 		{"ok", 0, nil},
-		{"cancelled", ccid.ErrCodePINCancelled, ErrPINPadCancelled},
-		{"timeout", ccid.ErrCodePINTimeout, ErrPINPadTimeout},
-		{"mute card", ccid.ErrCodeICCMute, ErrCardUnresponsive},
+		{"cancelled", ccid.ErrCodePINCancelled, reader.ErrPINPadCancelled},
+		{"timeout", ccid.ErrCodePINTimeout, reader.ErrPINPadTimeout},
+		{"mute card", ccid.ErrCodeICCMute, reader.ErrCardUnresponsive},
 	} {
 		t.Run("pinpad "+c.name, func(t *testing.T) {
 			ctx := testCtx(t, 10*time.Second)
 			b, d := fakeBackend(t, GemPCPinPad)
-			card, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{})
+			card, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer card.Close()
-			pad := card.(PINPad)
+			pad := card.(reader.PINPad)
 			if f, err := pad.PINPadFeatures(ctx); err != nil || !f.Verify || !f.Modify {
 				t.Errorf("features %+v, %v", f, err)
 			}
@@ -314,7 +315,7 @@ func TestSerialWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := func(want EventType) Event {
+	next := func(want reader.EventType) reader.Event {
 		t.Helper()
 		select {
 		case ev, ok := <-ch:
@@ -328,38 +329,38 @@ func TestSerialWatch(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatalf("no %v event", want)
 		}
-		return Event{}
+		return reader.Event{}
 	}
-	if ev := next(ReaderAdded); ev.Reader != "serial:/dev/fake" || !ev.Snapshot {
+	if ev := next(reader.ReaderAdded); ev.Reader != "serial:/dev/fake" || !ev.Snapshot {
 		t.Errorf("snapshot %+v", ev)
 	}
-	ins := next(CardInserted)
+	ins := next(reader.CardInserted)
 	if !ins.Snapshot || ins.Insertion == 0 || !bytes.Equal(ins.ATR, fakeATR) {
 		t.Errorf("snapshot card %+v", ins)
 	}
-	next(SnapshotDone)
+	next(reader.SnapshotDone)
 	d.setPresent(false)
-	if ev := next(CardRemoved); ev.Insertion != ins.Insertion {
+	if ev := next(reader.CardRemoved); ev.Insertion != ins.Insertion {
 		t.Errorf("removed %+v", ev)
 	}
 	d.setPresent(true)
-	ins2 := next(CardInserted)
+	ins2 := next(reader.CardInserted)
 	if ins2.Insertion == ins.Insertion || ins2.Snapshot || !bytes.Equal(ins2.ATR, fakeATR) {
 		t.Errorf("inserted %+v", ins2)
 	}
 	// Swapped between two polls, announced by notices.
 	d.setFault(faultOnce(ccid.GetSlotStatus, devFault{notice: []byte{0x50, 0x02, 0x50, 0x03}}))
-	if ev := next(CardRemoved); ev.Insertion != ins2.Insertion {
+	if ev := next(reader.CardRemoved); ev.Insertion != ins2.Insertion {
 		t.Errorf("removed %+v", ev)
 	}
-	if ev := next(CardInserted); ev.Insertion == ins2.Insertion {
+	if ev := next(reader.CardInserted); ev.Insertion == ins2.Insertion {
 		t.Errorf("inserted %+v", ev)
 	}
 	// The port fails: error, removal; the stream goes on.
 	d.port.Close()
-	next(BackendError)
-	next(CardRemoved)
-	next(ReaderRemoved)
+	next(reader.BackendError)
+	next(reader.CardRemoved)
+	next(reader.ReaderRemoved)
 	b.Close()
 	for range ch {
 	}
@@ -369,41 +370,41 @@ func TestSerialUnavailable(t *testing.T) {
 	ctx := testCtx(t, 10*time.Second)
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "nothing")
-	b := NewSerial(SerialConfig{Path: missing})
+	b := New(Config{Path: missing})
 	defer b.Close()
-	if _, err := b.ListReaders(ctx); !errors.Is(err, ErrReaderUnavailable) {
+	if _, err := b.ListReaders(ctx); !errors.Is(err, reader.ErrReaderUnavailable) {
 		t.Errorf("ListReaders: %v", err)
 	}
-	if _, err := b.Connect(ctx, SerialPrefix+missing, ConnectOptions{}); !errors.Is(err, ErrReaderUnavailable) {
+	if _, err := b.Connect(ctx, Prefix+missing, reader.ConnectOptions{}); !errors.Is(err, reader.ErrReaderUnavailable) {
 		t.Errorf("Connect: %v", err)
 	}
 	// Not a terminal: opening fails too, with the cause.
 	f := filepath.Join(dir, "file")
 	os.WriteFile(f, nil, 0o600)
-	b2 := NewSerial(SerialConfig{Path: f})
+	b2 := New(Config{Path: f})
 	defer b2.Close()
-	sys := Open(b2, NewSimBackend("sim"))
-	if _, _, err := sys.Find(ctx, SerialPrefix+f); !errors.Is(err, ErrReaderNotFound) {
+	sys := reader.Open(b2, reader.NewChipBackend("sim"))
+	if _, _, err := sys.Find(ctx, Prefix+f); !errors.Is(err, reader.ErrReaderNotFound) {
 		t.Errorf("Find: %v", err)
 	}
 	ch, err := b.Watch(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var types []EventType
+	var types []reader.EventType
 	for ev := range ch {
 		types = append(types, ev.Type)
-		if ev.Type == BackendError {
-			if ev.Reader != SerialPrefix+missing || ev.Err == "" {
+		if ev.Type == reader.BackendError {
+			if ev.Reader != Prefix+missing || ev.Err == "" {
 				t.Errorf("error event %+v", ev)
 			}
 			b.Close()
 		}
 	}
-	if len(types) != 2 || types[0] != SnapshotDone || types[1] != BackendError {
+	if len(types) != 2 || types[0] != reader.SnapshotDone || types[1] != reader.BackendError {
 		t.Errorf("events %v", types)
 	}
-	if _, err := b.ListReaders(ctx); !errors.Is(err, ErrClosed) {
+	if _, err := b.ListReaders(ctx); !errors.Is(err, reader.ErrClosed) {
 		t.Errorf("after close: %v", err)
 	}
 }
@@ -411,7 +412,7 @@ func TestSerialUnavailable(t *testing.T) {
 func TestSerialCloseDuringExchange(t *testing.T) {
 	ctx := testCtx(t, 10*time.Second)
 	b, d := fakeBackend(t, "")
-	card, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{})
+	card, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +423,7 @@ func TestSerialCloseDuringExchange(t *testing.T) {
 	if err == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("transmit during close: %v after %v", err, time.Since(start))
 	}
-	if _, err := card.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, ErrClosed) {
+	if _, err := card.Transmit(ctx, []byte{0x00, 0x84, 0x00, 0x00, 0x08}); !errors.Is(err, reader.ErrClosed) {
 		t.Errorf("transmit after close: %v", err)
 	}
 }
@@ -444,15 +445,15 @@ func TestSerialWatchRecovery(t *testing.T) {
 		p := cur
 		cur = nil // one session per line
 		return p, nil
-	}, SerialConfig{Path: "/dev/fake"})
+	}, Config{Path: "/dev/fake"})
 	b.poll = 20 * time.Millisecond
 	defer b.Close()
 	ch, err := b.Watch(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []EventType
-	expect := func(want ...EventType) {
+	var got []reader.EventType
+	expect := func(want ...reader.EventType) {
 		t.Helper()
 		for _, w := range want {
 			select {
@@ -466,14 +467,14 @@ func TestSerialWatchRecovery(t *testing.T) {
 			}
 		}
 	}
-	expect(ReaderAdded, CardInserted, SnapshotDone)
+	expect(reader.ReaderAdded, reader.CardInserted, reader.SnapshotDone)
 	d1.port.Close() // unplugged
-	expect(BackendError, CardRemoved, ReaderRemoved)
+	expect(reader.BackendError, reader.CardRemoved, reader.ReaderRemoved)
 	p2, _ := newFakeLine(t)
 	mu.Lock()
 	cur = p2
 	mu.Unlock()
-	expect(ReaderAdded, CardInserted, SnapshotDone)
+	expect(reader.ReaderAdded, reader.CardInserted, reader.SnapshotDone)
 	rs, err := b.ListReaders(ctx)
 	if err != nil || len(rs) != 1 || !rs[0].CardPresent {
 		t.Errorf("ListReaders after recovery: %+v, %v", rs, err)
@@ -501,7 +502,7 @@ func TestSerialPPS(t *testing.T) {
 			if c.refuse {
 				d.setFault(faultOn(ccid.XfrBlock, devFault{code: 0x01}))
 			}
-			card, err := b.Connect(ctx, "serial:/dev/fake", ConnectOptions{})
+			card, err := b.Connect(ctx, "serial:/dev/fake", reader.ConnectOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package reader
+package serial
 
 import (
 	"bytes"
@@ -371,7 +371,7 @@ func fakeBackend(t testing.TB, typ string) (*serialBackend, *fakeDev) {
 		}
 		opened = true
 		return p, nil
-	}, SerialConfig{Path: "/dev/fake", Type: typ})
+	}, Config{Path: "/dev/fake", Type: typ})
 	b.poll = 20 * time.Millisecond
 	t.Cleanup(func() { b.Close() })
 	return b, d

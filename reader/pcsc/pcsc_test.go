@@ -1,6 +1,6 @@
 //go:build cgo && !nopcsc
 
-package reader_test
+package pcsc_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/pcsc"
 	"github.com/sscard/ssc/sim"
 )
 
@@ -138,7 +139,7 @@ func TestPCSCListReaders(t *testing.T) {
 	s0 := newSlot(t, env, 0)
 	s0.insert(chip)
 
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	if b.Name() != "pcsc" {
 		t.Fatalf("Name() = %q", b.Name())
@@ -147,7 +148,7 @@ func TestPCSCListReaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]reader.ReaderInfo{}
+	got := map[string]reader.Info{}
 	for _, ri := range ris {
 		got[ri.Name] = ri
 		if ri.Backend != "pcsc" {
@@ -203,7 +204,7 @@ func TestPCSCConnectTransmit(t *testing.T) {
 	chip := newCard(t)
 	s0 := newSlot(t, env, 0)
 	s0.insert(chip)
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 
 	c := connect(t, b, env.ReaderName(0))
@@ -282,7 +283,7 @@ func TestPCSCConnectTransmit(t *testing.T) {
 func TestPCSCConnectErrors(t *testing.T) {
 	env := pcsctest.Shared(t)
 	checkGoroutines(t)
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	ctx := context.Background()
 
 	_, err := b.Connect(ctx, "no such reader", reader.ConnectOptions{})
@@ -321,7 +322,7 @@ func TestPCSCTransactions(t *testing.T) {
 	checkGoroutines(t)
 	s0 := newSlot(t, env, 0)
 	s0.insert(newCard(t))
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	a := connect(t, b, env.ReaderName(0))
 	c := connect(t, b, env.ReaderName(0))
@@ -448,7 +449,7 @@ func TestPCSCAbortedWaitsRepeatedly(t *testing.T) {
 	checkGoroutines(t)
 	s0 := newSlot(t, env, 0)
 	s0.insert(newCard(t))
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	a := connect(t, b, env.ReaderName(0))
 	c := connect(t, b, env.ReaderName(0))
@@ -483,7 +484,7 @@ func TestPCSCConnectWaitsForTransaction(t *testing.T) {
 	checkGoroutines(t)
 	s0 := newSlot(t, env, 0)
 	s0.insert(newCard(t))
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	a := connect(t, b, env.ReaderName(0))
 	if err := a.BeginTransaction(context.Background()); err != nil {
@@ -514,7 +515,7 @@ func TestPCSCCardRemoved(t *testing.T) {
 	checkGoroutines(t)
 	s0 := newSlot(t, env, 0)
 	s0.insert(newCard(t))
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	c := connect(t, b, env.ReaderName(0))
 	transmit(t, c, selectSSSE)
@@ -550,7 +551,7 @@ func TestPCSCRemovedDuringCancelledWait(t *testing.T) {
 	checkGoroutines(t)
 	s0 := newSlot(t, env, 0)
 	s0.insert(newCard(t))
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	a := connect(t, b, env.ReaderName(0))
 	c := connect(t, b, env.ReaderName(0))
@@ -646,7 +647,7 @@ func TestPCSCWatch(t *testing.T) {
 	s0 := newSlot(t, env, 0)
 	s1 := newSlot(t, env, 1)
 	s1.insert(newCard(t))
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -715,7 +716,7 @@ func TestPCSCWatchSlowConsumer(t *testing.T) {
 	env := pcsctest.Shared(t)
 	checkGoroutines(t)
 	s0 := newSlot(t, env, 0)
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -750,7 +751,7 @@ func TestPCSCBackendClose(t *testing.T) {
 	checkGoroutines(t)
 	s0 := newSlot(t, env, 0)
 	s0.insert(newCard(t))
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	ch, err := b.Watch(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -783,7 +784,7 @@ func TestPCSCRestart(t *testing.T) {
 	chip := newCard(t)
 	s0 := newSlot(t, env, 0)
 	s0.insert(chip)
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	old := connect(t, b, env.ReaderName(0))
 	old2 := connect(t, b, env.ReaderName(0))
@@ -869,7 +870,7 @@ func TestPCSCRestart(t *testing.T) {
 func TestPCSCWatchServiceDown(t *testing.T) {
 	env := pcsctest.Shared(t)
 	checkGoroutines(t)
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	env.Kill()
 	restarted := false
@@ -914,7 +915,7 @@ func BenchmarkPCSCTransmit(b *testing.B) {
 	// Slot 1: BenchmarkTransmit keeps a card in slot 0 for the whole run.
 	s1 := newSlot(b, env, 1)
 	s1.insert(newCard(b))
-	be := reader.NewPCSC()
+	be := pcsc.New()
 	defer be.Close()
 	c := connect(b, be, env.ReaderName(1))
 	ctx := context.Background()
@@ -931,14 +932,14 @@ func BenchmarkPCSCTransmit(b *testing.B) {
 // readers (a goroutine each) while two more goroutines create and release
 // PC/SC contexts (ListReaders) as fast as they can. libpcsclite 1.9.9
 // crashes in SCardDisconnect when another thread creates or releases a
-// context meanwhile (pcsc_lifecycle.go); this is the regression test of the
+// context meanwhile (lifecycle.go); this is the regression test of the
 // workaround (without it the test binary dies with SIGSEGV).
 func TestPCSCConcurrentLifecycle(t *testing.T) {
 	env := pcsctest.Shared(t)
 	for n := range 2 {
 		newSlot(t, env, n).insert(newCard(t))
 	}
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(3 * time.Second)

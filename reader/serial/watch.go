@@ -1,16 +1,18 @@
-package reader
+package serial
 
 import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/sscard/ssc/reader"
 )
 
 // serialWatchBuffer events are buffered for a slow consumer before the
 // watcher waits for it.
 const serialWatchBuffer = 64
 
-// Watch implements Backend. One goroutine polls every reader's slot status
+// Watch implements reader.Backend. One goroutine polls every reader's slot status
 // (every 400 ms, pcscd's pace; a new card is powered to read its ATR). It
 // sends a snapshot (ReaderAdded and CardInserted for the readers that
 // answer, Snapshot set), SnapshotDone, a BackendError for each reader that
@@ -20,16 +22,16 @@ const serialWatchBuffer = 64
 // BackendError, CardRemoved and ReaderRemoved; when it answers again,
 // ReaderAdded (and CardInserted) with Snapshot set and SnapshotDone. The
 // channel is closed when ctx is done or the backend is closed.
-func (b *serialBackend) Watch(ctx context.Context) (<-chan Event, error) {
+func (b *serialBackend) Watch(ctx context.Context) (<-chan reader.Event, error) {
 	const op = "watch"
 	if b.isClosed() {
-		return nil, &Error{Op: op, Err: ErrClosed}
+		return nil, &reader.Error{Op: op, Err: reader.ErrClosed}
 	}
 	if ctx.Err() != nil {
-		return nil, serialCtxErr(op, "", ctx)
+		return nil, reader.ContextError(op, "", ctx)
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	w := &serialWatch{b: b, ctx: wctx, ch: make(chan Event, serialWatchBuffer)}
+	w := &serialWatch{b: b, ctx: wctx, ch: make(chan reader.Event, serialWatchBuffer)}
 	go func() {
 		defer cancel()
 		defer close(w.ch)
@@ -49,7 +51,7 @@ func (b *serialBackend) Watch(ctx context.Context) (<-chan Event, error) {
 type serialWatch struct {
 	b    *serialBackend
 	ctx  context.Context
-	ch   chan Event
+	ch   chan reader.Event
 	seen []serialSeen
 }
 
@@ -57,7 +59,7 @@ type serialSeen struct {
 	listed    bool // ReaderAdded sent
 	failing   bool // BackendError sent and not recovered
 	insertion uint64
-	atr       ATR
+	atr       reader.ATR
 }
 
 func (w *serialWatch) run() {
@@ -79,13 +81,13 @@ func (w *serialWatch) run() {
 			return
 		}
 	}
-	if !w.send(Event{Type: SnapshotDone, Snapshot: true}) {
+	if !w.send(reader.Event{Type: reader.SnapshotDone, Snapshot: true}) {
 		return
 	}
 	for k, err := range failed {
 		i := failedIdx[k]
 		w.seen[i].failing = true
-		if !w.send(Event{Type: BackendError, Reader: w.b.readers[i].name, Err: err.Error()}) {
+		if !w.send(reader.Event{Type: reader.BackendError, Reader: w.b.readers[i].name, Err: err.Error()}) {
 			return
 		}
 	}
@@ -113,12 +115,12 @@ func (w *serialWatch) run() {
 func (w *serialWatch) add(i int, st serialState, snap bool) bool {
 	r, s := w.b.readers[i], &w.seen[i]
 	s.listed = true
-	if !w.send(Event{Type: ReaderAdded, Reader: r.name, Snapshot: snap}) {
+	if !w.send(reader.Event{Type: reader.ReaderAdded, Reader: r.name, Snapshot: snap}) {
 		return false
 	}
 	if st.present {
-		s.insertion, s.atr = st.insertion, ATR(slices.Clone(st.atr))
-		return w.send(Event{Type: CardInserted, Reader: r.name, ATR: s.atr, Insertion: s.insertion, Snapshot: snap})
+		s.insertion, s.atr = st.insertion, reader.ATR(slices.Clone(st.atr))
+		return w.send(reader.Event{Type: reader.CardInserted, Reader: r.name, ATR: s.atr, Insertion: s.insertion, Snapshot: snap})
 	}
 	return true
 }
@@ -131,18 +133,18 @@ func (w *serialWatch) update(i int, st serialState, err error) bool {
 			return true
 		}
 		s.failing = true
-		if !w.send(Event{Type: BackendError, Reader: r.name, Err: err.Error()}) {
+		if !w.send(reader.Event{Type: reader.BackendError, Reader: r.name, Err: err.Error()}) {
 			return false
 		}
 		if s.insertion != 0 {
-			if !w.send(Event{Type: CardRemoved, Reader: r.name, ATR: s.atr, Insertion: s.insertion}) {
+			if !w.send(reader.Event{Type: reader.CardRemoved, Reader: r.name, ATR: s.atr, Insertion: s.insertion}) {
 				return false
 			}
 			s.insertion, s.atr = 0, nil
 		}
 		if s.listed {
 			s.listed = false
-			return w.send(Event{Type: ReaderRemoved, Reader: r.name})
+			return w.send(reader.Event{Type: reader.ReaderRemoved, Reader: r.name})
 		}
 		return true
 	}
@@ -152,23 +154,23 @@ func (w *serialWatch) update(i int, st serialState, err error) bool {
 		if !w.add(i, st, true) {
 			return false
 		}
-		return w.send(Event{Type: SnapshotDone, Snapshot: true})
+		return w.send(reader.Event{Type: reader.SnapshotDone, Snapshot: true})
 	}
 	if s.insertion != 0 && s.insertion != st.insertion {
-		if !w.send(Event{Type: CardRemoved, Reader: r.name, ATR: s.atr, Insertion: s.insertion}) {
+		if !w.send(reader.Event{Type: reader.CardRemoved, Reader: r.name, ATR: s.atr, Insertion: s.insertion}) {
 			return false
 		}
 		s.insertion, s.atr = 0, nil
 	}
 	if st.present && s.insertion == 0 {
-		s.insertion, s.atr = st.insertion, ATR(slices.Clone(st.atr))
-		return w.send(Event{Type: CardInserted, Reader: r.name, ATR: s.atr, Insertion: s.insertion})
+		s.insertion, s.atr = st.insertion, reader.ATR(slices.Clone(st.atr))
+		return w.send(reader.Event{Type: reader.CardInserted, Reader: r.name, ATR: s.atr, Insertion: s.insertion})
 	}
 	return true
 }
 
 // send delivers ev, waiting for the consumer; false when the stream ends.
-func (w *serialWatch) send(ev Event) bool {
+func (w *serialWatch) send(ev reader.Event) bool {
 	ev.Time = time.Now()
 	ev.Backend = "serial"
 	select {

@@ -1,30 +1,20 @@
-package reader_test
+package pcsc_test
 
 import (
 	"encoding/hex"
 	"testing"
 
+	"github.com/sscard/ssc/internal/simtest"
 	"github.com/sscard/ssc/sim"
 )
 
 // Helpers shared by the tests of this package (no build constraints, so
 // they exist with -tags nopcsc too).
 
-func mustProfile(p *sim.Profile, err error) *sim.Profile {
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
 // newCard returns the software card with the default profile, contact mode.
 func newCard(t testing.TB) *sim.Card {
 	t.Helper()
-	card, err := sim.New(mustProfile(sim.Builtin(sim.DefaultProfile)), sim.Options{Mode: sim.Contact})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return card
+	return simtest.Card(t, sim.DefaultProfile, nil)
 }
 
 // APDUs of the tests.

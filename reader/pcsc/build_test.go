@@ -1,11 +1,11 @@
-package reader_test
+package pcsc_test
 
 import (
 	"context"
 	"testing"
 
 	"github.com/sscard/ssc/internal/pcsctest"
-	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/pcsc"
 )
 
 // The PC/SC tests need cgo and no nopcsc tag. This one has no build
@@ -14,7 +14,7 @@ import (
 // CGO_ENABLED=0 build.
 func TestPCSCBuild(t *testing.T) {
 	env := pcsctest.Shared(t)
-	b := reader.NewPCSC()
+	b := pcsc.New()
 	defer b.Close()
 	ris, err := b.ListReaders(context.Background())
 	if err != nil {

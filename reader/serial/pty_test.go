@@ -1,4 +1,4 @@
-package reader_test
+package serial_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/sscard/ssc/ccid"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
+	"github.com/sscard/ssc/reader/serial"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sim/gempc"
 	"github.com/sscard/ssc/sscard"
@@ -52,14 +53,14 @@ func newSerialRig(t testing.TB, typ gempc.Type, keypad gempc.Keypad) *serialRig 
 			t.Errorf("emulator did not stop")
 		}
 	})
-	b := reader.NewSerial(reader.SerialConfig{Path: host, Type: string(typ)})
+	b := serial.New(serial.Config{Path: host, Type: string(typ)})
 	t.Cleanup(func() { b.Close() })
 	ctx, cancelCtx := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancelCtx)
 	return &serialRig{dir: dir, host: host, emu: emu, chip: chip, backend: b, stopPTY: stop, stopEmu: cancel, served: served, ctx: ctx}
 }
 
-func (r *serialRig) name() string { return reader.SerialPrefix + r.host }
+func (r *serialRig) name() string { return serial.Prefix + r.host }
 
 func (r *serialRig) connect(t testing.TB) reader.Card {
 	t.Helper()
@@ -75,7 +76,7 @@ func (r *serialRig) connect(t testing.TB) reader.Card {
 // sscctl --reader serial:PATH does.
 func TestSerialPTYBasicInfo(t *testing.T) {
 	rig := newSerialRig(t, gempc.GemPCPinPad, nil)
-	sys := reader.Open(rig.backend, reader.NewSimBackend("sim"))
+	sys := reader.Open(rig.backend, reader.NewChipBackend("sim"))
 	b, ri, err := sys.Find(rig.ctx, rig.name())
 	if err != nil || b.Name() != "serial" || !ri.CardPresent || !bytes.Equal(ri.ATR, rig.chip.ATR()) {
 		t.Fatalf("Find: %+v, %v", ri, err)
@@ -298,11 +299,20 @@ func TestSerialPTYCancelInStep(t *testing.T) {
 	}
 }
 
-// BenchmarkTransmitSerial is BenchmarkTransmit's APDU (GET CHALLENGE, 8
-// bytes) through the serial backend and a pty pair to the emulator, to
-// compare with the same emulator behind pcscd + libccidtwin.
+// BenchmarkTransmitSerial is reader/pcsc's BenchmarkTransmit APDU (GET
+// CHALLENGE, 8 bytes) through the serial backend and a pty pair to the
+// emulator, to compare with the same emulator behind pcscd + libccidtwin.
 func BenchmarkTransmitSerial(b *testing.B) {
 	rig := newSerialRig(b, gempc.GemPCTwin, nil)
 	card := rig.connect(b)
-	benchTransmitter(b, card)
+	tx := &apdu.Transmitter{Transport: card}
+	cmd := apdu.Command{CLA: 0x00, INS: 0x84, Ne: 8}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := tx.Transmit(context.Background(), cmd)
+		if err != nil || resp.SW != apdu.SWOK || len(resp.Data) != 8 {
+			b.Fatalf("transmit: %v %v", resp, err)
+		}
+	}
 }

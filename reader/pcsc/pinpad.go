@@ -1,6 +1,6 @@
-//go:build cgo && !nopcsc
+//go:build !nopcsc && (cgo || windows)
 
-package reader
+package pcsc
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/ebfe/scard"
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 )
 
 // PC/SC part 10 (v2.02.09) secure PIN entry through SCardControl: the
@@ -29,21 +30,21 @@ const (
 	featureModifyPINDirect byte = 0x07
 )
 
-var _ PINPad = (*pcscCard)(nil)
+var _ reader.PINPad = (*pcscCard)(nil)
 
 // parseFeatures decodes the answer to CM_IOCTL_GET_FEATURE_REQUEST: TLVs
 // of a one-byte tag, a length of 4 and the big-endian IOCTL code. Errors
-// wrap ErrNotSupported (the driver's answer is unusable).
+// wrap reader.ErrNotSupported (the driver's answer is unusable).
 func parseFeatures(b []byte) (map[byte]uint32, error) {
 	feats := make(map[byte]uint32)
 	for len(b) > 0 {
 		if len(b) < 2 {
-			return nil, fmt.Errorf("%w: feature list truncated after tag 0x%02X", ErrNotSupported, b[0])
+			return nil, fmt.Errorf("%w: feature list truncated after tag 0x%02X", reader.ErrNotSupported, b[0])
 		}
 		tag, n := b[0], int(b[1])
 		if n != 4 || len(b) < 2+n {
 			return nil, fmt.Errorf("%w: feature 0x%02X: length %d (%d bytes left), want 4",
-				ErrNotSupported, tag, n, len(b)-2)
+				reader.ErrNotSupported, tag, n, len(b)-2)
 		}
 		feats[tag] = uint32(b[2])<<24 | uint32(b[3])<<16 | uint32(b[4])<<8 | uint32(b[5])
 		b = b[6:]
@@ -54,7 +55,7 @@ func parseFeatures(b []byte) (map[byte]uint32, error) {
 // control sends one SCardControl on the card's handle.
 func (c *pcscCard) control(ctx context.Context, op string, code uint32, in []byte) ([]byte, error) {
 	if ctx.Err() != nil {
-		return nil, ctxErr(op, c.reader, ctx)
+		return nil, reader.ContextError(op, c.reader, ctx)
 	}
 	pc, h, err := c.handle(ctx, op)
 	if err != nil {
@@ -72,7 +73,7 @@ func (c *pcscCard) control(ctx context.Context, op string, code uint32, in []byt
 // SCardControl (vpcd) or without features answers an empty map.
 func (c *pcscCard) features(ctx context.Context, op string) (map[byte]uint32, error) {
 	out, err := c.control(ctx, op, ioctlGetFeatureRequest, nil)
-	if errors.Is(err, ErrNotSupported) {
+	if errors.Is(err, reader.ErrNotSupported) {
 		return map[byte]uint32{}, nil
 	}
 	if err != nil {
@@ -80,40 +81,40 @@ func (c *pcscCard) features(ctx context.Context, op string) (map[byte]uint32, er
 	}
 	feats, err := parseFeatures(out)
 	if err != nil {
-		return nil, &Error{Op: op, Reader: c.reader, Err: err}
+		return nil, &reader.Error{Op: op, Reader: c.reader, Err: err}
 	}
 	return feats, nil
 }
 
-// PINPadFeatures implements PINPad: it asks the driver every time (a local
+// PINPadFeatures implements reader.PINPad: it asks the driver every time (a local
 // round trip to pcscd). A reader without a keypad reports no features and
 // no error.
-func (c *pcscCard) PINPadFeatures(ctx context.Context) (PINPadFeatures, error) {
+func (c *pcscCard) PINPadFeatures(ctx context.Context) (reader.PINPadFeatures, error) {
 	feats, err := c.features(ctx, "PIN pad features")
 	if err != nil {
-		return PINPadFeatures{}, err
+		return reader.PINPadFeatures{}, err
 	}
 	_, v := feats[featureVerifyPINDirect]
 	_, m := feats[featureModifyPINDirect]
-	return PINPadFeatures{Verify: v, Modify: m}, nil
+	return reader.PINPadFeatures{Verify: v, Modify: m}, nil
 }
 
-// VerifyPINPad implements PINPad with FEATURE_VERIFY_PIN_DIRECT. The
+// VerifyPINPad implements reader.PINPad with FEATURE_VERIFY_PIN_DIRECT. The
 // SCardControl call cannot be interrupted: ctx is checked before, and the
 // entry ends on the reader's own timeout (v.TimeOut).
 func (c *pcscCard) VerifyPINPad(ctx context.Context, v ccid.PINVerify) ([]byte, error) {
 	const op = "verify PIN on the PIN pad"
 	if len(v.APDU) < 4 {
-		return nil, &Error{Op: op, Reader: c.reader, Err: fmt.Errorf("%w: %d-byte APDU template", ErrInvalidCommand, len(v.APDU))}
+		return nil, &reader.Error{Op: op, Reader: c.reader, Err: fmt.Errorf("%w: %d-byte APDU template", reader.ErrInvalidCommand, len(v.APDU))}
 	}
 	return c.pinPad(ctx, op, featureVerifyPINDirect, v.PCSC())
 }
 
-// ModifyPINPad implements PINPad with FEATURE_MODIFY_PIN_DIRECT.
+// ModifyPINPad implements reader.PINPad with FEATURE_MODIFY_PIN_DIRECT.
 func (c *pcscCard) ModifyPINPad(ctx context.Context, m ccid.PINModify) ([]byte, error) {
 	const op = "change PIN on the PIN pad"
 	if len(m.APDU) < 4 {
-		return nil, &Error{Op: op, Reader: c.reader, Err: fmt.Errorf("%w: %d-byte APDU template", ErrInvalidCommand, len(m.APDU))}
+		return nil, &reader.Error{Op: op, Reader: c.reader, Err: fmt.Errorf("%w: %d-byte APDU template", reader.ErrInvalidCommand, len(m.APDU))}
 	}
 	return c.pinPad(ctx, op, featureModifyPINDirect, m.PCSC())
 }
@@ -125,14 +126,14 @@ func (c *pcscCard) pinPad(ctx context.Context, op string, feature byte, structur
 	}
 	code, ok := feats[feature]
 	if !ok {
-		return nil, &Error{Op: op, Reader: c.reader, Err: ErrNoPINPad}
+		return nil, &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrNoPINPad}
 	}
 	rsp, err := c.control(ctx, op, code, structure)
 	if err != nil {
 		return nil, err
 	}
 	if err := pinPadStatus(rsp); err != nil {
-		return nil, &Error{Op: op, Reader: c.reader, Err: err}
+		return nil, &reader.Error{Op: op, Reader: c.reader, Err: err}
 	}
 	return rsp, nil
 }
@@ -147,9 +148,9 @@ func pinPadStatus(rsp []byte) error {
 	}
 	switch rsp[1] {
 	case 0x00:
-		return ErrPINPadTimeout
+		return reader.ErrPINPadTimeout
 	case 0x01:
-		return ErrPINPadCancelled
+		return reader.ErrPINPadCancelled
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
-//go:build cgo && !nopcsc
+//go:build !nopcsc && (cgo || windows)
 
-package reader
+package pcsc
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ebfe/scard"
+	"github.com/sscard/ssc/reader"
 )
 
 // pcscCard is a connection to the card in one PC/SC reader, on a PC/SC
@@ -42,8 +43,8 @@ type pcscCard struct {
 	// finished and after a handle was dropped (an aborted wait, pcscd
 	// gone); the card is connected again on next use.
 	h     *scard.Card
-	atr   ATR
-	proto Protocol
+	atr   reader.ATR
+	proto reader.Protocol
 	// counter is the reader's insertion/removal counter when we connected;
 	// another value after connecting again means the card was swapped.
 	counter    uint16
@@ -70,7 +71,7 @@ type pcscDial struct {
 	err  error // valid once done is closed
 }
 
-var _ Card = (*pcscCard)(nil)
+var _ reader.Card = (*pcscCard)(nil)
 
 // unref drops a reference to pc and releases it if it is retired and unused.
 func (c *pcscCard) unref(pc *pcscCtx) {
@@ -107,12 +108,12 @@ func (c *pcscCard) handle(ctx context.Context, op string) (*pcscCtx, *scard.Card
 		c.mu.Lock()
 		if c.closed {
 			c.mu.Unlock()
-			return nil, nil, &Error{Op: op, Reader: c.reader, Err: ErrClosed}
+			return nil, nil, &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrClosed}
 		}
 		if c.lost != nil {
 			err := c.lost
 			c.mu.Unlock()
-			return nil, nil, &Error{Op: op, Reader: c.reader, Err: err}
+			return nil, nil, &reader.Error{Op: op, Reader: c.reader, Err: err}
 		}
 		if c.h != nil {
 			pc, h := c.cur, c.h
@@ -147,9 +148,9 @@ func (c *pcscCard) handle(ctx context.Context, op string) (*pcscCtx, *scard.Card
 		select {
 		case <-d.done:
 		case <-ctx.Done():
-			return nil, nil, ctxErr(op, c.reader, ctx)
+			return nil, nil, reader.ContextError(op, c.reader, ctx)
 		case <-c.closing:
-			return nil, nil, &Error{Op: op, Reader: c.reader, Err: ErrClosed}
+			return nil, nil, &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrClosed}
 		}
 		if d.err != nil {
 			return nil, nil, pcscErr(op, c.reader, d.err)
@@ -178,7 +179,7 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 		if h != nil {
 			pcscDisconnect(h, scard.LeaveCard)
 		}
-		d.err = ErrClosed
+		d.err = reader.ErrClosed
 		return
 	case err != nil:
 		c.serviceGoneLocked(pc, err)
@@ -190,7 +191,7 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 	if c.hasCounter && cnt != c.counter {
 		// The card was removed (and perhaps another inserted) while we
 		// had no handle: report what the old handle would have.
-		c.lost = &pcscError{sentinel: ErrCardRemoved, code: scard.ErrRemovedCard}
+		c.lost = &pcscError{sentinel: reader.ErrCardRemoved, code: scard.ErrRemovedCard}
 		d.err = c.lost
 		c.mu.Unlock()
 		pcscDisconnect(h, scard.LeaveCard)
@@ -202,20 +203,20 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 }
 
 func (c *pcscCard) setStatusLocked(st *scard.CardStatus) {
-	c.atr = ATR(bytes.Clone(st.Atr))
+	c.atr = reader.ATR(bytes.Clone(st.Atr))
 	c.proto = fromScardProtocol(st.ActiveProtocol)
 	c.counter = pcscCounter(scard.StateFlag(st.State))
 	c.hasCounter = true
 }
 
-func fromScardProtocol(p scard.Protocol) Protocol {
+func fromScardProtocol(p scard.Protocol) reader.Protocol {
 	switch p {
 	case scard.ProtocolT0:
-		return T0
+		return reader.T0
 	case scard.ProtocolT1:
-		return T1
+		return reader.T1
 	}
-	return ProtocolUndefined
+	return reader.ProtocolUndefined
 }
 
 // serviceGoneLocked handles err from a call on pc: if pcscd went away, the
@@ -229,27 +230,27 @@ func (c *pcscCard) serviceGoneLocked(pc *pcscCtx, err error) {
 	}
 	c.retireLocked(pc)
 	if c.lost == nil {
-		c.lost = &pcscError{sentinel: ErrServiceUnavailable, code: code}
+		c.lost = &pcscError{sentinel: reader.ErrServiceUnavailable, code: code}
 	}
 }
 
 // opErr maps the error of a call on pc's handle. After Close it is
-// ErrClosed.
+// reader.ErrClosed.
 func (c *pcscCard) opErr(op string, pc *pcscCtx, err error) error {
 	c.mu.Lock()
 	closed := c.closed
 	c.serviceGoneLocked(pc, err)
 	c.mu.Unlock()
 	if closed {
-		return &Error{Op: op, Reader: c.reader, Err: fmt.Errorf("%w (%w)", ErrClosed, err)}
+		return &reader.Error{Op: op, Reader: c.reader, Err: fmt.Errorf("%w (%w)", reader.ErrClosed, err)}
 	}
 	return pcscErr(op, c.reader, err)
 }
 
-// Reader implements Card.
+// Reader implements reader.Card.
 func (c *pcscCard) Reader() string { return c.reader }
 
-// ATR implements Card: the ATR read with SCardStatus when the card was
+// ATR implements reader.Card: the ATR read with SCardStatus when the card was
 // connected or last reset.
 func (c *pcscCard) ATR() []byte {
 	c.mu.Lock()
@@ -257,25 +258,25 @@ func (c *pcscCard) ATR() []byte {
 	return bytes.Clone(c.atr)
 }
 
-// Protocol implements Card: the active protocol read with SCardStatus when
+// Protocol implements reader.Card: the active protocol read with SCardStatus when
 // the card was connected or last reset.
-func (c *pcscCard) Protocol() Protocol {
+func (c *pcscCard) Protocol() reader.Protocol {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.proto
 }
 
-// Transmit implements Card. The command must be a whole APDU (4 bytes at
-// least, at most an extended APDU); anything else is ErrInvalidCommand
+// Transmit implements reader.Card. The command must be a whole APDU (4 bytes at
+// least, at most an extended APDU); anything else is reader.ErrInvalidCommand
 // without reaching pcscd. A Transmit in flight cannot be interrupted by ctx.
 func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	const op = "transmit"
 	if len(cmd) < 4 || len(cmd) > maxCommandAPDU {
-		return nil, &Error{Op: op, Reader: c.reader,
-			Err: fmt.Errorf("%w: %d bytes (want 4 to %d)", ErrInvalidCommand, len(cmd), maxCommandAPDU)}
+		return nil, &reader.Error{Op: op, Reader: c.reader,
+			Err: fmt.Errorf("%w: %d bytes (want 4 to %d)", reader.ErrInvalidCommand, len(cmd), maxCommandAPDU)}
 	}
 	if ctx.Err() != nil {
-		return nil, ctxErr(op, c.reader, ctx)
+		return nil, reader.ContextError(op, c.reader, ctx)
 	}
 	pc, h, err := c.handle(ctx, op)
 	if err != nil {
@@ -284,8 +285,8 @@ func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	defer c.unref(pc)
 	// ebfe/scard panics on any other protocol.
 	if p := h.ActiveProtocol(); p != scard.ProtocolT0 && p != scard.ProtocolT1 {
-		return nil, &Error{Op: op, Reader: c.reader,
-			Err: fmt.Errorf("%w: transmit with protocol 0x%X", ErrNotSupported, uint32(p))}
+		return nil, &reader.Error{Op: op, Reader: c.reader,
+			Err: fmt.Errorf("%w: transmit with protocol 0x%X", reader.ErrNotSupported, uint32(p))}
 	}
 	rsp, err := h.Transmit(cmd)
 	if err != nil {
@@ -295,7 +296,7 @@ func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	return bytes.Clone(rsp), nil
 }
 
-// BeginTransaction implements Card. It waits while another application holds
+// BeginTransaction implements reader.Card. It waits while another application holds
 // a transaction, and returns as soon as ctx is done or the card is closed.
 //
 // pcsc-lite cannot cancel that wait (it asks pcscd every 200 ms or so); it
@@ -304,14 +305,14 @@ func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // retired (pcscd may drop it: libpcsclite can send one more request on the
 // handle just disconnected) and the card is connected again, on a new
 // context, on its next use. Should the card have been removed meanwhile,
-// that use fails with ErrCardRemoved. A reset of the card by another
+// that use fails with reader.ErrCardRemoved. A reset of the card by another
 // application during the wait is not reported. Goroutines finish the
 // aborted wait in the background (normally within 200 ms; up to about 2 s
 // when pcscd drops the context) and then release the old context.
 func (c *pcscCard) BeginTransaction(ctx context.Context) error {
 	const op = "begin transaction"
 	if ctx.Err() != nil {
-		return ctxErr(op, c.reader, ctx)
+		return reader.ContextError(op, c.reader, ctx)
 	}
 	c.mu.Lock()
 	inTx := c.inTx
@@ -333,9 +334,9 @@ func (c *pcscCard) BeginTransaction(ctx context.Context) error {
 	case err := <-res:
 		return c.began(op, pc, h, err)
 	case <-ctx.Done():
-		cause = ctxErr(op, c.reader, ctx)
+		cause = reader.ContextError(op, c.reader, ctx)
 	case <-c.closing:
-		cause = &Error{Op: op, Reader: c.reader, Err: ErrClosed}
+		cause = &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrClosed}
 	}
 	select {
 	case err := <-res:
@@ -383,27 +384,27 @@ func (c *pcscCard) began(op string, pc *pcscCtx, h *scard.Card, err error) error
 	}
 	c.mu.Unlock()
 	if !ok {
-		return &Error{Op: op, Reader: c.reader, Err: ErrClosed}
+		return &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrClosed}
 	}
 	return nil
 }
 
-// EndTransaction implements Card.
-func (c *pcscCard) EndTransaction(d Disposition) error {
+// EndTransaction implements reader.Card.
+func (c *pcscCard) EndTransaction(d reader.Disposition) error {
 	const op = "end transaction"
 	disp, err := toScardDisposition(d)
 	if err != nil {
-		return &Error{Op: op, Reader: c.reader, Err: err}
+		return &reader.Error{Op: op, Reader: c.reader, Err: err}
 	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return &Error{Op: op, Reader: c.reader, Err: ErrClosed}
+		return &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrClosed}
 	}
 	pc, h := c.cur, c.h
 	if !c.inTx || h == nil {
 		c.mu.Unlock()
-		return &Error{Op: op, Reader: c.reader, Err: ErrNotInTransaction}
+		return &reader.Error{Op: op, Reader: c.reader, Err: reader.ErrNotInTransaction}
 	}
 	c.inTx = false
 	pc.refs++
@@ -415,27 +416,27 @@ func (c *pcscCard) EndTransaction(d Disposition) error {
 	return nil
 }
 
-func toScardDisposition(d Disposition) (scard.Disposition, error) {
+func toScardDisposition(d reader.Disposition) (scard.Disposition, error) {
 	switch d {
-	case LeaveCard:
+	case reader.LeaveCard:
 		return scard.LeaveCard, nil
-	case ResetCard:
+	case reader.ResetCard:
 		return scard.ResetCard, nil
-	case UnpowerCard:
+	case reader.UnpowerCard:
 		return scard.UnpowerCard, nil
 	}
-	return 0, fmt.Errorf("%w: disposition %d", ErrNotSupported, d)
+	return 0, fmt.Errorf("%w: disposition %d", reader.ErrNotSupported, d)
 }
 
-// Reset implements Card with SCardReconnect (warm: SCARD_RESET_CARD, cold:
+// Reset implements reader.Card with SCardReconnect (warm: SCARD_RESET_CARD, cold:
 // SCARD_UNPOWER_CARD). It also recovers a connection whose card was removed
-// and inserted again (ErrCardRemoved) or whose pcscd went away
-// (ErrServiceUnavailable: every call fails with it until Reset) by
+// and inserted again (reader.ErrCardRemoved) or whose pcscd went away
+// (reader.ErrServiceUnavailable: every call fails with it until Reset) by
 // connecting anew, on a new PC/SC context, before resetting.
 func (c *pcscCard) Reset(ctx context.Context, cold bool) error {
 	const op = "reset"
 	if ctx.Err() != nil {
-		return ctxErr(op, c.reader, ctx)
+		return reader.ContextError(op, c.reader, ctx)
 	}
 	disp := scard.ResetCard
 	if cold {
@@ -483,7 +484,7 @@ func pcscServiceGone(err error) bool {
 	return errors.As(err, &code) && isServiceGone(code)
 }
 
-// Close implements Card: it ends a transaction, disconnects leaving the card
+// Close implements reader.Card: it ends a transaction, disconnects leaving the card
 // powered and releases the context (once no call uses it). It aborts a
 // BeginTransaction or connect waiting in another goroutine. It is
 // idempotent.

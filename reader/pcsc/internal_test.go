@@ -1,6 +1,6 @@
 //go:build cgo && !nopcsc
 
-package reader
+package pcsc
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ebfe/scard"
+	"github.com/sscard/ssc/reader"
 )
 
 func TestPCSCErrorMapping(t *testing.T) {
@@ -15,24 +16,24 @@ func TestPCSCErrorMapping(t *testing.T) {
 		code scard.Error
 		want error
 	}{
-		{scard.ErrRemovedCard, ErrCardRemoved},
-		{scard.ErrNoSmartcard, ErrNoCard},
-		{scard.ErrResetCard, ErrCardReset},
-		{scard.ErrUnpoweredCard, ErrCardReset},
-		{scard.ErrUnresponsiveCard, ErrCardUnresponsive},
-		{scard.ErrNotTransacted, ErrCardUnresponsive},
-		{scard.ErrSharingViolation, ErrSharingViolation},
-		{scard.ErrNoService, ErrServiceUnavailable},
-		{scard.ErrServiceStopped, ErrServiceUnavailable},
-		{scard.ErrCommError, ErrServiceUnavailable},
-		{scard.ErrUnknownReader, ErrReaderNotFound},
-		{scard.ErrReaderUnavailable, ErrReaderUnavailable},
-		{scard.ErrNoReadersAvailable, ErrNoReaders},
-		{scard.ErrTimeout, ErrTimeout},
-		{scard.ErrInvalidHandle, ErrClosed},
-		{scard.ErrProtoMismatch, ErrNotSupported},
-		{scard.ErrInvalidValue, ErrInvalidCommand},
-		{scard.ErrInternalError, ErrReaderUnavailable},
+		{scard.ErrRemovedCard, reader.ErrCardRemoved},
+		{scard.ErrNoSmartcard, reader.ErrNoCard},
+		{scard.ErrResetCard, reader.ErrCardReset},
+		{scard.ErrUnpoweredCard, reader.ErrCardReset},
+		{scard.ErrUnresponsiveCard, reader.ErrCardUnresponsive},
+		{scard.ErrNotTransacted, reader.ErrCardUnresponsive},
+		{scard.ErrSharingViolation, reader.ErrSharingViolation},
+		{scard.ErrNoService, reader.ErrServiceUnavailable},
+		{scard.ErrServiceStopped, reader.ErrServiceUnavailable},
+		{scard.ErrCommError, reader.ErrServiceUnavailable},
+		{scard.ErrUnknownReader, reader.ErrReaderNotFound},
+		{scard.ErrReaderUnavailable, reader.ErrReaderUnavailable},
+		{scard.ErrNoReadersAvailable, reader.ErrNoReaders},
+		{scard.ErrTimeout, reader.ErrTimeout},
+		{scard.ErrInvalidHandle, reader.ErrClosed},
+		{scard.ErrProtoMismatch, reader.ErrNotSupported},
+		{scard.ErrInvalidValue, reader.ErrInvalidCommand},
+		{scard.ErrInternalError, reader.ErrReaderUnavailable},
 	}
 	for _, c := range cases {
 		err := pcscErr("op", "r", c.code)
@@ -43,7 +44,7 @@ func TestPCSCErrorMapping(t *testing.T) {
 		if !errors.As(err, &code) || code != c.code {
 			t.Errorf("%v: scard code lost from %v", c.code, err)
 		}
-		var re *Error
+		var re *reader.Error
 		if !errors.As(err, &re) || re.Op != "op" || re.Reader != "r" {
 			t.Errorf("%v: not a *Error: %#v", c.code, err)
 		}
@@ -54,7 +55,7 @@ func TestPCSCErrorMapping(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 0)
 	defer cancel()
 	<-ctx.Done()
-	if err := ctxErr("op", "", ctx); !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+	if err := reader.ContextError("op", "", ctx); !errors.Is(err, reader.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("deadline: %v", err)
 	}
 }
@@ -62,20 +63,20 @@ func TestPCSCErrorMapping(t *testing.T) {
 // The watcher's state machine, without pcscd: the event counter in the high
 // 16 bits reveals a remove+insert that happened between two looks.
 func TestPCSCWatchUpdate(t *testing.T) {
-	w := &pcscWatch{ctx: context.Background(), ch: make(chan Event, 16)}
+	w := &pcscWatch{ctx: context.Background(), ch: make(chan reader.Event, 16)}
 	w.readers = []*pcscWatched{{name: "r"}}
 	atr1, atr2 := []byte{0x3B, 0x01}, []byte{0x3B, 0x02}
 	st := func(counter uint32, f scard.StateFlag) scard.StateFlag {
 		return scard.StateFlag(counter<<16) | f | scard.StateChanged
 	}
-	next := func() Event {
+	next := func() reader.Event {
 		t.Helper()
 		select {
 		case ev := <-w.ch:
 			return ev
 		default:
 			t.Fatal("no event")
-			return Event{}
+			return reader.Event{}
 		}
 	}
 	none := func() {
@@ -91,7 +92,7 @@ func TestPCSCWatchUpdate(t *testing.T) {
 	none()
 	w.update("r", st(1, scard.StatePresent), atr1, false)
 	in1 := next()
-	if in1.Type != CardInserted || in1.Insertion == 0 || string(in1.ATR) != string(atr1) || in1.Backend != "pcsc" {
+	if in1.Type != reader.CardInserted || in1.Insertion == 0 || string(in1.ATR) != string(atr1) || in1.Backend != "pcsc" {
 		t.Fatalf("insertion: %+v", in1)
 	}
 	// Same state again (e.g. INUSE toggled): nothing.
@@ -101,15 +102,15 @@ func TestPCSCWatchUpdate(t *testing.T) {
 	w.update("r", st(3, scard.StatePresent), atr2, false)
 	out := next()
 	in2 := next()
-	if out.Type != CardRemoved || out.Insertion != in1.Insertion || string(out.ATR) != string(atr1) {
+	if out.Type != reader.CardRemoved || out.Insertion != in1.Insertion || string(out.ATR) != string(atr1) {
 		t.Fatalf("removal: %+v", out)
 	}
-	if in2.Type != CardInserted || in2.Insertion == in1.Insertion || string(in2.ATR) != string(atr2) {
+	if in2.Type != reader.CardInserted || in2.Insertion == in1.Insertion || string(in2.ATR) != string(atr2) {
 		t.Fatalf("second insertion: %+v", in2)
 	}
 	// EMPTY still carries the old ATR: removal only.
 	w.update("r", st(4, scard.StateEmpty), atr2, false)
-	if ev := next(); ev.Type != CardRemoved || ev.Insertion != in2.Insertion {
+	if ev := next(); ev.Type != reader.CardRemoved || ev.Insertion != in2.Insertion {
 		t.Fatalf("removal: %+v", ev)
 	}
 	none()
@@ -119,10 +120,10 @@ func TestPCSCWatchUpdate(t *testing.T) {
 	if !w.removeReader("r") {
 		t.Fatal("removeReader")
 	}
-	if ev := next(); ev.Type != CardRemoved || ev.Insertion != in3.Insertion {
+	if ev := next(); ev.Type != reader.CardRemoved || ev.Insertion != in3.Insertion {
 		t.Fatalf("removal with reader: %+v", ev)
 	}
-	if ev := next(); ev.Type != ReaderRemoved || ev.Reader != "r" {
+	if ev := next(); ev.Type != reader.ReaderRemoved || ev.Reader != "r" {
 		t.Fatalf("reader removal: %+v", ev)
 	}
 }
@@ -131,7 +132,7 @@ func TestPCSCWatchUpdate(t *testing.T) {
 // a transient UNKNOWN|UNAVAILABLE state with event counter 0 between two
 // looks at the same card must not make it look removed and reinserted.
 func TestPCSCWatchTransientUnknown(t *testing.T) {
-	w := &pcscWatch{ctx: context.Background(), ch: make(chan Event, 16)}
+	w := &pcscWatch{ctx: context.Background(), ch: make(chan reader.Event, 16)}
 	w.readers = []*pcscWatched{{name: "r"}}
 	atr := []byte{0x3B, 0x01}
 	st := func(counter uint32, f scard.StateFlag) scard.StateFlag {
@@ -140,7 +141,7 @@ func TestPCSCWatchTransientUnknown(t *testing.T) {
 	w.update("r", st(0, scard.StateEmpty), nil, true)
 	w.update("r", st(7, scard.StatePresent), atr, false)
 	in := <-w.ch
-	if in.Type != CardInserted {
+	if in.Type != reader.CardInserted {
 		t.Fatalf("insertion: %+v", in)
 	}
 	r := w.find("r")
@@ -158,7 +159,7 @@ func TestPCSCWatchTransientUnknown(t *testing.T) {
 	// a counter jump, taken for a swap. Check the test would catch it.
 	r.state = st(0, scard.StateUnknown|scard.StateUnavailable) &^ scard.StateChanged
 	w.update("r", st(7, scard.StatePresent), atr, false)
-	if ev := <-w.ch; ev.Type != CardRemoved {
+	if ev := <-w.ch; ev.Type != reader.CardRemoved {
 		t.Fatalf("control: %+v", ev)
 	}
 }
@@ -168,7 +169,7 @@ func TestPCSCTransmitValidation(t *testing.T) {
 	c := &pcscCard{reader: "r", closing: make(chan struct{})}
 	for _, n := range []int{0, 1, 3, maxCommandAPDU + 1} {
 		_, err := c.Transmit(context.Background(), make([]byte, n))
-		if !errors.Is(err, ErrInvalidCommand) {
+		if !errors.Is(err, reader.ErrInvalidCommand) {
 			t.Errorf("%d bytes: %v", n, err)
 		}
 	}

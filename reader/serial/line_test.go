@@ -1,4 +1,4 @@
-package reader
+package serial
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/ccid"
+	"github.com/sscard/ssc/reader"
 )
 
 // TestSerialLineExchange drives one exchange against every kind of line
@@ -48,7 +49,7 @@ func TestSerialLineExchange(t *testing.T) {
 					t.Errorf("NAKs %d, want 1", s.NAKs)
 				}
 			}},
-		{name: "NAK always", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{nak: true}), wantErr: ErrProtocol},
+		{name: "NAK always", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{nak: true}), wantErr: reader.ErrProtocol},
 		{name: "time requests extend the wait", cmd: xfr, opts: short,
 			fault: faultOn(ccid.XfrBlock, devFault{timeReqs: 4, gap: 150 * time.Millisecond}),
 			check: func(t *testing.T, s lineStats) {
@@ -57,7 +58,7 @@ func TestSerialLineExchange(t *testing.T) {
 				}
 			}},
 		{name: "time requests bounded by the cap", cmd: xfr, opts: short,
-			fault: faultOn(ccid.XfrBlock, devFault{timeReqs: 9, gap: 150 * time.Millisecond, silent: true}), wantErr: ErrTimeout},
+			fault: faultOn(ccid.XfrBlock, devFault{timeReqs: 9, gap: 150 * time.Millisecond, silent: true}), wantErr: reader.ErrTimeout},
 		{name: "trickled bytes and empty reads", cmd: xfr, opts: short, trickle: true,
 			fault: faultOn(ccid.XfrBlock, devFault{timeReqs: 1, notice: []byte{0x50, 0x03}})},
 		{name: "CCID time extension", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{timeExt: true}),
@@ -78,7 +79,7 @@ func TestSerialLineExchange(t *testing.T) {
 					t.Errorf("notices %d, want 2", s.Notices)
 				}
 			}},
-		{name: "bad LRC, card command not resent", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{badLRC: true}), wantErr: ErrProtocol,
+		{name: "bad LRC, card command not resent", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{badLRC: true}), wantErr: reader.ErrProtocol,
 			check: func(t *testing.T, s lineStats) {
 				if s.Resends != 0 {
 					t.Errorf("resends %d, want 0", s.Resends)
@@ -90,11 +91,11 @@ func TestSerialLineExchange(t *testing.T) {
 					t.Errorf("resends %d, want 1", s.Resends)
 				}
 			}},
-		{name: "bad LRC always, idempotent gives up", cmd: status, opts: shortIdem, fault: faultOn(ccid.GetSlotStatus, devFault{badLRC: true}), wantErr: ErrProtocol},
-		{name: "lost byte, card command", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{dropByte: 5}), wantErr: ErrProtocol},
+		{name: "bad LRC always, idempotent gives up", cmd: status, opts: shortIdem, fault: faultOn(ccid.GetSlotStatus, devFault{badLRC: true}), wantErr: reader.ErrProtocol},
+		{name: "lost byte, card command", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{dropByte: 5}), wantErr: reader.ErrProtocol},
 		{name: "lost byte once, idempotent resent", cmd: status, opts: shortIdem, fault: faultOnce(ccid.GetSlotStatus, devFault{dropByte: 5})},
-		{name: "silent reader", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{silent: true, noEcho: true}), wantErr: ErrTimeout},
-		{name: "echo then silence", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{silent: true}), wantErr: ErrTimeout},
+		{name: "silent reader", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{silent: true, noEcho: true}), wantErr: reader.ErrTimeout},
+		{name: "echo then silence", cmd: xfr, opts: short, fault: faultOn(ccid.XfrBlock, devFault{silent: true}), wantErr: reader.ErrTimeout},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel() // mostly waiting
@@ -176,7 +177,7 @@ func TestSerialLinePortGone(t *testing.T) {
 	time.AfterFunc(50*time.Millisecond, func() { p.rx.close() })
 	_, err := l.exchange(ctx, ccid.Message{Type: ccid.XfrBlock, Data: []byte{0x00, 0x84, 0x00, 0x00, 0x08}},
 		exchangeOpts{timeout: 5 * time.Second, cap: 5 * time.Second})
-	if !errors.Is(err, ErrReaderUnavailable) || !portFailed(err) {
+	if !errors.Is(err, reader.ErrReaderUnavailable) || !portFailed(err) {
 		t.Fatalf("err = %v, want ErrReaderUnavailable", err)
 	}
 	if err := ctx.Err(); err != nil {

@@ -1,6 +1,6 @@
-//go:build cgo && !nopcsc
+//go:build !nopcsc && (cgo || windows)
 
-package reader
+package pcsc
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ebfe/scard"
+	"github.com/sscard/ssc/reader"
 )
 
 // PC/SC backend notes (pcsc-lite through github.com/ebfe/scard):
@@ -31,18 +32,19 @@ const pnpReader = `\\?PnP?\Notification`
 // Lc, 65536 data bytes and extended Le. A longer command cannot be sent.
 const maxCommandAPDU = 4 + 3 + 65536 + 3 + 2
 
-// NewPCSC returns the PC/SC backend: the readers of the system's pcscd,
+// New returns the PC/SC backend: the readers of the system's pcscd,
 // reached through libpcsclite (PCSCLITE_CSOCK_NAME selects another daemon
 // socket). Creating it does not contact pcscd; ListReaders and Connect fail
-// with ErrServiceUnavailable while pcscd is not running, and Watch keeps
+// with reader.ErrServiceUnavailable while pcscd is not running, and Watch keeps
 // retrying until it is.
 //
 // Reader names are the exact PC/SC names; matching by part of a name is done
-// by System.Find.
+// by reader.System.Find.
 //
-// Build with the nopcsc tag (or without cgo) to leave PC/SC out: NewPCSC
-// then returns a backend whose methods fail with ErrNotSupported.
-func NewPCSC() Backend {
+// Build with the nopcsc tag (or without cgo, except on Windows) to leave
+// PC/SC out: New then returns a backend whose methods fail with
+// reader.ErrNotSupported.
+func New() reader.Backend {
 	return &pcscBackend{
 		cards:   make(map[*pcscCard]struct{}),
 		watches: make(map[*pcscWatch]struct{}),
@@ -56,29 +58,29 @@ type pcscBackend struct {
 	watches map[*pcscWatch]struct{}
 }
 
-// Name implements Backend.
+// Name implements reader.Backend.
 func (b *pcscBackend) Name() string { return "pcsc" }
 
-func (b *pcscBackend) checkOpen(op, reader string) error {
+func (b *pcscBackend) checkOpen(op, name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return &Error{Op: op, Reader: reader, Err: ErrClosed}
+		return &reader.Error{Op: op, Reader: name, Err: reader.ErrClosed}
 	}
 	return nil
 }
 
-// ListReaders implements Backend. It returns the readers known to pcscd with
+// ListReaders implements reader.Backend. It returns the readers known to pcscd with
 // card presence, ATR and exclusive use, read with a zero-timeout
 // GetStatusChange. No readers is an empty list, not an error; pcscd not
-// running is ErrServiceUnavailable.
-func (b *pcscBackend) ListReaders(ctx context.Context) ([]ReaderInfo, error) {
+// running is reader.ErrServiceUnavailable.
+func (b *pcscBackend) ListReaders(ctx context.Context) ([]reader.Info, error) {
 	const op = "list readers"
 	if err := b.checkOpen(op, ""); err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {
-		return nil, ctxErr(op, "", ctx)
+		return nil, reader.ContextError(op, "", ctx)
 	}
 	sctx, err := pcscEstablish()
 	if err != nil {
@@ -89,7 +91,7 @@ func (b *pcscBackend) ListReaders(ctx context.Context) ([]ReaderInfo, error) {
 	// then.
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
-			return nil, ctxErr(op, "", ctx)
+			return nil, reader.ContextError(op, "", ctx)
 		}
 		infos, err := pcscReaderInfos(sctx)
 		if errors.Is(err, scard.ErrUnknownReader) && attempt < 3 {
@@ -128,7 +130,7 @@ func pcscReadStates(sctx *scard.Context, names []string) ([]scard.ReaderState, e
 	return rs, nil
 }
 
-func pcscReaderInfos(sctx *scard.Context) ([]ReaderInfo, error) {
+func pcscReaderInfos(sctx *scard.Context) ([]reader.Info, error) {
 	names, err := pcscListReaders(sctx)
 	if err != nil {
 		return nil, err
@@ -137,15 +139,15 @@ func pcscReaderInfos(sctx *scard.Context) ([]ReaderInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	infos := make([]ReaderInfo, 0, len(rs))
+	infos := make([]reader.Info, 0, len(rs))
 	for _, r := range rs {
 		if r.EventState&scard.StateUnknown != 0 {
 			continue // gone meanwhile
 		}
-		ri := ReaderInfo{Name: r.Reader, Backend: "pcsc"}
+		ri := reader.Info{Name: r.Reader, Backend: "pcsc"}
 		if pcscPresent(r.EventState) {
 			ri.CardPresent = true
-			ri.ATR = ATR(slices.Clone(r.Atr))
+			ri.ATR = reader.ATR(slices.Clone(r.Atr))
 			ri.InUse = r.EventState&scard.StateExclusive != 0
 		}
 		infos = append(infos, ri)
@@ -163,27 +165,27 @@ func pcscPresent(s scard.StateFlag) bool {
 // pcsc-lite in the high 16 bits of the event state.
 func pcscCounter(s scard.StateFlag) uint16 { return uint16(uint32(s) >> 16) }
 
-// Connect implements Backend. Each Card gets its own PC/SC context, so a
+// Connect implements reader.Backend. Each Card gets its own PC/SC context, so a
 // blocking call on one card never holds up another card or a Watch.
 //
 // pcscd makes SCardConnect wait while another application holds a
 // transaction on the card. Connect returns when ctx is done, but the
 // SCardConnect call itself cannot be interrupted: a goroutine waits for it to
 // finish and then disconnects and releases the context.
-func (b *pcscBackend) Connect(ctx context.Context, name string, opts ConnectOptions) (Card, error) {
+func (b *pcscBackend) Connect(ctx context.Context, name string, opts reader.ConnectOptions) (reader.Card, error) {
 	const op = "connect"
 	if err := b.checkOpen(op, name); err != nil {
 		return nil, err
 	}
 	if name == "" {
-		return nil, &Error{Op: op, Err: ErrReaderNotFound}
+		return nil, &reader.Error{Op: op, Err: reader.ErrReaderNotFound}
 	}
 	if ctx.Err() != nil {
-		return nil, ctxErr(op, name, ctx)
+		return nil, reader.ContextError(op, name, ctx)
 	}
 	mode, protos, err := pcscConnectParams(opts)
 	if err != nil {
-		return nil, &Error{Op: op, Reader: name, Err: err}
+		return nil, &reader.Error{Op: op, Reader: name, Err: err}
 	}
 	c := &pcscCard{
 		b:       b,
@@ -195,7 +197,7 @@ func (b *pcscBackend) Connect(ctx context.Context, name string, opts ConnectOpti
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return nil, &Error{Op: op, Reader: name, Err: ErrClosed}
+		return nil, &reader.Error{Op: op, Reader: name, Err: reader.ErrClosed}
 	}
 	b.cards[c] = struct{}{}
 	b.mu.Unlock()
@@ -208,15 +210,15 @@ func (b *pcscBackend) Connect(ctx context.Context, name string, opts ConnectOpti
 	return c, nil
 }
 
-func pcscConnectParams(opts ConnectOptions) (scard.ShareMode, scard.Protocol, error) {
+func pcscConnectParams(opts reader.ConnectOptions) (scard.ShareMode, scard.Protocol, error) {
 	var mode scard.ShareMode
 	switch opts.Mode {
-	case Shared:
+	case reader.Shared:
 		mode = scard.ShareShared
-	case Exclusive:
+	case reader.Exclusive:
 		mode = scard.ShareExclusive
 	default:
-		return 0, 0, fmt.Errorf("%w: share mode %d", ErrNotSupported, opts.Mode)
+		return 0, 0, fmt.Errorf("%w: share mode %d", reader.ErrNotSupported, opts.Mode)
 	}
 	if len(opts.Protocols) == 0 {
 		return mode, scard.ProtocolT0 | scard.ProtocolT1, nil
@@ -224,18 +226,18 @@ func pcscConnectParams(opts ConnectOptions) (scard.ShareMode, scard.Protocol, er
 	var protos scard.Protocol
 	for _, p := range opts.Protocols {
 		switch p {
-		case T0:
+		case reader.T0:
 			protos |= scard.ProtocolT0
-		case T1:
+		case reader.T1:
 			protos |= scard.ProtocolT1
 		default:
-			return 0, 0, fmt.Errorf("%w: protocol %v", ErrNotSupported, p)
+			return 0, 0, fmt.Errorf("%w: protocol %v", reader.ErrNotSupported, p)
 		}
 	}
 	return mode, protos, nil
 }
 
-// Close implements Backend: it closes the cards connected through this
+// Close implements reader.Backend: it closes the cards connected through this
 // backend and ends its Watch streams (their channels close). It is
 // idempotent.
 func (b *pcscBackend) Close() error {

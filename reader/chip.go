@@ -6,68 +6,65 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/sscard/ssc/sim"
 )
 
 // SimReaderName is the name of the in-process reader that holds the built-in
 // software card.
 const SimReaderName = "sim"
 
-// SimBackend hosts software cards in-process: each slot is a reader into
-// which a sim.Chip can be inserted and from which it can be removed. It
-// behaves like a PC/SC reader (shared/exclusive connections, transactions that
-// block other connections' Transmit, removal detected by open connections).
-type SimBackend struct {
+// Chip is a card the in-process backend can hold: the software card
+// (*sim.Card) or any other emulation. It is defined here rather than taken
+// from package sim so that reader does not depend on the software card.
+//
+// A chip that also has a method Contactless() bool reporting true is
+// connected with T=1, as a contactless card behind a PC/SC reader; any other
+// chip speaks T=0.
+type Chip interface {
+	ATR() []byte
+	PowerOn()
+	PowerOff()
+	Reset()
+	// Transmit processes one command APDU and always returns a response of
+	// at least two bytes.
+	Transmit(cmd []byte) []byte
+}
+
+// ChipBackend hosts chips in-process: each slot is a reader into which a
+// Chip can be inserted and from which it can be removed. It behaves like a
+// PC/SC reader (shared/exclusive connections, transactions that block other
+// connections' Transmit, removal detected by open connections).
+type ChipBackend struct {
 	mu     sync.Mutex
-	slots  []*simSlot
+	slots  []*chipSlot
 	subs   map[chan Event]struct{}
 	closed bool
 }
 
-type simSlot struct {
+type chipSlot struct {
 	name      string
-	chip      sim.Chip // nil when empty
+	chip      Chip // nil when empty
 	insertion uint64
 	// holder owns the card lock (a transaction, or briefly a lone Transmit);
 	// released is closed and replaced each time the lock is freed.
-	holder    *simCard
+	holder    *chipCard
 	released  chan struct{}
-	exclusive *simCard
+	exclusive *chipCard
 	shared    int
 }
 
-// NewSimBackend returns a backend with one reader per name, all empty.
-func NewSimBackend(readers ...string) *SimBackend {
-	b := &SimBackend{subs: make(map[chan Event]struct{})}
+// NewChipBackend returns a backend with one reader per name, all empty.
+func NewChipBackend(readers ...string) *ChipBackend {
+	b := &ChipBackend{subs: make(map[chan Event]struct{})}
 	for _, n := range readers {
-		b.slots = append(b.slots, &simSlot{name: n, released: make(chan struct{})})
+		b.slots = append(b.slots, &chipSlot{name: n, released: make(chan struct{})})
 	}
 	return b
 }
 
-// NewDefaultSimBackend returns the reader "sim" holding the default
-// personalisation of the software card in contact mode.
-func NewDefaultSimBackend() (*SimBackend, error) {
-	p, err := sim.Builtin(sim.DefaultProfile)
-	if err != nil {
-		return nil, err
-	}
-	card, err := sim.New(p, sim.Options{Mode: sim.Contact})
-	if err != nil {
-		return nil, err
-	}
-	b := NewSimBackend(SimReaderName)
-	if err := b.Insert(SimReaderName, card); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
 // Name implements Backend.
-func (b *SimBackend) Name() string { return "sim" }
+func (b *ChipBackend) Name() string { return "sim" }
 
-func (b *SimBackend) slot(name string) (*simSlot, error) {
+func (b *ChipBackend) slot(name string) (*chipSlot, error) {
 	if b.closed {
 		return nil, &Error{Op: "lookup", Reader: name, Err: ErrClosed}
 	}
@@ -80,7 +77,7 @@ func (b *SimBackend) slot(name string) (*simSlot, error) {
 }
 
 // Insert puts a card into the named reader (powering it on).
-func (b *SimBackend) Insert(reader string, chip sim.Chip) error {
+func (b *ChipBackend) Insert(reader string, chip Chip) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s, err := b.slot(reader)
@@ -99,7 +96,7 @@ func (b *SimBackend) Insert(reader string, chip sim.Chip) error {
 
 // Remove takes the card out of the named reader. Open connections see
 // ErrCardRemoved from then on.
-func (b *SimBackend) Remove(reader string) error {
+func (b *ChipBackend) Remove(reader string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s, err := b.slot(reader)
@@ -118,7 +115,7 @@ func (b *SimBackend) Remove(reader string) error {
 	return nil
 }
 
-func (b *SimBackend) publish(ev Event) {
+func (b *ChipBackend) publish(ev Event) {
 	ev.Backend = b.Name()
 	ev.Time = time.Now()
 	for ch := range b.subs {
@@ -134,7 +131,7 @@ func (b *SimBackend) publish(ev Event) {
 }
 
 // ListReaders implements Backend.
-func (b *SimBackend) ListReaders(ctx context.Context) ([]ReaderInfo, error) {
+func (b *ChipBackend) ListReaders(ctx context.Context) ([]Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -143,9 +140,9 @@ func (b *SimBackend) ListReaders(ctx context.Context) ([]ReaderInfo, error) {
 	if b.closed {
 		return nil, &Error{Op: "list readers", Err: ErrClosed}
 	}
-	out := make([]ReaderInfo, 0, len(b.slots))
+	out := make([]Info, 0, len(b.slots))
 	for _, s := range b.slots {
-		ri := ReaderInfo{Name: s.name, Backend: b.Name()}
+		ri := Info{Name: s.name, Backend: b.Name()}
 		if s.chip != nil {
 			ri.CardPresent = true
 			ri.ATR = slices.Clone(s.chip.ATR())
@@ -158,7 +155,7 @@ func (b *SimBackend) ListReaders(ctx context.Context) ([]ReaderInfo, error) {
 
 // Watch implements Backend. Events are delivered in order; a consumer that
 // falls more than 256 events behind has its channel closed.
-func (b *SimBackend) Watch(ctx context.Context) (<-chan Event, error) {
+func (b *ChipBackend) Watch(ctx context.Context) (<-chan Event, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -187,7 +184,7 @@ func (b *SimBackend) Watch(ctx context.Context) (<-chan Event, error) {
 }
 
 // Close implements Backend: every reader is emptied and watchers end.
-func (b *SimBackend) Close() error {
+func (b *ChipBackend) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -208,7 +205,7 @@ func (b *SimBackend) Close() error {
 }
 
 // Connect implements Backend.
-func (b *SimBackend) Connect(ctx context.Context, reader string, opts ConnectOptions) (Card, error) {
+func (b *ChipBackend) Connect(ctx context.Context, reader string, opts ConnectOptions) (Card, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -225,13 +222,13 @@ func (b *SimBackend) Connect(ctx context.Context, reader string, opts ConnectOpt
 		return nil, &Error{Op: "connect", Reader: reader, Err: ErrSharingViolation}
 	}
 	proto := T0
-	if m, ok := s.chip.(interface{ Mode() sim.Mode }); ok && m.Mode() == sim.Contactless {
+	if cl, ok := s.chip.(interface{ Contactless() bool }); ok && cl.Contactless() {
 		proto = T1
 	}
 	if len(opts.Protocols) > 0 && !slices.Contains(opts.Protocols, proto) {
 		return nil, &Error{Op: "connect", Reader: reader, Err: fmt.Errorf("%w: card speaks %v", ErrNotSupported, proto)}
 	}
-	c := &simCard{b: b, slot: s, insertion: s.insertion, atr: slices.Clone(s.chip.ATR()), proto: proto}
+	c := &chipCard{b: b, slot: s, insertion: s.insertion, atr: slices.Clone(s.chip.ATR()), proto: proto}
 	if opts.Mode == Exclusive {
 		s.exclusive = c
 	} else {
@@ -240,9 +237,9 @@ func (b *SimBackend) Connect(ctx context.Context, reader string, opts ConnectOpt
 	return c, nil
 }
 
-type simCard struct {
-	b         *SimBackend
-	slot      *simSlot
+type chipCard struct {
+	b         *ChipBackend
+	slot      *chipSlot
 	insertion uint64
 	atr       []byte
 	proto     Protocol
@@ -254,13 +251,13 @@ type simCard struct {
 	closed bool
 }
 
-func (c *simCard) Reader() string     { return c.slot.name }
-func (c *simCard) ATR() []byte        { return slices.Clone(c.atr) }
-func (c *simCard) Protocol() Protocol { return c.proto }
+func (c *chipCard) Reader() string     { return c.slot.name }
+func (c *chipCard) ATR() []byte        { return slices.Clone(c.atr) }
+func (c *chipCard) Protocol() Protocol { return c.proto }
 
 // chip returns the inserted chip if it is still the card this connection was
 // made to.
-func (c *simCard) chip(op string) (sim.Chip, error) {
+func (c *chipCard) chip(op string) (Chip, error) {
 	c.b.mu.Lock()
 	defer c.b.mu.Unlock()
 	if c.closed {
@@ -272,7 +269,7 @@ func (c *simCard) chip(op string) (sim.Chip, error) {
 	return c.slot.chip, nil
 }
 
-func (c *simCard) acquire(ctx context.Context, op string) error {
+func (c *chipCard) acquire(ctx context.Context, op string) error {
 	for {
 		c.b.mu.Lock()
 		h := c.slot.holder
@@ -292,13 +289,13 @@ func (c *simCard) acquire(ctx context.Context, op string) error {
 	}
 }
 
-func (c *simCard) release() {
+func (c *chipCard) release() {
 	c.b.mu.Lock()
 	defer c.b.mu.Unlock()
 	c.releaseLocked()
 }
 
-func (c *simCard) releaseLocked() {
+func (c *chipCard) releaseLocked() {
 	if c.slot.holder == c {
 		c.slot.holder = nil
 		close(c.slot.released)
@@ -306,7 +303,7 @@ func (c *simCard) releaseLocked() {
 	}
 }
 
-func (c *simCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+func (c *chipCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	if len(cmd) < 4 {
 		return nil, &Error{Op: "transmit", Reader: c.slot.name, Err: fmt.Errorf("%w: %d bytes", ErrInvalidCommand, len(cmd))}
 	}
@@ -332,7 +329,7 @@ func (c *simCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	return chip.Transmit(cmd), nil
 }
 
-func (c *simCard) BeginTransaction(ctx context.Context) error {
+func (c *chipCard) BeginTransaction(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, err := c.chip("begin transaction"); err != nil {
@@ -348,7 +345,7 @@ func (c *simCard) BeginTransaction(ctx context.Context) error {
 	return nil
 }
 
-func (c *simCard) EndTransaction(d Disposition) error {
+func (c *chipCard) EndTransaction(d Disposition) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.inTx {
@@ -364,7 +361,7 @@ func (c *simCard) EndTransaction(d Disposition) error {
 	return nil
 }
 
-func dispose(chip sim.Chip, d Disposition) {
+func dispose(chip Chip, d Disposition) {
 	switch d {
 	case ResetCard:
 		chip.Reset()
@@ -374,7 +371,7 @@ func dispose(chip sim.Chip, d Disposition) {
 	}
 }
 
-func (c *simCard) Reset(ctx context.Context, cold bool) error {
+func (c *chipCard) Reset(ctx context.Context, cold bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	chip, err := c.chip("reset")
@@ -395,7 +392,7 @@ func (c *simCard) Reset(ctx context.Context, cold bool) error {
 	return nil
 }
 
-func (c *simCard) Close() error {
+func (c *chipCard) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inTx = false
