@@ -13,6 +13,7 @@ import (
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 // simCard connects to an in-process software card of profile (edit may
@@ -35,7 +36,7 @@ func TestCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := link.CreateOptions{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: sm.SIMCAKeyTable()}, ODA: true}
+	opts := link.CreateOptions{HSM: keysystem.SIM{}, PBOC: pboc.Options{CAKeys: sm.SIMCAKeyTable()}, ODA: true}
 	for _, level := range []int{link.Level1, link.Level2} {
 		card, sess := simCard(t, "gen3", nil)
 		b, err := link.Create(ctx, card, sess, link.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"}, opts)

@@ -19,6 +19,7 @@ import (
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 const testOrigin = "http://localhost:8443"
@@ -83,7 +84,7 @@ func cardBundle(t *testing.T, edit func(*sim.Profile), level int, origin string,
 		t.Fatal(err)
 	}
 	bundle, err := link.Create(ctx, card, sess, link.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"},
-		link.CreateOptions{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: sm.SIMCAKeyTable()}})
+		link.CreateOptions{HSM: keysystem.SIM{}, PBOC: pboc.Options{CAKeys: sm.SIMCAKeyTable()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
-	"github.com/sscard/ssc/sscard"
 )
 
 // Backends returns the reader backends of c: PC/SC always, the serial
@@ -51,16 +50,4 @@ func loadSimCard(spec string) (*sim.Card, error) {
 		}
 	}
 	return sim.New(p, sim.Options{Mode: sim.Contact})
-}
-
-// hsmAdapter returns the HSM of c, or nil when none is configured.
-func (c Config) hsmAdapter() sscard.HSM {
-	kind, _ := c.hsm()
-	switch kind {
-	case "sim":
-		return sscard.SIMHSM{}
-	case "http":
-		return sscard.HTTPHSM{URL: c.HSM, WriteURL: c.HSMWriteURL}
-	}
-	return nil
 }
