@@ -27,7 +27,7 @@ type Options struct {
 	MinLevel int
 	// Time is the time the certificates must be valid at; zero = now.
 	Time time.Time
-	// Binding ties the certificate to the card; nil = SIMBinding.
+	// Binding ties the certificate to the card; nil = SIMBinding().
 	Binding Binding
 }
 
@@ -49,8 +49,9 @@ func (f BindingFunc) Check(cert *smx509.Certificate, c *Card) error { return f(c
 // certificate's subject serialNumber (2.5.4.5) equals Card.CardNumber.
 //
 // SIM: the certificate profile of real cards is an open point of
-// ssc-facts; a platform that knows it supplies its own Binding.
-var SIMBinding Binding = BindingFunc(simBinding)
+// ssc-facts; a platform that knows it supplies its own Binding. A
+// function, not a variable, so no caller can swap the default binding.
+func SIMBinding() Binding { return BindingFunc(simBinding) }
 
 func simBinding(cert *smx509.Certificate, c *Card) error {
 	if cert == nil || c == nil {
@@ -126,7 +127,7 @@ func Verify(b *Bundle, opts Options) (*Verified, error) {
 
 	binding := opts.Binding
 	if binding == nil {
-		binding = SIMBinding
+		binding = SIMBinding()
 	}
 	if err := binding.Check(leaf, &b.Card); err != nil {
 		return nil, fmt.Errorf("%w: binding of card %s: %w", ErrCardMismatch, b.Card.CardID, err)

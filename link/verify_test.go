@@ -409,15 +409,15 @@ func TestSIMBinding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := link.SIMBinding.Check(cert, &c.data); err != nil {
+	if err := link.SIMBinding().Check(cert, &c.data); err != nil {
 		t.Fatal(err)
 	}
 	d := c.data
 	d.CardNumber = "a12345678"
-	if err := link.SIMBinding.Check(cert, &d); err == nil {
+	if err := link.SIMBinding().Check(cert, &d); err == nil {
 		t.Fatal("case-changed card number accepted")
 	}
-	if err := link.SIMBinding.Check(nil, &d); err == nil {
+	if err := link.SIMBinding().Check(nil, &d); err == nil {
 		t.Fatal("nil certificate accepted")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 // The blank card through the SDK (package sscard over the in-process
@@ -84,7 +85,7 @@ func TestBlankCardThroughSDK(t *testing.T) {
 	// "". (Dates 00000000 and sex 00 are malformed for sscard today; see
 	// the log.)
 	fields := sscard.FieldsAll &^ (sscard.FieldIssueDate | sscard.FieldExpiryDate | sscard.FieldBirthDate | sscard.FieldSex)
-	info, err := sscard.ReadWithHSM(ctx, sess, sscard.SIMHSM{}, sscard.ReadOptions{Fields: fields})
+	info, err := sscard.ReadWithHSM(ctx, sess, keysystem.SIM{}, sscard.ReadOptions{Fields: fields})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestBlankCardThroughSDK(t *testing.T) {
 		t.Errorf("blank card: %+v", info)
 	}
 	for _, o := range []sscard.ReadOptions{{AllowPartial: true}, {Fields: sscard.FieldsAll}} {
-		info, err := sscard.ReadWithHSM(ctx, sess, sscard.SIMHSM{}, o)
+		info, err := sscard.ReadWithHSM(ctx, sess, keysystem.SIM{}, o)
 		j, _ := json.Marshal(info)
 		t.Logf("blank: ReadWithHSM(%+v) = %s, %v", o, j, err)
 	}
@@ -112,11 +113,11 @@ func TestBlankCardThroughSDK(t *testing.T) {
 		}
 	}
 	blank.Reset()
-	got, err := sscard.ReadWithHSM(ctx, openSession(t, blank), sscard.SIMHSM{}, sscard.ReadOptions{Fields: sscard.FieldsAll})
+	got, err := sscard.ReadWithHSM(ctx, openSession(t, blank), keysystem.SIM{}, sscard.ReadOptions{Fields: sscard.FieldsAll})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := sscard.ReadWithHSM(ctx, openSession(t, gen3), sscard.SIMHSM{}, sscard.ReadOptions{Fields: sscard.FieldsAll})
+	want, err := sscard.ReadWithHSM(ctx, openSession(t, gen3), keysystem.SIM{}, sscard.ReadOptions{Fields: sscard.FieldsAll})
 	if err != nil {
 		t.Fatal(err)
 	}

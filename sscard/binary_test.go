@@ -43,7 +43,7 @@ func TestReadBinaryFiles(t *testing.T) {
 					t.Fatalf("partial: %v %v", err, p)
 				}
 				n0 = tc.rec.count()
-				info, err = ReadWithHSM(ctx, tc.sess, SIMHSM{}, opts)
+				info, err = ReadWithHSM(ctx, tc.sess, simHSM{}, opts)
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -69,7 +69,7 @@ func TestReadBinaryFiles(t *testing.T) {
 
 func TestReadBinaryCap(t *testing.T) {
 	tc := openSimOpts(t, "gen2", sim.Contact, Options{MaxBinary: 500})
-	_, err := ReadWithHSM(context.Background(), tc.sess, SIMHSM{}, ReadOptions{Fields: FieldCardID, Fingerprint: true})
+	_, err := ReadWithHSM(context.Background(), tc.sess, simHSM{}, ReadOptions{Fields: FieldCardID, Fingerprint: true})
 	if !errors.Is(err, ErrFileTooLarge) {
 		t.Fatalf("err = %v", err)
 	}

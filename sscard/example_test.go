@@ -7,6 +7,7 @@ import (
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 // Reading a 3rd-gen card through the SIM software HSM.
@@ -25,7 +26,7 @@ func ExampleReadWithHSM() {
 		fmt.Println(err)
 		return
 	}
-	info, err := sscard.ReadWithHSM(ctx, sess, sscard.SIMHSM{}, sscard.ReadOptions{})
+	info, err := sscard.ReadWithHSM(ctx, sess, keysystem.SIM{}, sscard.ReadOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return

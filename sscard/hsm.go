@@ -1,20 +1,14 @@
 package sscard
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/subtle"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
-	"github.com/sscard/ssc/sm"
-	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // Key ids of the SSSE authentication (sim-profile §1).
@@ -170,88 +164,19 @@ func ReadWithHSM(ctx context.Context, s *Session, hsm HSM, opts ReadOptions) (*B
 	return req.Complete(ctx, ans)
 }
 
-// SIMHSM is the SIM software HSM of sim-profile §1/§3: it derives the card
-// keys from the SIM test master keys (simkeys.CardKey) and answers
-// RESULT1 = C1||O1 (kid 09, factor F1) and RESULT2 = C2||O2 (kid 0A,
-// factor F2). For tests and the software card only.
-type SIMHSM struct{}
+// ReadsWithHSM reports whether ReadAuto reads the card of s with hsm
+// (there is one and the card is 3rd gen), which authenticates and so
+// raises the card's security state.
+func ReadsWithHSM(s *Session, hsm HSM) bool { return hsm != nil && s.Generation() >= 3 }
 
-// Authenticate implements HSM.
-func (SIMHSM) Authenticate(ctx context.Context, st Step1) (Step2Input, error) {
-	var out Step2Input
-	if err := ctx.Err(); err != nil {
-		return out, err
+// ReadAuto reads what opts ask for with hsm when there is one and the card
+// is 3rd gen, directly otherwise (a 3rd-gen card without hsm then gives
+// ErrNeedsHSM for protected fields, or the free ones with
+// opts.AllowPartial). It is the one rule sscctl, sscd and link read a
+// card's holder with.
+func ReadAuto(ctx context.Context, s *Session, hsm HSM, opts ReadOptions) (*BasicInfo, error) {
+	if ReadsWithHSM(s, hsm) {
+		return ReadWithHSM(ctx, s, hsm, opts)
 	}
-	for i, p := range []struct {
-		kid  byte
-		f, o []byte
-		dst  *[16]byte
-	}{{KidInternal, st.F1, st.O1, &out.Result1}, {KidRead, st.F2, st.O2, &out.Result2}} {
-		c, err := simCryptogram(p.kid, st.CardID, p.f, p.o)
-		if err != nil {
-			return Step2Input{}, fmt.Errorf("SIM HSM result %d: %w", i+1, err)
-		}
-		copy(p.dst[:8], c[:])
-		copy(p.dst[8:], p.o)
-	}
-	return out, nil
-}
-
-// HTTPHSM is an HSM reached over HTTP. Protocol: POST URL with
-// Content-Type "text/plain; charset=utf-8" and the Step-1 string as body;
-// a 2xx answer's body starts with the line "RESULT1|RESULT2|" (32 uppercase
-// or lowercase hex characters each); anything after the first line is
-// ignored. A non-2xx status is an error (the first 200 bytes of the body
-// are quoted). It also holds the write key (WriteKeyHSM, AuthorizeWrite):
-// the write-key request goes to WriteURL, or to URL when that is empty.
-type HTTPHSM struct {
-	URL      string
-	WriteURL string       // write-key requests; "" means URL
-	Client   *http.Client // nil: http.DefaultClient
-}
-
-// Authenticate implements HSM.
-func (h HTTPHSM) Authenticate(ctx context.Context, st Step1) (Step2Input, error) {
-	line, err := h.post(ctx, h.URL, st.String())
-	if err != nil {
-		return Step2Input{}, err
-	}
-	return ParseStep2Input(line)
-}
-
-// post sends body to u and returns the first line of a 2xx answer, trimmed.
-func (h HTTPHSM) post(ctx context.Context, u, body string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
-	c := h.Client
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	lr := io.LimitReader(resp.Body, 4096)
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(lr, 200))
-		return "", fmt.Errorf("HTTP HSM: %s: %q", resp.Status, msg)
-	}
-	line, err := bufio.NewReader(lr).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", err
-	}
-	return strings.TrimSpace(line), nil
-}
-
-func simCryptogram(kid byte, cardID, factor, orig []byte) ([8]byte, error) {
-	key, err := simkeys.CardKey(kid, cardID)
-	if err != nil {
-		return [8]byte{}, err
-	}
-	defer clear(key[:])
-	return sm.SIMCryptogram(key[:], factor, orig)
+	return s.Read(ctx, opts)
 }

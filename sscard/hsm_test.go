@@ -3,10 +3,6 @@ package sscard
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/sscard/ssc/apdu"
@@ -21,7 +17,7 @@ func TestReadWithSIMHSM(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			tc := openSim(t, "gen3", m.mode)
-			info, err := ReadWithHSM(context.Background(), tc.sess, SIMHSM{}, ReadOptions{})
+			info, err := ReadWithHSM(context.Background(), tc.sess, simHSM{}, ReadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -40,7 +36,7 @@ func TestReadWithSIMHSM(t *testing.T) {
 				t.Errorf("FormatReadCardBas = %q\nwant %q", s, want)
 			}
 			// All fields too.
-			all, err := ReadWithHSM(context.Background(), tc.sess, SIMHSM{}, ReadOptions{Fields: FieldsAll})
+			all, err := ReadWithHSM(context.Background(), tc.sess, simHSM{}, ReadOptions{Fields: FieldsAll})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +75,7 @@ func flip(t *testing.T, tc *testCard, which int) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans, err := SIMHSM{}.Authenticate(ctx, req.Step1())
+	ans, err := simHSM{}.Authenticate(ctx, req.Step1())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +126,7 @@ func TestHSMAnswerMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans, _ := SIMHSM{}.Authenticate(ctx, req.Step1())
+	ans, _ := simHSM{}.Authenticate(ctx, req.Step1())
 	ans.Result1[15] ^= 1 // O1 differs from the request
 	if _, err := req.Complete(ctx, ans); !errors.Is(err, ErrHSMAnswer) {
 		t.Fatalf("err = %v", err)
@@ -144,7 +140,7 @@ func TestHSMCardRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans, _ := SIMHSM{}.Authenticate(ctx, req.Step1())
+	ans, _ := simHSM{}.Authenticate(ctx, req.Step1())
 	if err := tc.backend.Remove("r"); err != nil {
 		t.Fatal(err)
 	}
@@ -165,53 +161,7 @@ func TestHSMAbortThenRead(t *testing.T) {
 	if _, err := req.Complete(ctx, Step2Input{}); !errors.Is(err, ErrRequestDone) {
 		t.Errorf("Complete after Abort: %v", err)
 	}
-	if _, err := ReadWithHSM(ctx, tc.sess, SIMHSM{}, ReadOptions{}); err != nil {
+	if _, err := ReadWithHSM(ctx, tc.sess, simHSM{}, ReadOptions{}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestHTTPHSM(t *testing.T) {
-	var got string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		got = string(b)
-		st, err := ParseStep1(got)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		ans, err := SIMHSM{}.Authenticate(r.Context(), st)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		io.WriteString(w, ans.String()+"\r\n")
-	}))
-	defer srv.Close()
-	tc := openSim(t, "gen3", sim.Contactless)
-	info, err := ReadWithHSM(context.Background(), tc.sess, HTTPHSM{URL: srv.URL, Client: srv.Client()}, ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkInfo(t, info, &gen3Want)
-	if !strings.HasPrefix(got, "411600|") || strings.Count(got, "|") != 8 {
-		t.Errorf("request body %q", got)
-	}
-
-	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "key system down", http.StatusBadGateway)
-	}))
-	defer bad.Close()
-	if _, err := ReadWithHSM(context.Background(), tc.sess, HTTPHSM{URL: bad.URL}, ReadOptions{}); !errors.Is(err, ErrHSM) {
-		t.Errorf("err = %v", err)
-	}
-	// The aborted request left the session usable.
-	if _, err := ReadWithHSM(context.Background(), tc.sess, SIMHSM{}, ReadOptions{}); err != nil {
-		t.Error(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := (HTTPHSM{URL: srv.URL}).Authenticate(ctx, Step1{}); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled: %v", err)
 	}
 }

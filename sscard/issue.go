@@ -31,12 +31,12 @@ const (
 // two key systems of the write session.
 type IssueOptions struct {
 	// HSM answers the read-key Step-1 (kid 09 internal, kid 0A external
-	// authentication) of the write session's step 1. SIMHSM{} for
-	// software cards.
+	// authentication) of the write session's step 1. keysystem.SIM{}
+	// for software cards.
 	HSM HSM
 	// WriteKey answers the write-key request of step 2 (kid 04): the
-	// provincial key system. SIMHSM{} for software cards; HTTPHSM
-	// implements both.
+	// provincial key system. keysystem.SIM{} for software cards;
+	// keysystem.HTTP implements both.
 	WriteKey WriteKeyHSM
 	// Journal, when set, records every step (no secrets, no personal data:
 	// record digests only), so an interrupted issuance can be reported.

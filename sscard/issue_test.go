@@ -49,7 +49,7 @@ func issueSession(t *testing.T, chip sim.Chip) *Session {
 	return s
 }
 
-func simIssue() IssueOptions { return IssueOptions{HSM: SIMHSM{}, WriteKey: SIMHSM{}} }
+func simIssue() IssueOptions { return IssueOptions{HSM: simHSM{}, WriteKey: simHSM{}} }
 
 func TestIssueBlankCard(t *testing.T) {
 	ctx := context.Background()
@@ -69,7 +69,7 @@ func TestIssueBlankCard(t *testing.T) {
 	if rep.Rewritten || len(rep.Written) != 13 {
 		t.Errorf("report %+v", rep)
 	}
-	info, err := ReadWithHSM(ctx, s, SIMHSM{}, ReadOptions{Fields: FieldsAll})
+	info, err := ReadWithHSM(ctx, s, simHSM{}, ReadOptions{Fields: FieldsAll})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestIssueRefusals(t *testing.T) {
 type badWriteKey struct{}
 
 func (badWriteKey) AuthorizeWrite(ctx context.Context, req WriteKeyRequest) (WriteKeyAnswer, error) {
-	a, err := SIMHSM{}.AuthorizeWrite(ctx, req)
+	a, err := simHSM{}.AuthorizeWrite(ctx, req)
 	a.Result[0] ^= 0xFF
 	return a, err
 }

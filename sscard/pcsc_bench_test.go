@@ -13,6 +13,7 @@ import (
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 // BenchmarkInfoPCSC measures the basic-information read as an application
@@ -31,7 +32,7 @@ func BenchmarkInfoPCSC(b *testing.B) {
 			return s.Read(ctx, sscard.ReadOptions{})
 		}},
 		{"gen3-hsm", 1, func(ctx context.Context, s *sscard.Session) (*sscard.BasicInfo, error) {
-			return sscard.ReadWithHSM(ctx, s, sscard.SIMHSM{}, sscard.ReadOptions{})
+			return sscard.ReadWithHSM(ctx, s, keysystem.SIM{}, sscard.ReadOptions{})
 		}},
 	} {
 		b.Run(bc.profile, func(b *testing.B) {
@@ -102,7 +103,7 @@ func BenchmarkIssuePCSC(b *testing.B) {
 	card := benchPCSCCard(b, "gen3", 1)
 	ctx := context.Background()
 	count, n := apduCounter()
-	opts := sscard.IssueOptions{HSM: sscard.SIMHSM{}, WriteKey: sscard.SIMHSM{}, Force: true}
+	opts := sscard.IssueOptions{HSM: keysystem.SIM{}, WriteKey: keysystem.SIM{}, Force: true}
 	b.ReportAllocs()
 	ops := 0
 	for b.Loop() {
@@ -133,7 +134,7 @@ func BenchmarkPersonalisePCSC(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := sscard.PersonaliseInput{CA: sscard.SIMCA{}, HSM: sscard.SIMHSM{},
+	in := sscard.PersonaliseInput{CA: keysystem.SIMCA{}, HSM: keysystem.SIM{},
 		AdminPIN: sim.SIMAdminPIN(cardID), MasterKey: sim.SIMMasterKey(cardID)}
 	b.ReportAllocs()
 	ops := 0

@@ -19,6 +19,7 @@ import (
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 // Integration tests of the sscard flows through the real PC/SC stack: a
@@ -152,7 +153,7 @@ func TestPCSCBasicInfo(t *testing.T) {
 					if pc.rec.count() != n {
 						t.Errorf("Read without HSM sent %d APDUs", pc.rec.count()-n)
 					}
-					info, err = sscard.ReadWithHSM(ctx, pc.sess, sscard.SIMHSM{}, sscard.ReadOptions{})
+					info, err = sscard.ReadWithHSM(ctx, pc.sess, keysystem.SIM{}, sscard.ReadOptions{})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -219,7 +220,7 @@ func TestPCSCPIN(t *testing.T) {
 				t.Fatalf("verify blocked: %v", err)
 			}
 			// Reset with the SIM HSM (kid 04) unblocks it.
-			if err := s.ResetPIN(ctx, sscard.SIMHSM{}, "654321"); err != nil {
+			if err := s.ResetPIN(ctx, keysystem.SIM{}, "654321"); err != nil {
 				t.Fatalf("ResetPIN: %v", err)
 			}
 			if err := s.VerifyPIN(ctx, "654321", sscard.PINOptions{}); err != nil {
@@ -242,7 +243,7 @@ func TestPCSCHSMWrongResult1(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ans, err := sscard.SIMHSM{}.Authenticate(ctx, req.Step1())
+			ans, err := keysystem.SIM{}.Authenticate(ctx, req.Step1())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -264,7 +265,7 @@ func TestPCSCHSMWrongResult1(t *testing.T) {
 			if _, err := pc.sess.Read(ctx, sscard.ReadOptions{}); !errors.Is(err, sscard.ErrNeedsHSM) {
 				t.Errorf("Read after failure: %v", err)
 			}
-			if _, err := sscard.ReadWithHSM(ctx, pc.sess, sscard.SIMHSM{}, sscard.ReadOptions{}); err != nil {
+			if _, err := sscard.ReadWithHSM(ctx, pc.sess, keysystem.SIM{}, sscard.ReadOptions{}); err != nil {
 				t.Errorf("ReadWithHSM after failure: %v", err)
 			}
 		})
@@ -284,7 +285,7 @@ func TestPCSCHSMCardRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans, err := sscard.SIMHSM{}.Authenticate(ctx, req.Step1())
+	ans, err := keysystem.SIM{}.Authenticate(ctx, req.Step1())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +337,7 @@ func TestPCSCPKI(t *testing.T) {
 				t.Fatalf("chain: %v (%d)", err, len(chain))
 			}
 			// Back to SSSE on the same session.
-			if _, err := sscard.ReadWithHSM(ctx, pc.sess, sscard.SIMHSM{}, sscard.ReadOptions{}); err != nil {
+			if _, err := sscard.ReadWithHSM(ctx, pc.sess, keysystem.SIM{}, sscard.ReadOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -363,7 +364,7 @@ func TestPCSCPhoto(t *testing.T) {
 				t.Fatalf("photo without HSM: %v", err)
 			}
 			n := pc.rec.count()
-			info, err := sscard.ReadWithHSM(ctx, pc.sess, sscard.SIMHSM{}, sscard.ReadOptions{Fields: sscard.FieldsFree, Photo: true})
+			info, err := sscard.ReadWithHSM(ctx, pc.sess, keysystem.SIM{}, sscard.ReadOptions{Fields: sscard.FieldsFree, Photo: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -412,7 +413,7 @@ func TestPCSCReadPublic(t *testing.T) {
 				t.Errorf("public = %+v\nwant %+v", *p, want)
 			}
 			t.Logf("ReadPublic (%v): %d APDUs", pc.card.Protocol(), pc.rec.count()-n)
-			if _, err := sscard.ReadWithHSM(ctx, s, sscard.SIMHSM{}, sscard.ReadOptions{}); err != nil {
+			if _, err := sscard.ReadWithHSM(ctx, s, keysystem.SIM{}, sscard.ReadOptions{}); err != nil {
 				t.Fatalf("ReadWithHSM after ReadPublic: %v", err)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 const pcscWriteInfo = "411600D156000005005A3C9E17B2D40F|411600000000000000000001|20261201|20361201|B87654321|110101198512120035|王五||1|01|19851212|"
@@ -27,7 +28,7 @@ func TestPCSCWriteSession(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ans, err := sscard.SIMHSM{}.Authenticate(ctx, ws.Step1())
+			ans, err := keysystem.SIM{}.Authenticate(ctx, ws.Step1())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,7 +36,7 @@ func TestPCSCWriteSession(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wans, err := sscard.SIMHSM{}.AuthorizeWrite(ctx, *req)
+			wans, err := keysystem.SIM{}.AuthorizeWrite(ctx, *req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +47,7 @@ func TestPCSCWriteSession(t *testing.T) {
 			if len(rep.Written) != 13 || rep.Rewritten {
 				t.Errorf("report %+v", rep)
 			}
-			info, err := sscard.ReadWithHSM(ctx, pc.sess, sscard.SIMHSM{}, sscard.ReadOptions{Fields: sscard.FieldsAll})
+			info, err := sscard.ReadWithHSM(ctx, pc.sess, keysystem.SIM{}, sscard.ReadOptions{Fields: sscard.FieldsAll})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,12 +73,12 @@ func TestPCSCWriteSessionCardRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans, _ := sscard.SIMHSM{}.Authenticate(ctx, ws.Step1())
+	ans, _ := keysystem.SIM{}.Authenticate(ctx, ws.Step1())
 	req, err := ws.Authorize(ctx, ans)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wans, _ := sscard.SIMHSM{}.AuthorizeWrite(ctx, *req)
+	wans, _ := keysystem.SIM{}.AuthorizeWrite(ctx, *req)
 	pc.remove()
 	_, err = ws.Write(ctx, wans)
 	var ie *sscard.IssueError
@@ -90,7 +91,7 @@ func TestPCSCWriteSessionCardRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sscard.Issue(ctx, sess, w, sscard.IssueOptions{HSM: sscard.SIMHSM{}, WriteKey: sscard.SIMHSM{}}); err != nil {
+	if _, err := sscard.Issue(ctx, sess, w, sscard.IssueOptions{HSM: keysystem.SIM{}, WriteKey: keysystem.SIM{}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -158,14 +158,6 @@ func (s *Session) ResetPIN(ctx context.Context, auth Authorizer, newPIN string) 
 	})
 }
 
-// ExternalAuthCryptogram implements Authorizer with the SIM keys.
-func (SIMHSM) ExternalAuthCryptogram(ctx context.Context, kid byte, cardID, factor, orig []byte) ([8]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return [8]byte{}, err
-	}
-	return simCryptogram(kid, cardID, factor, orig)
-}
-
 // authenticateWrite runs EXTERNAL AUTHENTICATE with the write key (kid 04)
 // over a fresh card challenge; the caller holds the transaction.
 func (s *Session) authenticateWrite(ctx context.Context, auth Authorizer, cardID []byte) error {

@@ -71,7 +71,7 @@ func TestPINBlocked(t *testing.T) {
 		t.Fatalf("verify: %v", err)
 	}
 	// Reset with kid 04 through the SIM HSM.
-	err := tc.sess.ResetPIN(ctx, SIMHSM{}, "654321")
+	err := tc.sess.ResetPIN(ctx, simHSM{}, "654321")
 	if err != nil {
 		t.Fatal(err)
 	}

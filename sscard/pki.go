@@ -12,12 +12,12 @@ import (
 	"github.com/sscard/ssc/sm"
 )
 
-// PKI application names and files (ssc-facts §3.5, sim-profile §5).
-var (
+// PKI application names (ssc-facts §3.5, sim-profile §5).
+const (
 	// PKIDDFName is "PKI." + GBK 社会保障.
-	PKIDDFName = []byte{0x50, 0x4B, 0x49, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF}
+	PKIDDFName = "PKI.\xC9\xE7\xBB\xE1\xB1\xA3\xD5\xCF"
 	// PKIADFName is "SS.CERT.ADF1".
-	PKIADFName = []byte("SS.CERT.ADF1")
+	PKIADFName = "SS.CERT.ADF1"
 )
 
 // PKI file identifiers.
@@ -53,7 +53,7 @@ func (s *Session) selectPKI(ctx context.Context) error {
 	if err := s.selectPKIDDF(ctx); err != nil {
 		return err
 	}
-	err := s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: PKIADFName})
+	err := s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: []byte(PKIADFName)})
 	if errors.Is(err, apdu.ErrNotFound) {
 		err = s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x00, P2: 0x0C, Data: fid(FIDPKIADF)})
 	}
@@ -68,7 +68,7 @@ func (s *Session) selectPKI(ctx context.Context) error {
 // is no longer selected.
 func (s *Session) selectPKIDDF(ctx context.Context) error {
 	s.selected, s.pkiSelected = false, false
-	if err := s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: PKIDDFName}); err != nil {
+	if err := s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: []byte(PKIDDFName)}); err != nil {
 		return fmt.Errorf("sscard: select PKI DDF: %w", err)
 	}
 	return nil

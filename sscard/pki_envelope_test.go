@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -66,162 +64,10 @@ func TestPersonalisePKIEncryptionPair(t *testing.T) {
 	checkEncryption(t, s, cardID, rep)
 }
 
-// simCAServer serves SIMCA with the SIM CA protocol; wrap, when set,
-// replaces the handler.
-func simCAServer(t *testing.T, wrap func(http.Handler) http.Handler) *httptest.Server {
-	t.Helper()
-	var h http.Handler = NewCAHandler(SIMCA{})
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func TestPersonalisePKIHTTPCA(t *testing.T) {
-	ctx := context.Background()
-	var mu sync.Mutex
-	var got CARequestJSON
-	srv := simCAServer(t, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var buf bytes.Buffer
-			r.Body = readTee(r, &buf)
-			next.ServeHTTP(w, r)
-			mu.Lock()
-			defer mu.Unlock()
-			json.Unmarshal(buf.Bytes(), &got)
-		})
-	})
-	s, cardID := issuedBlankSession(t)
-	in := simPersonalise(cardID)
-	roots, _ := simkeys.RootPool()
-	in.CA, in.Roots = HTTPCA{URL: srv.URL}, roots
-	rep, err := PersonalisePKI(ctx, s, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkSigning(t, s, rep.PublicKey)
-	checkEncryption(t, s, cardID, rep)
-	mu.Lock()
-	if got.CardID != "411600D156000005005A3C9E17B2D40F" || got.CardNumber != "B87654321" || got.SSN != "110101198512120035" ||
-		got.Name != "王五" || got.IssueDate != "20261201" || got.ExpiryDate != "20361201" || got.SigningPublicKey != "04"+rep.PublicKey {
-		t.Errorf("CA request %+v", got)
-	}
-	mu.Unlock()
-}
-
-func readTee(r *http.Request, buf *bytes.Buffer) *teeBody {
-	return &teeBody{r: r.Body, buf: buf}
-}
-
-type teeBody struct {
-	r interface {
-		Read([]byte) (int, error)
-		Close() error
-	}
-	buf *bytes.Buffer
-}
-
-func (b *teeBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.buf.Write(p[:n])
-	return n, err
-}
-func (b *teeBody) Close() error { return b.r.Close() }
-
-func TestHTTPCAErrors(t *testing.T) {
-	ctx := context.Background()
-	cardID := mustHex("411600D156000005005A3C9E17B2D40F")
-	sign, _ := simkeys.CardSigningKey(cardID)
-	req := CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &BasicInfo{
-		CardID: cardID, CardNumber: "B87654321", SSN: "110101198512120035", Name: "王五", IssueDate: "20261201", ExpiryDate: "20361201"}}
-	good, err := SIMCA{}.Issue(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	goodJSON, _ := json.Marshal(good)
-	for _, c := range []struct {
-		name    string
-		handler http.HandlerFunc
-		check   func(error) bool
-	}{
-		{"500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "CA down", 500) }, func(err error) bool {
-			var ce *CAError
-			return errors.As(err, &ce) && ce.StatusCode == 500 && ce.Message == "CA down" && errors.Is(err, ErrCA)
-		}},
-		{"not JSON", func(w http.ResponseWriter, r *http.Request) { w.Write(goodJSON) }, func(err error) bool { return errors.Is(err, ErrCA) }},
-		{"too large", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(bytes.Repeat([]byte(" "), 70<<10))
-		}, func(err error) bool { return errors.Is(err, ErrCA) && strings.Contains(err.Error(), "longer") }},
-		{"bad JSON", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"QMZS":`))
-		}, func(err error) bool { return errors.Is(err, ErrCADelivery) }},
-		{"bad blob", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			bad := *good
-			bad.EnvelopedKey = bad.EnvelopedKey[:387]
-			b, _ := json.Marshal(bad)
-			w.Write(b)
-		}, func(err error) bool {
-			var de *CADeliveryError
-			return errors.As(err, &de) && de.Field == "JMMY" && errors.Is(err, sm.ErrEnvelopedKey)
-		}},
-		{"SIMCA refuses", NewCAHandler(SIMCA{}).ServeHTTP, nil},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			srv := httptest.NewServer(c.handler)
-			defer srv.Close()
-			r := req
-			if c.check == nil { // a request the SIM CA refuses: no holder name
-				h := *req.Holder
-				h.Name = ""
-				r.Holder = &h
-				c.check = func(err error) bool {
-					var ce *CAError
-					return errors.As(err, &ce) && ce.StatusCode == 422 && strings.Contains(ce.Message, "not issued")
-				}
-			}
-			d, err := HTTPCA{URL: srv.URL}.Issue(ctx, r)
-			if err == nil || !c.check(err) {
-				t.Fatalf("delivery %v, err %v", d != nil, err)
-			}
-		})
-	}
-	// The handler's refusals.
-	srv := httptest.NewServer(NewCAHandler(SIMCA{}))
-	defer srv.Close()
-	for _, c := range []struct {
-		method, ctype, body string
-		want                int
-	}{
-		{"GET", "", "", 405},
-		{"POST", "text/plain", "{}", 415},
-		{"POST", "application/json", strings.Repeat(" ", 5000), 413},
-		{"POST", "application/json", `{"card_id":"00"}`, 400},
-		{"POST", "application/json", `{"bogus":1}`, 400},
-	} {
-		r, _ := http.NewRequest(c.method, srv.URL, strings.NewReader(c.body))
-		if c.ctype != "" {
-			r.Header.Set("Content-Type", c.ctype)
-		}
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != c.want {
-			t.Errorf("%s %s %.20q: %d, want %d", c.method, c.ctype, c.body, resp.StatusCode, c.want)
-		}
-	}
-}
-
 func TestParseCADelivery(t *testing.T) {
 	cardID := mustHex("411600D156000005005A3C9E17B2D40F")
 	sign, _ := simkeys.CardSigningKey(cardID)
-	d, err := SIMCA{}.Issue(context.Background(), CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &BasicInfo{
+	d, err := simCA{}.Issue(context.Background(), CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &BasicInfo{
 		Name: "王五", CardNumber: "B87654321", IssueDate: "20261201", ExpiryDate: "20361201"}})
 	if err != nil {
 		t.Fatal(err)
@@ -289,11 +135,11 @@ func TestPersonalisePKIDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := ReadWithHSM(ctx, s, SIMHSM{}, ReadOptions{Fields: FieldsAll})
+	info, err := ReadWithHSM(ctx, s, simHSM{}, ReadOptions{Fields: FieldsAll})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := SIMCA{}.Issue(ctx, CertRequest{CardID: cardID, SigningKey: pub, Holder: info})
+	d, err := simCA{}.Issue(ctx, CertRequest{CardID: cardID, SigningKey: pub, Holder: info})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +151,7 @@ func TestPersonalisePKIDelivery(t *testing.T) {
 
 	// For another key: refused before anything is written.
 	other, _ := simkeys.CardSigningKey(cardID)
-	wrong, _ := SIMCA{}.Issue(ctx, CertRequest{CardID: cardID, SigningKey: &other.PublicKey, Holder: info})
+	wrong, _ := simCA{}.Issue(ctx, CertRequest{CardID: cardID, SigningKey: &other.PublicKey, Holder: info})
 	in.CA, in.Delivery = nil, wrong
 	_, err = PersonalisePKI(ctx, s, in)
 	var ie *IssueError
@@ -362,7 +208,7 @@ func TestPersonalisePKIWrongEnvelope(t *testing.T) {
 type wrongEnvelopeCA struct{}
 
 func (wrongEnvelopeCA) Issue(ctx context.Context, req CertRequest) (*CADelivery, error) {
-	d, err := SIMCA{}.Issue(ctx, req)
+	d, err := simCA{}.Issue(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -531,7 +377,7 @@ func TestPersonalisePKIRemoval(t *testing.T) {
 func FuzzParseCADeliveryJSON(f *testing.F) {
 	cardID := mustHex("411600D156000005005A3C9E17B2D40F")
 	sign, _ := simkeys.CardSigningKey(cardID)
-	d, err := SIMCA{}.Issue(context.Background(), CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &BasicInfo{
+	d, err := simCA{}.Issue(context.Background(), CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &BasicInfo{
 		Name: "王五", CardNumber: "B87654321", IssueDate: "20261201", ExpiryDate: "20361201"}})
 	if err != nil {
 		f.Fatal(err)

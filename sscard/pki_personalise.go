@@ -16,7 +16,6 @@ import (
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sm"
-	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // PKI personalisation (docs/issuance.md, "PKI personalisation — the
@@ -325,19 +324,21 @@ type PersonaliseInput struct {
 	NewAdminPIN  *[4]byte  // when set, the admin PIN is changed (CTK = the ADF master key: MasterKey, NewMasterKey once changed)
 	NewMasterKey *[16]byte // when set, the master key is changed, last (ADF then DDF)
 	// CA issues the certificates and the enveloped encryption pair for
-	// the new signing key. SIMCA{} for software cards; HTTPCA for a CA
-	// reached over HTTP. Not used when Delivery is set.
+	// the new signing key. keysystem.SIMCA{} for software cards;
+	// keysystem.HTTPCA for a CA reached over HTTP. Not used when Delivery
+	// is set.
 	CA CertIssuer
 	// Delivery, when set, is the CA's delivery obtained out of band: no
 	// key is generated, EF 0012 must hold the key QMZS certifies
 	// (ErrKeyMismatch otherwise).
 	Delivery *CADelivery
 	// Roots verifies the chains of the written certificates; nil means the
-	// SIM root when CA is SIMCA (and no Delivery is given), otherwise only
+	// CA's own roots when it has them (CertRoots: keysystem.SIMCA, the SIM
+	// root) and no Delivery is given, otherwise only
 	// the certificates' keys are checked against EF 0012 and EF 0014.
 	Roots *sm.CertPool
-	// HSM reads the holder on a 3rd-gen card (kid 0A). SIMHSM{} for
-	// software cards.
+	// HSM reads the holder on a 3rd-gen card (kid 0A). keysystem.SIM{}
+	// for software cards.
 	HSM HSM
 	// Journal, when set, records every step (never keys or PINs).
 	Journal Journal
@@ -374,7 +375,7 @@ type PersonaliseReport struct {
 // the signing certificate to EF 0018 and the encryption certificate to EF
 // 0019 (each read back and compared), imports the enveloped encryption
 // key pair (ImportEncryptionKey), verifies both certificates on the card
-// (chains to Roots or the SIM root for SIMCA; QMZS's key = EF 0012, JMZS's
+// (chains to Roots or the CA's CertRoots, the SIM root for SIMCA; QMZS's key = EF 0012, JMZS's
 // key = EF 0014), then optionally changes the admin PIN and, last, the
 // master key: at the ADF (StepPKIMasterKey), then at the DDF
 // (StepPKIMasterKeyDDF), as ChangeMasterKey does.
@@ -475,8 +476,8 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 
 	p := s.PKI()
 	roots := in.Roots
-	if _, isSIM := in.CA.(SIMCA); roots == nil && isSIM && in.Delivery == nil {
-		if roots, err = simkeys.RootPool(); err != nil {
+	if cr, ok := in.CA.(CertRoots); roots == nil && ok && in.Delivery == nil {
+		if roots, err = cr.Roots(); err != nil {
 			return nil, fail(StepPKIVerify, err)
 		}
 	}
@@ -756,9 +757,5 @@ func (p *PKI) ImportEncryptionKey(ctx context.Context, env *sm.EnvelopedKey) err
 // readHolder reads every EF05/EF06 field, with the HSM on a 3rd-gen card:
 // the holder PKI personalisation certifies.
 func (s *Session) readHolder(ctx context.Context, hsm HSM) (*BasicInfo, error) {
-	opts := ReadOptions{Fields: FieldsAll}
-	if hsm != nil {
-		return ReadWithHSM(ctx, s, hsm, opts)
-	}
-	return s.Read(ctx, opts)
+	return ReadAuto(ctx, s, hsm, ReadOptions{Fields: FieldsAll})
 }

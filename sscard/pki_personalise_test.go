@@ -37,7 +37,7 @@ func issuedBlankSession(t *testing.T) (*Session, []byte) {
 var issuedChips sync.Map
 
 func simPersonalise(cardID []byte) PersonaliseInput {
-	return PersonaliseInput{AdminPIN: sim.SIMAdminPIN(cardID), MasterKey: sim.SIMMasterKey(cardID), CA: SIMCA{}, HSM: SIMHSM{}}
+	return PersonaliseInput{AdminPIN: sim.SIMAdminPIN(cardID), MasterKey: sim.SIMMasterKey(cardID), CA: simCA{}, HSM: simHSM{}}
 }
 
 // checkSigning checks that the card signs with its (new) key, with the
@@ -221,7 +221,7 @@ func TestPersonalisePKIChangeSecrets(t *testing.T) {
 		t.Fatalf("admin PIN change with the old CTK: %v", err)
 	}
 	// The new values personalise again, and change the secrets back.
-	again := PersonaliseInput{AdminPIN: newPIN, MasterKey: newKey, CA: SIMCA{}, HSM: SIMHSM{}}
+	again := PersonaliseInput{AdminPIN: newPIN, MasterKey: newKey, CA: simCA{}, HSM: simHSM{}}
 	simPIN, simKey := sim.SIMAdminPIN(cardID), sim.SIMMasterKey(cardID)
 	again.NewAdminPIN, again.NewMasterKey = &simPIN, &simKey
 	rep, err = PersonalisePKI(ctx, s, again)

@@ -117,7 +117,7 @@ func resumeInput(t *testing.T, cardID []byte) (PersonaliseInput, *countingCA) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca := &countingCA{CertIssuer: SIMCA{}}
+	ca := &countingCA{CertIssuer: simCA{}}
 	in := simPersonalise(cardID)
 	in.CA, in.Roots = ca, roots
 	in.NewAdminPIN, in.NewMasterKey = &resumePIN, &mkNew

@@ -61,7 +61,7 @@ func TestPKI(t *testing.T) {
 				t.Error("expired certificate accepted")
 			}
 			// Back to SSSE on the same session.
-			if _, err := ReadWithHSM(ctx, tc.sess, SIMHSM{}, ReadOptions{}); err != nil {
+			if _, err := ReadWithHSM(ctx, tc.sess, simHSM{}, ReadOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -10,7 +10,7 @@ import (
 
 // DF01AID is the AID of DF01 公共应用 (public data) under SSSE: RID
 // D156000005 + 01 (ssc-facts §1.1, §1.6).
-var DF01AID = []byte{0xD1, 0x56, 0x00, 0x00, 0x05, 0x01}
+const DF01AID = "\xD1\x56\x00\x00\x05\x01"
 
 // ErrNeedsPIN: DF01 was read without the SSSE PIN verified in this card
 // session (the card answered 6982). It wraps apdu.ErrSecurityStatus.
@@ -78,7 +78,7 @@ func (s *Session) ReadPublic(ctx context.Context) (*PublicInfo, error) {
 		// From here on the current DF is no longer SSSE (whatever the
 		// outcome of the SELECT).
 		s.selected, s.pkiSelected = false, false
-		if err := s.doSelect(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x0C, Data: DF01AID}); err != nil {
+		if err := s.doSelect(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x0C, Data: []byte(DF01AID)}); err != nil {
 			return fmt.Errorf("sscard: select DF01: %w", err)
 		}
 		for i := range publicRecords {

@@ -58,7 +58,7 @@ func TestReadPublic(t *testing.T) {
 			}
 			// The session re-selects SSSE for the basic information...
 			n = tc.rec.count()
-			info, err := ReadWithHSM(ctx, s, SIMHSM{}, ReadOptions{})
+			info, err := ReadWithHSM(ctx, s, simHSM{}, ReadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,8 +11,9 @@ import (
 	"github.com/sscard/ssc/reader"
 )
 
-// SSSEName is the DF name of the SSSE application: "sx1.sh." + GBK 社会保障.
-var SSSEName = []byte{0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF}
+// SSSEName is the DF name of the SSSE application: "sx1.sh." + GBK 社会保障
+// (a constant: no caller can change the name every session selects).
+const SSSEName = "sx1.sh.\xC9\xE7\xBB\xE1\xB1\xA3\xD5\xCF"
 
 // Options configure a Session.
 type Options struct {
@@ -162,7 +163,7 @@ func isStatus(err error) bool {
 // the MF 3F00 and retries once.
 func (s *Session) selectSSSE(ctx context.Context) error {
 	s.selected, s.pkiSelected = false, false
-	cmd := apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x0C, Data: SSSEName}
+	cmd := apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x0C, Data: []byte(SSSEName)}
 	err := s.doSelect(ctx, cmd)
 	if errors.Is(err, apdu.ErrNotFound) {
 		mf := apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x00, P2: 0x0C, Data: []byte{0x3F, 0x00}}

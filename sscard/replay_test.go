@@ -68,7 +68,7 @@ func TestReplayMinhua(t *testing.T) {
 			t.Fatalf("step %d: %v %v", i, resp, err)
 		}
 		if i == 0 {
-			if !bytes.Contains(resp.Data, SSSEName) {
+			if !bytes.Contains(resp.Data, []byte(SSSEName)) {
 				t.Fatalf("FCI %X lacks the SSSE name", resp.Data)
 			}
 			continue

@@ -20,7 +20,7 @@ func TestReadSequenceGen2(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"00A4040C0F" + strings.ToUpper(hex.EncodeToString(SSSEName)),
+		"00A4040C0F" + strings.ToUpper(hex.EncodeToString([]byte(SSSEName))),
 		"00B2032C06", // version (Open)
 		"00B2012C12", "00B2052C06", "00B2062C06", "00B2072C0B",
 		"00B2013414", "00B2023420",
@@ -43,7 +43,7 @@ func TestHSMCommandBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := req.Step1()
-	ans, err := SIMHSM{}.Authenticate(ctx, st)
+	ans, err := simHSM{}.Authenticate(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestHSMCardReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans, _ := SIMHSM{}.Authenticate(ctx, req.Step1())
+	ans, _ := simHSM{}.Authenticate(ctx, req.Step1())
 	card.err = &reader.Error{Op: "transmit", Err: reader.ErrCardReset}
 	if _, err := req.Complete(ctx, ans); !errors.Is(err, reader.ErrCardReset) {
 		t.Fatalf("err = %v", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 // Counter issuance of a blank card as a write session: the Step-1 string
@@ -40,7 +41,7 @@ func ExampleSession_BeginWrite() {
 	}
 	defer ws.Abort() // after Write: nothing to do
 	// Step 1 → the read-key system: RESULT1|RESULT2|.
-	ans, err := sscard.SIMHSM{}.Authenticate(ctx, ws.Step1())
+	ans, err := keysystem.SIM{}.Authenticate(ctx, ws.Step1())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -53,7 +54,7 @@ func ExampleSession_BeginWrite() {
 	fmt.Println("fields in the write-key request:", strings.Count(req.String(), "|"))
 	fmt.Printf("card before: ssn %q\n", ws.Before().SSN)
 	// The write-key request → the write-key system: RESULT|.
-	wans, err := sscard.SIMHSM{}.AuthorizeWrite(ctx, *req)
+	wans, err := keysystem.SIM{}.AuthorizeWrite(ctx, *req)
 	if err != nil {
 		fmt.Println(err)
 		return

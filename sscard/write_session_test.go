@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -115,7 +112,7 @@ func (r *recorder) sentSince(from int, prefix string) bool {
 // checkIssued reads the card back with the HSM: it holds w.
 func checkIssued(t *testing.T, s *Session, w *WriteInfo) {
 	t.Helper()
-	info, err := ReadWithHSM(context.Background(), s, SIMHSM{}, ReadOptions{Fields: FieldsAll})
+	info, err := ReadWithHSM(context.Background(), s, simHSM{}, ReadOptions{Fields: FieldsAll})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +143,7 @@ func TestWriteSessionBlankCard(t *testing.T) {
 	if ws.Before() != nil {
 		t.Error("Before before step 2")
 	}
-	ans, err := SIMHSM{}.Authenticate(ctx, st)
+	ans, err := simHSM{}.Authenticate(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +163,7 @@ func TestWriteSessionBlankCard(t *testing.T) {
 	if before == nil || before.SSN != "" || before.CardNumber != "" || before.Version != "3.00" {
 		t.Errorf("before %+v", before)
 	}
-	wans, err := SIMHSM{}.AuthorizeWrite(ctx, *req)
+	wans, err := simHSM{}.AuthorizeWrite(ctx, *req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +243,7 @@ func TestWriteSessionRefusals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ans, _ := SIMHSM{}.Authenticate(ctx, ws.Step1())
+			ans, _ := simHSM{}.Authenticate(ctx, ws.Step1())
 			from := r.rec.count()
 			if tt.step2 != nil {
 				tt.step2(&ans)
@@ -256,7 +253,7 @@ func TestWriteSessionRefusals(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				wans, _ := SIMHSM{}.AuthorizeWrite(ctx, *req)
+				wans, _ := simHSM{}.AuthorizeWrite(ctx, *req)
 				tt.step3(&wans)
 				from = r.rec.count()
 				_, err = ws.Write(ctx, wans)
@@ -302,7 +299,7 @@ func TestWriteSessionAlreadyIssued(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ans, _ := SIMHSM{}.Authenticate(ctx, ws.Step1())
+			ans, _ := simHSM{}.Authenticate(ctx, ws.Step1())
 			req, err := ws.Authorize(ctx, ans)
 			if b := ws.Before(); b == nil || b.SSN != "411602199001011232" || b.Name != "张三" {
 				t.Errorf("before: %+v", b)
@@ -317,7 +314,7 @@ func TestWriteSessionAlreadyIssued(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wans, _ := SIMHSM{}.AuthorizeWrite(ctx, *req)
+			wans, _ := simHSM{}.AuthorizeWrite(ctx, *req)
 			if rep, err := ws.Write(ctx, wans); err != nil || rep.Rewritten {
 				t.Fatalf("forced: %+v %v", rep, err)
 			}
@@ -379,7 +376,7 @@ func TestWriteSessionBusy(t *testing.T) {
 			}
 		}
 		if step == 1 {
-			ans, _ := SIMHSM{}.Authenticate(ctx, ws.Step1())
+			ans, _ := simHSM{}.Authenticate(ctx, ws.Step1())
 			if _, err := ws.Authorize(ctx, ans); err != nil {
 				t.Fatal(err)
 			}
@@ -410,7 +407,7 @@ func TestWriteSessionAbort(t *testing.T) {
 				t.Fatal(err)
 			}
 			if after == 2 {
-				ans, _ := SIMHSM{}.Authenticate(ctx, ws.Step1())
+				ans, _ := simHSM{}.Authenticate(ctx, ws.Step1())
 				if _, err := ws.Authorize(ctx, ans); err != nil {
 					t.Fatal(err)
 				}
@@ -459,12 +456,12 @@ func TestWriteSessionCardRemoved(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ans, _ := SIMHSM{}.Authenticate(ctx, ws.Step1())
+			ans, _ := simHSM{}.Authenticate(ctx, ws.Step1())
 			req, err := ws.Authorize(ctx, ans)
 			if err != nil {
 				t.Fatal(err)
 			}
-			wans, _ := SIMHSM{}.AuthorizeWrite(ctx, *req)
+			wans, _ := simHSM{}.AuthorizeWrite(ctx, *req)
 			if n == 0 {
 				if err := r.b.Remove("r"); err != nil {
 					t.Fatal(err)
@@ -509,16 +506,16 @@ func TestIssueKeySystemFails(t *testing.T) {
 	w := testWriteInfo(t)
 	r := newWriteRig(t, "gen3-blank")
 	down := errors.New("key system down")
-	_, err := Issue(ctx, r.s, w, IssueOptions{HSM: failHSM{down}, WriteKey: SIMHSM{}})
+	_, err := Issue(ctx, r.s, w, IssueOptions{HSM: failHSM{down}, WriteKey: simHSM{}})
 	var ie *IssueError
 	if !errors.Is(err, ErrHSM) || !errors.Is(err, down) || !errors.As(err, &ie) || ie.Step != StepCheck {
 		t.Fatalf("read key: %v", err)
 	}
-	_, err = Issue(ctx, r.s, w, IssueOptions{HSM: SIMHSM{}, WriteKey: failHSM{down}})
+	_, err = Issue(ctx, r.s, w, IssueOptions{HSM: simHSM{}, WriteKey: failHSM{down}})
 	if !errors.Is(err, ErrHSM) || !errors.As(err, &ie) || ie.Step != StepAuth || r.rec.sent("00DC") {
 		t.Fatalf("write key: %v", err)
 	}
-	if _, err := Issue(ctx, r.s, w, IssueOptions{HSM: SIMHSM{}}); !errors.Is(err, ErrHSM) {
+	if _, err := Issue(ctx, r.s, w, IssueOptions{HSM: simHSM{}}); !errors.Is(err, ErrHSM) {
 		t.Fatalf("no write key: %v", err)
 	}
 	if _, err := Issue(ctx, r.s, w, simIssue()); err != nil {
@@ -531,74 +528,6 @@ type failHSM struct{ err error }
 func (f failHSM) Authenticate(context.Context, Step1) (Step2Input, error) { return Step2Input{}, f.err }
 func (f failHSM) AuthorizeWrite(context.Context, WriteKeyRequest) (WriteKeyAnswer, error) {
 	return WriteKeyAnswer{}, f.err
-}
-
-// TestHTTPHSMWriteKey: one HTTP key system for both keys, told apart by the
-// field count, and a separate write URL.
-func TestHTTPHSMWriteKey(t *testing.T) {
-	var reads, writes atomic.Int32
-	handler := func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		if ct := r.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
-			http.Error(w, "content type "+ct, http.StatusBadRequest)
-			return
-		}
-		var line string
-		if strings.Count(string(b), "|") == 6 {
-			writes.Add(1)
-			req, err := ParseWriteKeyRequest(string(b))
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			a, _ := SIMHSM{}.AuthorizeWrite(r.Context(), req)
-			line = strings.ToLower(a.String())
-		} else {
-			reads.Add(1)
-			st, err := ParseStep1(string(b))
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			a, _ := SIMHSM{}.Authenticate(r.Context(), st)
-			line = a.String()
-		}
-		io.WriteString(w, line+"\r\nignored\n")
-	}
-	srv := httptest.NewServer(http.HandlerFunc(handler))
-	defer srv.Close()
-	wsrv := httptest.NewServer(http.HandlerFunc(handler))
-	defer wsrv.Close()
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "write key unavailable", http.StatusServiceUnavailable)
-	}))
-	defer down.Close()
-
-	ctx := context.Background()
-	w := testWriteInfo(t)
-	r := newWriteRig(t, "gen3-blank")
-	h := HTTPHSM{URL: srv.URL}
-	if _, err := Issue(ctx, r.s, w, IssueOptions{HSM: h, WriteKey: h}); err != nil {
-		t.Fatal(err)
-	}
-	if reads.Load() != 1 || writes.Load() != 1 {
-		t.Errorf("%d reads, %d writes", reads.Load(), writes.Load())
-	}
-	h.WriteURL = wsrv.URL
-	if _, err := Issue(ctx, r.s, w, IssueOptions{HSM: h, WriteKey: h}); err != nil {
-		t.Fatal(err)
-	}
-	h.WriteURL = down.URL
-	_, err := Issue(ctx, r.s, w, IssueOptions{HSM: h, WriteKey: h})
-	var ie *IssueError
-	if !errors.Is(err, ErrHSM) || !errors.As(err, &ie) || ie.Step != StepAuth || !strings.Contains(err.Error(), "write key unavailable") {
-		t.Fatalf("write key down: %v", err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := (HTTPHSM{URL: srv.URL}).AuthorizeWrite(cctx, WriteKeyRequest{}); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled: %v", err)
-	}
 }
 
 func TestWriteKeyStrings(t *testing.T) {

@@ -243,7 +243,7 @@ func TestWriteInfoRecordsGolden(t *testing.T) {
 func TestWriteInfoRecordsSim(t *testing.T) {
 	tc := openSim(t, "gen3", sim.Contactless) // T=1: no GET RESPONSE
 	ctx := context.Background()
-	info, err := ReadWithHSM(ctx, tc.sess, SIMHSM{}, ReadOptions{Fields: FieldsAll})
+	info, err := ReadWithHSM(ctx, tc.sess, simHSM{}, ReadOptions{Fields: FieldsAll})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,40 +91,8 @@ func ParseWriteKeyAnswer(s string) (WriteKeyAnswer, error) {
 }
 
 // WriteKeyHSM is the key system holding the write key (kid 04): it
-// answers a write session's WriteKeyRequest. SIMHSM for software cards,
-// HTTPHSM for a key system over HTTP.
+// answers a write session's WriteKeyRequest. keysystem.SIM for software
+// cards, keysystem.HTTP for a key system over HTTP.
 type WriteKeyHSM interface {
 	AuthorizeWrite(ctx context.Context, req WriteKeyRequest) (WriteKeyAnswer, error)
-}
-
-// AuthorizeWrite implements WriteKeyHSM with the SIM keys (sim-profile §1):
-// RESULT = C||ODATA, C the kid-04 cryptogram with factor KEYFAC.
-func (SIMHSM) AuthorizeWrite(ctx context.Context, req WriteKeyRequest) (WriteKeyAnswer, error) {
-	var out WriteKeyAnswer
-	if err := ctx.Err(); err != nil {
-		return out, err
-	}
-	c, err := simCryptogram(KidUpdate, req.CardID, req.Factor, req.Orig)
-	if err != nil {
-		return WriteKeyAnswer{}, fmt.Errorf("SIM HSM write key: %w", err)
-	}
-	copy(out.Result[:8], c[:])
-	copy(out.Result[8:], req.Orig)
-	return out, nil
-}
-
-// AuthorizeWrite implements WriteKeyHSM (SIM protocol): the 6-field request
-// is POSTed as text/plain to WriteURL (URL when empty; a key system tells
-// the read and write requests apart by their field count, 8 or 6), and a
-// 2xx answer's first line is RESULT|.
-func (h HTTPHSM) AuthorizeWrite(ctx context.Context, req WriteKeyRequest) (WriteKeyAnswer, error) {
-	u := h.WriteURL
-	if u == "" {
-		u = h.URL
-	}
-	line, err := h.post(ctx, u, req.String())
-	if err != nil {
-		return WriteKeyAnswer{}, err
-	}
-	return ParseWriteKeyAnswer(line)
 }

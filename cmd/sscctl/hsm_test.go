@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 // TestHSMStep1Interactive plays the key system: it reads the Step-1 line
@@ -31,7 +32,7 @@ func TestHSMStep1Interactive(t *testing.T) {
 	if err != nil {
 		t.Fatalf("step 1 line %q: %v", line, err)
 	}
-	ans, err := sscard.SIMHSM{}.Authenticate(t.Context(), st)
+	ans, err := keysystem.SIM{}.Authenticate(t.Context(), st)
 	if err != nil {
 		t.Fatal(err)
 	}

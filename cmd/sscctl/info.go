@@ -3,13 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 )
@@ -67,12 +67,7 @@ func (a *app) infoCommand() *cobra.Command {
 			if all {
 				ro.Fields = sscard.FieldsAll
 			}
-			var info *sscard.BasicInfo
-			if hsm != nil && sess.Generation() >= 3 {
-				info, err = sscard.ReadWithHSM(ctx, sess, hsm, ro)
-			} else {
-				info, err = sess.Read(ctx, ro)
-			}
+			info, err := sscard.ReadAuto(ctx, sess, hsm, ro)
 			if err != nil {
 				if errors.Is(err, sscard.ErrNeedsHSM) {
 					return needsHSMHint(err)
@@ -98,19 +93,14 @@ func (a *app) infoCommand() *cobra.Command {
 	return cmd
 }
 
+// parseHSM parses --hsm (stack.ParseHSM: sim, an http(s) URL, or none);
+// a bad value is a usage error.
 func parseHSM(s string) (sscard.HSM, error) {
-	switch {
-	case s == "" || s == "none":
-		return nil, nil
-	case s == "sim":
-		return sscard.SIMHSM{}, nil
-	case strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://"):
-		if _, err := url.Parse(s); err != nil {
-			return nil, usagef("--hsm: %v", err)
-		}
-		return &sscard.HTTPHSM{URL: s}, nil
+	h, err := stack.ParseHSM(s, "")
+	if err != nil {
+		return nil, usagef("--hsm %v", err)
 	}
-	return nil, usagef("--hsm must be sim or an http(s) URL, not %q", s)
+	return h, nil
 }
 
 func printInfo(a *app, info *sscard.BasicInfo, readerName string, proto reader.Protocol) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/sscard"
 )
 
@@ -81,8 +82,8 @@ func parseWriteHSM(name string) (sscard.HSM, sscard.WriteKeyHSM, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	wk, ok := hsm.(sscard.WriteKeyHSM)
-	if hsm == nil || !ok {
+	wk, err := stack.WriteKey(hsm)
+	if err != nil {
 		return nil, nil, usagef("issue needs --hsm sim (the software key system) or --hsm URL (an HTTP key system for the read and write keys)")
 	}
 	return hsm, wk, nil
@@ -145,19 +146,6 @@ func orNone(fields []string) string {
 	return strings.Join(fields, ", ")
 }
 
-// openJournal opens the issuance journal of --journal; without one, j is
-// nil and close does nothing.
-func openJournal(path string) (j sscard.Journal, close func(), err error) {
-	if path == "" {
-		return nil, func() {}, nil
-	}
-	fj, err := sscard.OpenJournal(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	return fj, func() { fj.Close() }, nil
-}
-
 // keySystemKeys answers the steps of a daemon write session with a key
 // system of this process.
 func keySystemKeys(hsm sscard.HSM, wk sscard.WriteKeyHSM) issueKeys {
@@ -209,7 +197,7 @@ func readJournalArgs(path, cardID string) ([]sscard.JournalEntry, error) {
 // openIssueSession opens the card and the journal of --journal (none:
 // j is nil) for a direct issuance; closeAll closes both.
 func (a *app) openIssueSession(ctx context.Context, journalPath string) (sess *sscard.Session, j sscard.Journal, closeAll func(), err error) {
-	j, closeJournal, err := openJournal(journalPath)
+	j, closeJournal, err := stack.OpenJournal(journalPath)
 	if err != nil {
 		return nil, nil, nil, err
 	}

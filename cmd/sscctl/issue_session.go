@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -269,7 +270,7 @@ func (a *app) simHSMCommand() *cobra.Command {
 			if err != nil {
 				return "", err
 			}
-			ans, err := sscard.SIMHSM{}.Authenticate(ctx, st)
+			ans, err := keysystem.SIM{}.Authenticate(ctx, st)
 			return ans.String(), err
 		}))
 	cmd.AddCommand(filter("write-answer", "Read write-key requests, print the SIM write-key answers RESULT|",
@@ -278,7 +279,7 @@ func (a *app) simHSMCommand() *cobra.Command {
 			if err != nil {
 				return "", err
 			}
-			ans, err := sscard.SIMHSM{}.AuthorizeWrite(ctx, req)
+			ans, err := keysystem.SIM{}.AuthorizeWrite(ctx, req)
 			return ans.String(), err
 		}))
 	return cmd

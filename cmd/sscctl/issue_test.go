@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 const issueTestWriteInfo = "411600D156000005005A3C9E17B2D40F|411600000000000000000001|20261201|20361201|B87654321|110101198512120035|王五||1|01|19851212|"
@@ -26,7 +27,7 @@ func TestIssueHTTPKeySystem(t *testing.T) {
 				return
 			}
 			writes.Add(1)
-			a, _ := sscard.SIMHSM{}.AuthorizeWrite(r.Context(), req)
+			a, _ := keysystem.SIM{}.AuthorizeWrite(r.Context(), req)
 			io.WriteString(w, a.String()+"\n")
 			return
 		}
@@ -36,7 +37,7 @@ func TestIssueHTTPKeySystem(t *testing.T) {
 			return
 		}
 		reads.Add(1)
-		a, _ := sscard.SIMHSM{}.Authenticate(r.Context(), st)
+		a, _ := keysystem.SIM{}.Authenticate(r.Context(), st)
 		io.WriteString(w, a.String()+"\n")
 	}))
 	defer srv.Close()

@@ -10,6 +10,7 @@ import (
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -283,7 +284,7 @@ func (a *app) pinResetCommand() *cobra.Command {
 				return err
 			}
 			defer closeAll()
-			if err := sess.ResetPIN(ctx, sscard.SIMHSM{}, pins[0]); err != nil {
+			if err := sess.ResetPIN(ctx, keysystem.SIM{}, pins[0]); err != nil {
 				return pinFailure("new PIN", err)
 			}
 			return a.done("PIN reset")

@@ -1,23 +1,30 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
+// personaliseFlags are the flags of `pki personalise`.
+type personaliseFlags struct {
+	hsm, ca, delivery, journal, roots    string
+	pinEnv, keyEnv, newPinEnv, newKeyEnv string
+	resume                               bool
+}
+
 func (a *app) pkiPersonaliseCommand() *cobra.Command {
-	var hsmName, caName, deliveryFile, journalPath, pinEnv, keyEnv, newPinEnv, newKeyEnv, rootsFile string
-	var resume bool
+	var p personaliseFlags
 	cmd := &cobra.Command{
 		Use:   "personalise",
 		Short: "Personalise the PKI application of an issued card: signing key, certificates, encryption key pair (--hsm sim)",
@@ -40,155 +47,153 @@ func (a *app) pkiPersonaliseCommand() *cobra.Command {
 			"asked again), changes already made are not made again.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			hsm, err := parseHSM(hsmName)
+			in, simPIN, simKey, err := p.input()
 			if err != nil {
 				return err
 			}
-			if hsm == nil {
-				return usagef("pki personalise needs --hsm sim (the software key system) or --hsm URL (an HTTP key system) to read the holder")
-			}
-			var in sscard.PersonaliseInput
-			in.HSM = hsm
-			switch {
-			case deliveryFile != "" && caName != "":
-				return usagef("--ca and --delivery exclude each other")
-			case deliveryFile != "":
-				b, err := os.ReadFile(deliveryFile)
-				if err != nil {
-					return err
-				}
-				if in.Delivery, err = sscard.ParseCADeliveryJSON(b); err != nil {
-					return fmt.Errorf("--delivery %s: %w", deliveryFile, err)
-				}
-			case caName == "sim" || (caName == "" && hsmName == "sim"):
-				in.CA = sscard.SIMCA{}
-			case strings.HasPrefix(caName, "http://") || strings.HasPrefix(caName, "https://"):
-				if _, err := url.Parse(caName); err != nil {
-					return usagef("--ca: %v", err)
-				}
-				in.CA = sscard.HTTPCA{URL: caName}
-			case caName == "":
-				return usagef("pki personalise needs --ca sim, --ca URL or --delivery FILE")
-			default:
-				return usagef("--ca must be sim or an http(s) URL, not %q", caName)
-			}
-			var havePIN, haveKey bool
-			if pinEnv != "" {
-				if err := hexSecret(pinEnv, "admin PIN", in.AdminPIN[:]); err != nil {
-					return err
-				}
-				havePIN = true
-			}
-			if keyEnv != "" {
-				if err := hexSecret(keyEnv, "master key", in.MasterKey[:]); err != nil {
-					return err
-				}
-				haveKey = true
-			}
-			if newPinEnv != "" {
-				in.NewAdminPIN = new([4]byte)
-				if err := hexSecret(newPinEnv, "new admin PIN", in.NewAdminPIN[:]); err != nil {
-					return err
-				}
-			}
-			if newKeyEnv != "" {
-				in.NewMasterKey = new([16]byte)
-				if err := hexSecret(newKeyEnv, "new master key", in.NewMasterKey[:]); err != nil {
-					return err
-				}
-			}
-			if rootsFile != "" {
-				if in.Roots, err = loadRoots(rootsFile); err != nil {
-					return err
-				}
-			}
-			if resume {
-				if journalPath == "" {
-					return usagef("--resume needs --journal FILE (the journal of the run to resume)")
-				}
-				if in.Resume, err = sscard.ReadJournal(journalPath); err != nil {
-					return fmt.Errorf("--resume: %w", err)
-				}
-				if in.Resume == nil {
-					in.Resume = []sscard.JournalEntry{} // nothing recorded: a fresh run
-				}
-			}
-			j, closeJournal, err := openJournal(journalPath)
+			rep, err := a.personalise(cmd.Context(), in, p.journal, simPIN, simKey)
 			if err != nil {
 				return err
 			}
-			defer closeJournal()
-			in.Journal = j
-			sess, _, closeAll, err := a.openSession(ctx)
-			if err != nil {
-				return err
-			}
-			defer closeAll()
-			if (!havePIN || !haveKey) && hsmName != "sim" {
-				return usagef("without --hsm sim, give --admin-pin-env and --master-key-env")
-			}
-			if !havePIN || !haveKey {
-				// The SIM values are derived from the card id.
-				info, err := sscard.ReadWithHSM(ctx, sess, in.HSM, sscard.ReadOptions{Fields: sscard.FieldCardID})
-				if err != nil {
-					return err
-				}
-				if !havePIN {
-					in.AdminPIN = sim.SIMAdminPIN(info.CardID)
-					// The run to resume changed the admin PIN: the SIM value
-					// is no longer the card's.
-					st := sscard.PKIStatus(in.Resume, hex.EncodeToString(info.CardID))
-					if st != nil && st.AdminPIN == sscard.PKISecretNew {
-						if in.NewAdminPIN == nil {
-							return usagef("the run to resume changed the admin PIN: give the new one with --admin-pin-env")
-						}
-						in.AdminPIN = *in.NewAdminPIN
-					}
-				}
-				if !haveKey {
-					in.MasterKey = sim.SIMMasterKey(info.CardID)
-				}
-			}
-			rep, err := sscard.PersonalisePKI(ctx, sess, in)
-			if err != nil {
-				return pkiMissing(err)
-			}
-			if a.json {
-				return writeJSON(a.stdout, rep)
-			}
-			fmt.Fprintf(a.stdout, "card %s\n", rep.CardID)
-			for _, s := range rep.Steps {
-				label := stepLabel(s)
-				if slices.Contains(rep.Kept, s) {
-					switch s {
-					case sscard.StepPKIAdminPIN, sscard.StepPKIMasterKey, sscard.StepPKIMasterKeyDDF:
-						label += " (by the previous run)"
-					default:
-						label += " (kept: already on the card)"
-					}
-				}
-				fmt.Fprintf(a.stdout, "%s\t%s\n", s, label)
-			}
-			fmt.Fprintf(a.stdout, "public key\t%s\n", rep.PublicKey)
-			fmt.Fprintf(a.stdout, "encryption key\t%s\n", rep.EncryptionKey)
-			fmt.Fprintln(a.stdout, "OK")
-			return nil
+			return a.printPersonaliseReport(rep)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&hsmName, "hsm", os.Getenv("SSC_HSM"), "key system that reads the holder: sim or an http(s) URL (env SSC_HSM)")
-	f.StringVar(&caName, "ca", "", "certificate authority: sim (the SIM test CA, default with --hsm sim) or an http(s) `URL` (SIM JSON protocol)")
-	f.StringVar(&deliveryFile, "delivery", "", "use the CA delivery in this JSON `FILE` ({\"QMZS\",\"JMZS\",\"JMMY\"}) instead of asking a CA; no key is generated")
-	f.StringVar(&pinEnv, "admin-pin-env", "", "read the admin PIN (8 hex digits) from the environment variable `NAME` (default with --hsm sim: the SIM value)")
-	f.StringVar(&keyEnv, "master-key-env", "", "read the master key (32 hex digits) from the environment variable `NAME` (default with --hsm sim: the SIM value)")
-	f.StringVar(&newPinEnv, "new-admin-pin-env", "", "change the admin PIN to the one (8 hex digits) in the environment variable `NAME`")
-	f.StringVar(&newKeyEnv, "new-master-key-env", "", "change the master key, last, to the one (32 hex digits) in the environment variable `NAME`")
-	f.StringVar(&rootsFile, "roots", "", "PEM file of trusted roots for the written certificates (default: the SIM test root with --ca sim; otherwise only the keys are checked)")
-	f.StringVar(&journalPath, "journal", "", "append every step to this journal `FILE` (JSON lines, no secrets)")
-	f.BoolVar(&resume, "resume", false, "continue the last personalisation of the card recorded in --journal")
+	f.StringVar(&p.hsm, "hsm", os.Getenv("SSC_HSM"), "key system that reads the holder: sim or an http(s) URL (env SSC_HSM)")
+	f.StringVar(&p.ca, "ca", "", "certificate authority: sim (the SIM test CA, default with --hsm sim) or an http(s) `URL` (SIM JSON protocol)")
+	f.StringVar(&p.delivery, "delivery", "", "use the CA delivery in this JSON `FILE` ({\"QMZS\",\"JMZS\",\"JMMY\"}) instead of asking a CA; no key is generated")
+	f.StringVar(&p.pinEnv, "admin-pin-env", "", "read the admin PIN (8 hex digits) from the environment variable `NAME` (default with --hsm sim: the SIM value)")
+	f.StringVar(&p.keyEnv, "master-key-env", "", "read the master key (32 hex digits) from the environment variable `NAME` (default with --hsm sim: the SIM value)")
+	f.StringVar(&p.newPinEnv, "new-admin-pin-env", "", "change the admin PIN to the one (8 hex digits) in the environment variable `NAME`")
+	f.StringVar(&p.newKeyEnv, "new-master-key-env", "", "change the master key, last, to the one (32 hex digits) in the environment variable `NAME`")
+	f.StringVar(&p.roots, "roots", "", "PEM file of trusted roots for the written certificates (default: the SIM test root with --ca sim; otherwise only the keys are checked)")
+	f.StringVar(&p.journal, "journal", "", "append every step to this journal `FILE` (JSON lines, no secrets)")
+	f.BoolVar(&p.resume, "resume", false, "continue the last personalisation of the card recorded in --journal")
 	cmd.AddCommand(a.pkiPersonaliseStatusCommand())
 	return cmd
+}
+
+// input turns the flags into the personalisation input, every usage error
+// before the card is touched; simPIN and simKey say that the admin PIN and
+// the master key are the SIM values of the card (--hsm sim without
+// --admin-pin-env, --master-key-env), read from it later.
+func (p *personaliseFlags) input() (in sscard.PersonaliseInput, simPIN, simKey bool, err error) {
+	fail := func(err error) (sscard.PersonaliseInput, bool, bool, error) {
+		return sscard.PersonaliseInput{}, false, false, err
+	}
+	if in.HSM, err = parseHSM(p.hsm); err != nil {
+		return fail(err)
+	}
+	if in.HSM == nil {
+		return fail(usagef("pki personalise needs --hsm sim (the software key system) or --hsm URL (an HTTP key system) to read the holder"))
+	}
+	_, isSIM := in.HSM.(keysystem.SIM)
+	switch {
+	case p.delivery != "" && p.ca != "":
+		return fail(usagef("--ca and --delivery exclude each other"))
+	case p.delivery != "":
+		if in.Delivery, err = stack.ReadDelivery(p.delivery); err != nil {
+			return fail(fmt.Errorf("--delivery %s: %w", p.delivery, err))
+		}
+	case p.ca == "" && isSIM:
+		in.CA = keysystem.SIMCA{} // software cards need no --ca
+	case p.ca == "":
+		return fail(usagef("pki personalise needs --ca sim, --ca URL or --delivery FILE"))
+	default:
+		if in.CA, err = stack.ParseCA(p.ca); err != nil {
+			return fail(usagef("--ca %v", err))
+		}
+	}
+	simPIN, simKey = p.pinEnv == "", p.keyEnv == ""
+	if !simPIN {
+		if err := hexSecret(p.pinEnv, "admin PIN", in.AdminPIN[:]); err != nil {
+			return fail(err)
+		}
+	}
+	if !simKey {
+		if err := hexSecret(p.keyEnv, "master key", in.MasterKey[:]); err != nil {
+			return fail(err)
+		}
+	}
+	if p.newPinEnv != "" {
+		in.NewAdminPIN = new([4]byte)
+		if err := hexSecret(p.newPinEnv, "new admin PIN", in.NewAdminPIN[:]); err != nil {
+			return fail(err)
+		}
+	}
+	if p.newKeyEnv != "" {
+		in.NewMasterKey = new([16]byte)
+		if err := hexSecret(p.newKeyEnv, "new master key", in.NewMasterKey[:]); err != nil {
+			return fail(err)
+		}
+	}
+	if p.roots != "" {
+		if in.Roots, err = loadRoots(p.roots); err != nil {
+			return fail(err)
+		}
+	}
+	if p.resume {
+		if in.Resume, err = stack.ReadResume(p.journal); errors.Is(err, stack.ErrNoJournal) {
+			return fail(usagef("--resume needs --journal FILE (the journal of the run to resume)"))
+		} else if err != nil {
+			return fail(fmt.Errorf("--resume: %w", err))
+		}
+	}
+	if (simPIN || simKey) && !isSIM {
+		return fail(usagef("without --hsm sim, give --admin-pin-env and --master-key-env"))
+	}
+	return in, simPIN, simKey, nil
+}
+
+// personalise opens the journal and the card, completes in with the SIM
+// admin secrets asked for, and personalises the card.
+func (a *app) personalise(ctx context.Context, in sscard.PersonaliseInput, journalPath string, simPIN, simKey bool) (*sscard.PersonaliseReport, error) {
+	j, closeJournal, err := stack.OpenJournal(journalPath)
+	if err != nil {
+		return nil, err
+	}
+	defer closeJournal()
+	in.Journal = j
+	sess, _, closeAll, err := a.openSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	if err := keysystem.SIMAdminKeys(ctx, sess, &in, simPIN, simKey); errors.Is(err, keysystem.ErrAdminPINChanged) {
+		return nil, usagef("the run to resume changed the admin PIN: give the new one with --admin-pin-env")
+	} else if err != nil {
+		return nil, err
+	}
+	rep, err := sscard.PersonalisePKI(ctx, sess, in)
+	if err != nil {
+		return nil, pkiMissing(err)
+	}
+	return rep, nil
+}
+
+// printPersonaliseReport prints the steps of a personalisation, the kept
+// ones marked.
+func (a *app) printPersonaliseReport(rep *sscard.PersonaliseReport) error {
+	if a.json {
+		return writeJSON(a.stdout, rep)
+	}
+	fmt.Fprintf(a.stdout, "card %s\n", rep.CardID)
+	for _, s := range rep.Steps {
+		label := stepLabel(s)
+		if slices.Contains(rep.Kept, s) {
+			switch s {
+			case sscard.StepPKIAdminPIN, sscard.StepPKIMasterKey, sscard.StepPKIMasterKeyDDF:
+				label += " (by the previous run)"
+			default:
+				label += " (kept: already on the card)"
+			}
+		}
+		fmt.Fprintf(a.stdout, "%s\t%s\n", s, label)
+	}
+	fmt.Fprintf(a.stdout, "public key\t%s\n", rep.PublicKey)
+	fmt.Fprintf(a.stdout, "encryption key\t%s\n", rep.EncryptionKey)
+	fmt.Fprintln(a.stdout, "OK")
+	return nil
 }
 
 func (a *app) pkiPersonaliseStatusCommand() *cobra.Command {

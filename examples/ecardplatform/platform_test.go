@@ -21,6 +21,7 @@ import (
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 const testOrigin = "http://localhost:8443"
@@ -85,7 +86,7 @@ func cardBundle(t *testing.T, edit func(*sim.Profile), level int, origin string,
 		t.Fatal(err)
 	}
 	bundle, err := cardlink.Create(ctx, card, sess, cardlink.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"},
-		cardlink.Options{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: simkeys.CAKeyTable()}})
+		cardlink.Options{HSM: keysystem.SIM{}, PBOC: pboc.Options{CAKeys: simkeys.CAKeyTable()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sim"
-	"github.com/sscard/ssc/sscard"
 )
 
 // Backends returns the reader backends of c (stack.Backends): PC/SC always,
@@ -12,16 +11,4 @@ import (
 // only: the daemon has no setting for the interface).
 func (c Config) Backends() ([]reader.Backend, error) {
 	return stack.Backends(stack.BackendConfig{Serial: c.Serial, SimProfile: c.Sim, SimMode: sim.Contact})
-}
-
-// hsmAdapter returns the HSM of c, or nil when none is configured.
-func (c Config) hsmAdapter() sscard.HSM {
-	kind, _ := c.hsm()
-	switch kind {
-	case "sim":
-		return sscard.SIMHSM{}
-	case "http":
-		return sscard.HTTPHSM{URL: c.HSM, WriteURL: c.HSMWriteURL}
-	}
-	return nil
 }

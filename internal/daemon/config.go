@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -47,10 +46,11 @@ type Config struct {
 	// profile (a built-in name such as "gen3", or a profile file).
 	Sim string `yaml:"sim"`
 	// HSM is "sim" (the SIM software HSM, for tests), an http(s) URL
-	// (sscard.HTTPHSM) or empty (3rd-gen protected fields give needs_hsm).
+	// (keysystem.HTTP) or empty or "none" (3rd-gen protected fields give
+	// needs_hsm); internal/stack.ParseHSM reads it, as sscctl's --hsm.
 	HSM string `yaml:"hsm"`
 	// HSMWriteURL, with an http(s) HSM, is where the write-key requests of
-	// issuance go (sscard.HTTPHSM.WriteURL); empty: the HSM URL.
+	// issuance go (keysystem.HTTP.WriteURL); empty: the HSM URL.
 	HSMWriteURL string `yaml:"hsm_write_url"`
 	// TerminalNo and DeviceNo end the iReadCardBas string.
 	TerminalNo string `yaml:"terminal_no"`
@@ -82,7 +82,7 @@ type Config struct {
 	IssueJournal string `yaml:"issue_journal"`
 	// PKICA is the certificate authority that issues the certificates and
 	// the enveloped encryption key pair of PKI personalisation: "sim" (the
-	// SIM test CA), an http(s) URL (sscard.HTTPCA, SIM JSON protocol), or
+	// SIM test CA), an http(s) URL (keysystem.HTTPCA, SIM JSON protocol), or
 	// empty (the endpoint answers disabled unless the request carries a
 	// delivery).
 	PKICA string `yaml:"pki_ca"`
@@ -235,13 +235,10 @@ func (c Config) Validate() error {
 	if _, err := stack.SerialConfigs(c.Serial); err != nil {
 		errs = append(errs, err)
 	}
-	if kind, err := c.hsm(); err != nil {
-		errs = append(errs, err)
-	} else if c.HSMWriteURL != "" {
-		u, err := url.Parse(c.HSMWriteURL)
-		if kind != "http" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("hsm_write_url %q: want an http(s) URL, with hsm an http(s) URL", c.HSMWriteURL))
-		}
+	if _, err := stack.ParseHSM(c.HSM, c.HSMWriteURL); errors.Is(err, stack.ErrWriteURL) {
+		errs = append(errs, fmt.Errorf("hsm_write_url: %w", err))
+	} else if err != nil {
+		errs = append(errs, fmt.Errorf("hsm %w", err))
 	}
 	if c.Sim != "" {
 		if _, err := stack.SimCard(c.Sim, sim.Contact); err != nil {
@@ -327,21 +324,6 @@ func isLoopbackHTTPOrigin(o string) bool {
 		}
 	}
 	return false
-}
-
-// hsmKind classifies Config.HSM.
-func (c Config) hsm() (string, error) {
-	switch {
-	case c.HSM == "":
-		return "", nil
-	case c.HSM == "sim":
-		return "sim", nil
-	}
-	u, err := url.Parse(c.HSM)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("hsm %q: want \"sim\" or an http(s) URL", c.HSM)
-	}
-	return "http", nil
 }
 
 // loadCAKeys reads Config.PBOCCAKeys.

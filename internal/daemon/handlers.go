@@ -133,14 +133,11 @@ func (d *Daemon) handleInfo(w http.ResponseWriter, r *http.Request) {
 			err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
 				readFrom = op.reader.Insertion
 				opts := sscard.ReadOptions{Fields: fields, AllowPartial: partial && hsm == nil}
+				// Reading with the HSM authenticates: the card must be reset
+				// afterwards.
+				op.raised = sscard.ReadsWithHSM(op.sess, hsm)
 				var err error
-				if hsm != nil && op.sess.Generation() >= 3 {
-					// ReadWithHSM authenticates: the card must be reset afterwards.
-					op.raised = true
-					info, err = sscard.ReadWithHSM(ctx, op.sess, hsm, opts)
-				} else {
-					info, err = op.sess.Read(ctx, opts)
-				}
+				info, err = sscard.ReadAuto(ctx, op.sess, hsm, opts)
 				if err == nil {
 					if shareable {
 						d.cache.put(op.reader.Name, op.reader.Insertion, info)

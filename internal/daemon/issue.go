@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
@@ -24,8 +25,8 @@ func (d *Daemon) handleIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set := d.conf()
-	wk, ok := set.hsm.(sscard.WriteKeyHSM)
-	if !ok {
+	wk, err := stack.WriteKey(set.hsm)
+	if err != nil {
 		writeError(w, sscd.Errorf(sscd.CodeNeedsHSM, "issuance needs a key system that authorizes writes (hsm: sim for software cards)"))
 		return
 	}

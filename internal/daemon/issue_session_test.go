@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -20,7 +21,7 @@ func writeKeyAnswer(t testing.TB, request string, mutate func(*sscard.WriteKeyAn
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := sscard.SIMHSM{}.AuthorizeWrite(context.Background(), req)
+	a, err := keysystem.SIM{}.AuthorizeWrite(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,10 +316,13 @@ func TestIssueSessionCardSwap(t *testing.T) {
 // TestIssueDaemonHSMIsWriteKey: the configured key systems (hsm: sim or
 // URL) hold the write key too, as the one-call issuance needs.
 func TestIssueDaemonHSMIsWriteKey(t *testing.T) {
-	if _, ok := (Config{HSM: "http://127.0.0.1:1/"}).hsmAdapter().(sscard.WriteKeyHSM); !ok {
-		t.Fatal("the HTTP key system does not hold the write key")
-	}
-	if _, ok := (Config{HSM: "sim"}).hsmAdapter().(sscard.WriteKeyHSM); !ok {
-		t.Fatal("the SIM key system does not hold the write key")
+	for _, spec := range []string{"http://127.0.0.1:1/", "sim"} {
+		set, err := newSettings(Config{HSM: spec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := set.hsm.(sscard.WriteKeyHSM); !ok {
+			t.Fatalf("the key system %s does not hold the write key", spec)
+		}
 	}
 }

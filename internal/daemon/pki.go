@@ -2,43 +2,20 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"net/url"
-	"time"
 
+	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
 
 // checkPKICA validates pki_ca: empty, "sim" or an http(s) URL.
 func (c Config) checkPKICA() error {
-	switch c.PKICA {
-	case "", "sim":
-		return nil
-	}
-	u, err := url.Parse(c.PKICA)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("pki_ca %q: want \"sim\", an http(s) URL or nothing", c.PKICA)
+	if _, err := stack.ParseCA(c.PKICA); err != nil {
+		return fmt.Errorf("pki_ca %w", err)
 	}
 	return nil
-}
-
-// pkiCAClient is the HTTP client of an HTTP CA: a CA answer never takes
-// longer than this.
-var pkiCAClient = &http.Client{Timeout: 30 * time.Second}
-
-// pkiCA returns the configured certificate authority, nil when none.
-func (c Config) pkiCA() sscard.CertIssuer {
-	switch c.PKICA {
-	case "":
-		return nil
-	case "sim":
-		return sscard.SIMCA{}
-	}
-	return sscard.HTTPCA{URL: c.PKICA, Client: pkiCAClient}
 }
 
 // handlePKIPersonalise personalises the PKI application
@@ -55,7 +32,7 @@ func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set := d.conf()
-	in := sscard.PersonaliseInput{CA: set.cfg.pkiCA(), Delivery: req.Delivery, HSM: set.hsm}
+	in := sscard.PersonaliseInput{CA: set.ca, Delivery: req.Delivery, HSM: set.hsm}
 	if in.CA == nil && in.Delivery == nil {
 		writeError(w, sscd.Errorf(sscd.CodeDisabled, "no certificate authority configured (pki_ca) and no delivery in the request"))
 		return
@@ -88,14 +65,10 @@ func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
 			writeError(w, sscd.Errorf(sscd.CodeBadRequest, "resume needs the issuance journal (issue_journal)"))
 			return
 		}
-		entries, err := sscard.ReadJournal(set.cfg.IssueJournal)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			writeError(w, sscd.Errorf(sscd.CodeInternal, "issuance journal: %v", err))
+		var err error
+		if in.Resume, err = stack.ReadResume(set.cfg.IssueJournal); err != nil {
+			writeError(w, sscd.Errorf(sscd.CodeInternal, "%v", err))
 			return
-		}
-		in.Resume = entries
-		if in.Resume == nil {
-			in.Resume = []sscard.JournalEntry{} // nothing recorded yet: a fresh run
 		}
 	}
 	j, closeJournal, err := set.issueJournal()

@@ -13,6 +13,7 @@ import (
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -29,7 +30,9 @@ func TestPKICAConfig(t *testing.T) {
 			t.Errorf("pki_ca %q: %v", c.ca, err)
 		}
 	}
-	if _, ok := (Config{PKICA: "https://ca.example/x"}).pkiCA().(sscard.HTTPCA); !ok {
+	if set, err := newSettings(Config{PKICA: "https://ca.example/x"}); err != nil {
+		t.Fatal(err)
+	} else if _, ok := set.ca.(keysystem.HTTPCA); !ok {
 		t.Error("an URL is not an HTTPCA")
 	}
 }
@@ -37,7 +40,7 @@ func TestPKICAConfig(t *testing.T) {
 // TestPKIPersonaliseHTTPCA: pki_ca an http URL, served by SIMCA.
 func TestPKIPersonaliseHTTPCA(t *testing.T) {
 	ctx := ctxT(t)
-	srv := httptest.NewServer(sscard.NewCAHandler(sscard.SIMCA{}))
+	srv := httptest.NewServer(keysystem.NewCAHandler(keysystem.SIMCA{}))
 	defer srv.Close()
 	_, c, _ := testDaemon(t, Config{HSM: "sim", PKICA: srv.URL}, simBackend(t, newCard(t, "gen3-blank", nil)))
 	waitReader(t, c, "r0", func(r sscd.Reader, _ bool) bool { return r.Kind == sscd.KindSSC })
@@ -81,7 +84,7 @@ func TestPKIPersonaliseDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	blob, _ := env.Marshal()
-	issued, _ := sscard.SIMCA{}.Issue(ctx, sscard.CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &sscard.BasicInfo{
+	issued, _ := keysystem.SIMCA{}.Issue(ctx, sscard.CertRequest{CardID: cardID, SigningKey: &sign.PublicKey, Holder: &sscard.BasicInfo{
 		Name: "张三", CardNumber: "A12345678", IssueDate: "20240101", ExpiryDate: "20340101"}})
 	encCert, err := simkeys.HolderEncryptionCertificate(cardID, &enc.PublicKey, "张三", "A12345678",
 		time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2034, 1, 1, 0, 0, 0, 0, time.UTC))
@@ -109,7 +112,7 @@ func TestPKIPersonaliseDelivery(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	// A delivery for another signing key: ErrKeyMismatch at pki.cert.
-	other, _ := sscard.SIMCA{}.Issue(ctx, sscard.CertRequest{CardID: cardID, SigningKey: &enc.PublicKey, Holder: &sscard.BasicInfo{
+	other, _ := keysystem.SIMCA{}.Issue(ctx, sscard.CertRequest{CardID: cardID, SigningKey: &enc.PublicKey, Holder: &sscard.BasicInfo{
 		Name: "张三", CardNumber: "A12345678", IssueDate: "20240101", ExpiryDate: "20340101"}})
 	req.Delivery = other
 	_, err = c.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})

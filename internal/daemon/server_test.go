@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -93,7 +94,7 @@ func hsmStep2(t testing.TB, step1 string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans, err := sscard.SIMHSM{}.Authenticate(context.Background(), st)
+	ans, err := keysystem.SIM{}.Authenticate(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
@@ -14,13 +15,21 @@ import (
 // half-way.
 type settings struct {
 	cfg    Config
-	hsm    sscard.HSM
+	hsm    sscard.HSM        // nil: none configured
+	ca     sscard.CertIssuer // pki_ca; nil: none configured
 	term   sscard.TerminalInfo
 	caKeys *sm.CAKeyTable // nil: no ODA during level-2 linking
 }
 
 func newSettings(cfg Config) (*settings, error) {
-	s := &settings{cfg: cfg, hsm: cfg.hsmAdapter(), term: sscard.TerminalInfo{TerminalNo: cfg.TerminalNo, DeviceNo: cfg.DeviceNo}}
+	s := &settings{cfg: cfg, term: sscard.TerminalInfo{TerminalNo: cfg.TerminalNo, DeviceNo: cfg.DeviceNo}}
+	var err error
+	if s.hsm, err = stack.ParseHSM(cfg.HSM, cfg.HSMWriteURL); err != nil {
+		return nil, fmt.Errorf("hsm: %w", err)
+	}
+	if s.ca, err = stack.ParseCA(cfg.PKICA); err != nil {
+		return nil, fmt.Errorf("pki_ca: %w", err)
+	}
 	if cfg.PBOCCAKeys != "" {
 		t, err := loadCAKeys(cfg.PBOCCAKeys)
 		if err != nil {
@@ -69,12 +78,9 @@ func (d *Daemon) Reload(cfg Config) (restart []string, err error) {
 // PKI personalisation steps); without one, j is nil and close does
 // nothing. Each operation opens it afresh, so a reload takes effect at once.
 func (s *settings) issueJournal() (j sscard.Journal, close func(), err error) {
-	if s.cfg.IssueJournal == "" {
-		return nil, func() {}, nil
-	}
-	fj, err := sscard.OpenJournal(s.cfg.IssueJournal)
+	j, close, err = stack.OpenJournal(s.cfg.IssueJournal)
 	if err != nil {
-		return nil, nil, sscd.Errorf(sscd.CodeInternal, "issuance journal: %v", err)
+		return nil, nil, sscd.Errorf(sscd.CodeInternal, "%v", err)
 	}
-	return fj, func() { fj.Close() }, nil
+	return j, close, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 // simCard connects to an in-process software card of profile (edit may
@@ -36,7 +37,7 @@ func TestCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := cardlink.Options{HSM: sscard.SIMHSM{}, PBOC: pboc.Options{CAKeys: simkeys.CAKeyTable()}, ODA: true}
+	opts := cardlink.Options{HSM: keysystem.SIM{}, PBOC: pboc.Options{CAKeys: simkeys.CAKeyTable()}, ODA: true}
 	for _, level := range []int{link.Level1, link.Level2} {
 		card, sess := simCard(t, "gen3", nil)
 		b, err := cardlink.Create(ctx, card, sess, cardlink.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "123456"}, opts)

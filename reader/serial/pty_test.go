@@ -15,6 +15,7 @@ import (
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sim/gempc"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 // The serial backend against the reader emulator (sim/gempc) over a socat
@@ -94,7 +95,7 @@ func TestSerialPTYBasicInfo(t *testing.T) {
 		t.Fatalf("sscard.Open: %v", err)
 	}
 	defer s.Close()
-	info, err := sscard.ReadWithHSM(rig.ctx, s, sscard.SIMHSM{}, sscard.ReadOptions{})
+	info, err := sscard.ReadWithHSM(rig.ctx, s, keysystem.SIM{}, sscard.ReadOptions{})
 	if err != nil {
 		t.Fatalf("ReadWithHSM: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sim/gempc"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscard/keysystem"
 )
 
 // Cross-check of the emulator against the real thing: pcscd with Debian's
@@ -188,7 +189,7 @@ func TestPCSCBasicInfo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	info, err := sscard.ReadWithHSM(ctx, s, sscard.SIMHSM{}, sscard.ReadOptions{})
+	info, err := sscard.ReadWithHSM(ctx, s, keysystem.SIM{}, sscard.ReadOptions{})
 	if err != nil {
 		t.Fatalf("ReadWithHSM: %v", err)
 	}
