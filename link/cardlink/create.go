@@ -39,13 +39,7 @@ func Create(ctx context.Context, card reader.Card, sess *sscard.Session, req Req
 	if err := req.Check(); err != nil {
 		return nil, err
 	}
-	var info *sscard.BasicInfo
-	var err error
-	if opts.HSM != nil && sess.Generation() >= 3 {
-		info, err = sscard.ReadWithHSM(ctx, sess, opts.HSM, sscard.ReadOptions{})
-	} else {
-		info, err = sess.Read(ctx, sscard.ReadOptions{})
-	}
+	info, err := sscard.ReadAuto(ctx, sess, opts.HSM, sscard.ReadOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("cardlink: read the card: %w", err)
 	}
