@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -64,27 +63,6 @@ const (
 	pkiPubSize    = 66   // EF 0012: 00 40 || X || Y
 	pkiAdminTries = 5    // admin PIN and master key try counters (contract)
 )
-
-// SIMAdminPIN returns the SIM admin PIN (GLYPIN) of the PKI application of
-// the card with the 16-byte card identification code cardID:
-// SM3("SSC-SIM-GLYPIN" || cardID)[0:4] (SIM choice, docs/issuance.md "PKI
-// personalisation — the contract"). Hosts give it as 8 hex digits.
-func SIMAdminPIN(cardID []byte) [4]byte {
-	sum := sm3.Sum(append([]byte("SSC-SIM-GLYPIN"), cardID...))
-	var p [4]byte
-	copy(p[:], sum[:4])
-	return p
-}
-
-// SIMMasterKey returns the SIM master key (ZKMY) of the PKI application of
-// the card with the card identification code cardID:
-// SM3("SSC-SIM-ZKMY" || cardID)[0:16] (SIM choice, same contract).
-func SIMMasterKey(cardID []byte) [16]byte {
-	sum := sm3.Sum(append([]byte("SSC-SIM-ZKMY"), cardID...))
-	var k [16]byte
-	copy(k[:], sum[:16])
-	return k
-}
 
 // pkiMasterKey is a master key (ZKMY) of the PKI application, with its
 // non-volatile try counter: the ADF has one (pkiAdmin.master), the DDF

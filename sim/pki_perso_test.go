@@ -9,6 +9,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sm"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // The PKI personalisation commands of docs/issuance.md ("PKI
@@ -99,7 +100,7 @@ func sm4ECB(key, data []byte) ([]byte, error) {
 
 func simAdmin(c *Card) ([4]byte, [16]byte) {
 	id := h(c.Profile().SSSE.CardID)
-	return SIMAdminPIN(id), SIMMasterKey(id)
+	return simkeys.PKIAdminPIN(id), simkeys.PKIMasterKey(id)
 }
 
 const generateKeyPair = "80400000" + "08C0020012C2020013"
@@ -108,11 +109,11 @@ func TestSIMAdminValues(t *testing.T) {
 	id := h("411600D156000005005A3C9E17B2D40F")
 	pinSum := sm3.Sum(append([]byte("SSC-SIM-GLYPIN"), id...))
 	keySum := sm3.Sum(append([]byte("SSC-SIM-ZKMY"), id...))
-	if pin := SIMAdminPIN(id); !bytes.Equal(pin[:], pinSum[:4]) {
-		t.Errorf("SIMAdminPIN %X", pin)
+	if pin := simkeys.PKIAdminPIN(id); !bytes.Equal(pin[:], pinSum[:4]) {
+		t.Errorf("simkeys.PKIAdminPIN %X", pin)
 	}
-	if key := SIMMasterKey(id); !bytes.Equal(key[:], keySum[:16]) {
-		t.Errorf("SIMMasterKey %X", key)
+	if key := simkeys.PKIMasterKey(id); !bytes.Equal(key[:], keySum[:16]) {
+		t.Errorf("simkeys.PKIMasterKey %X", key)
 	}
 }
 

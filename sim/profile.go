@@ -70,8 +70,8 @@ type PKIProfile struct {
 	// the issuance generates the key pair and writes the certificates. The
 	// user PIN is pin / pin_tries as usual. It needs no holder data, so it
 	// is allowed on a blank card (ssse.blank). Default false. Blank or not,
-	// the application has the SIM admin PIN (SIMAdminPIN, 5 tries) and
-	// master key (SIMMasterKey, 5 tries) of the card id.
+	// the application has the SIM admin PIN (simkeys.PKIAdminPIN, 5 tries) and
+	// master key (simkeys.PKIMasterKey, 5 tries) of the card id.
 	Blank bool `json:"blank,omitempty" yaml:"blank,omitempty"`
 }
 
@@ -308,7 +308,7 @@ type pkiData struct {
 	pubFile []byte // EF 0012
 	cert    []byte // EF 0018, DER
 	// blank: the unpersonalised application (pki.blank); adminPIN and
-	// masterKey: SIMAdminPIN and SIMMasterKey of the card id.
+	// masterKey: simkeys.PKIAdminPIN and simkeys.PKIMasterKey of the card id.
 	blank     bool
 	adminPIN  [4]byte
 	masterKey [16]byte
@@ -596,7 +596,7 @@ func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, blank boo
 	}
 	if pki.Enabled && pki.Blank && len(fe.errs) == 0 && out.cardID != nil {
 		d.blank = true
-		d.adminPIN, d.masterKey = SIMAdminPIN(out.cardID), SIMMasterKey(out.cardID)
+		d.adminPIN, d.masterKey = simkeys.PKIAdminPIN(out.cardID), simkeys.PKIMasterKey(out.cardID)
 		d.pubFile, d.cert = make([]byte, pkiPubSize), make([]byte, pkiCertSize)
 		d.encPubFile, d.encCert = make([]byte, pkiPubSize), make([]byte, pkiCertSize)
 		return d
@@ -604,7 +604,7 @@ func (fe *fieldErrors) pkiField(pki *PKIProfile, out *personalisation, blank boo
 	if !pki.Enabled || len(fe.errs) > 0 || out.cardID == nil || out.cardNumber == nil {
 		return nil
 	}
-	d.adminPIN, d.masterKey = SIMAdminPIN(out.cardID), SIMMasterKey(out.cardID)
+	d.adminPIN, d.masterKey = simkeys.PKIAdminPIN(out.cardID), simkeys.PKIMasterKey(out.cardID)
 	key, err := simkeys.CardSigningKey(out.cardID)
 	if err != nil {
 		fe.add("pki", "signing key: %v", err)

@@ -54,7 +54,7 @@ func ParseCAKeyTable(r io.Reader, name string) (*CAKeyTable, error) {
 }
 
 // LoadCAKeyTable reads a CA key table file (ParseCAKeyTable).
-// simkeys.LoadCAKeyTable also accepts "sim" for the SIM CA.
+// stack.CAKeys also accepts "sim" for the SIM CA.
 func LoadCAKeyTable(path string) (*CAKeyTable, error) {
 	f, err := os.Open(path)
 	if err != nil {

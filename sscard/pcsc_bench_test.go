@@ -11,7 +11,7 @@ import (
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
-	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscard/keysystem"
 )
@@ -135,7 +135,7 @@ func BenchmarkPersonalisePCSC(b *testing.B) {
 		b.Fatal(err)
 	}
 	in := sscard.PersonaliseInput{CA: keysystem.SIMCA{}, HSM: keysystem.SIM{},
-		AdminPIN: sim.SIMAdminPIN(cardID), MasterKey: sim.SIMMasterKey(cardID)}
+		AdminPIN: simkeys.PKIAdminPIN(cardID), MasterKey: simkeys.PKIMasterKey(cardID)}
 	b.ReportAllocs()
 	ops := 0
 	for b.Loop() {

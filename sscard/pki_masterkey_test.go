@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sscard/ssc/apdu"
-	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sm/simkeys"
 )
 
 // The master key (ZKMY) is changed at the PKI ADF, then at the PKI DDF
@@ -52,7 +52,7 @@ func checkLevelKeys(t *testing.T, s *Session, adf, ddf, wrong [16]byte) {
 func TestChangeMasterKeyBothLevels(t *testing.T) {
 	ctx := context.Background()
 	s, cardID := issuedBlankSession(t)
-	simKey := sim.SIMMasterKey(cardID)
+	simKey := simkeys.PKIMasterKey(cardID)
 	p := s.PKI()
 	if err := p.ChangeMasterKey(ctx, simKey[:], mkNew[:]); err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestChangeMasterKeyBothLevels(t *testing.T) {
 	if err := p.VerifyPIN(ctx, "123456"); err != nil { // the user PIN of the blank application
 		t.Fatal(err)
 	}
-	if err := p.VerifyAdminPIN(ctx, sim.SIMAdminPIN(cardID)); err != nil {
+	if err := p.VerifyAdminPIN(ctx, simkeys.PKIAdminPIN(cardID)); err != nil {
 		t.Fatal(err)
 	}
 	// A wrong old key fails at the ADF and changes nothing.
@@ -84,7 +84,7 @@ func TestChangeMasterKeyBothLevels(t *testing.T) {
 func TestChangeMasterKeyPerLevel(t *testing.T) {
 	ctx := context.Background()
 	s, cardID := issuedBlankSession(t)
-	simKey := sim.SIMMasterKey(cardID)
+	simKey := simkeys.PKIMasterKey(cardID)
 	p := s.PKI()
 	if err := p.ChangeDDFMasterKey(ctx, simKey[:], mkDDF[:]); err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestChangeMasterKeyPerLevel(t *testing.T) {
 func TestChangeMasterKeyDDFFails(t *testing.T) {
 	ctx := context.Background()
 	s, cardID := issuedBlankSession(t)
-	simKey := sim.SIMMasterKey(cardID)
+	simKey := simkeys.PKIMasterKey(cardID)
 	p := s.PKI()
 	if err := p.ChangeDDFMasterKey(ctx, simKey[:], mkDDF[:]); err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func TestChangeMasterKeyDDFFails(t *testing.T) {
 func TestPersonalisePKIMasterKeyDDFFails(t *testing.T) {
 	ctx := context.Background()
 	s, cardID := issuedBlankSession(t)
-	simKey := sim.SIMMasterKey(cardID)
+	simKey := simkeys.PKIMasterKey(cardID)
 	if err := s.PKI().ChangeDDFMasterKey(ctx, simKey[:], mkDDF[:]); err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func issuedBlankSession(t *testing.T) (*Session, []byte) {
 var issuedChips sync.Map
 
 func simPersonalise(cardID []byte) PersonaliseInput {
-	return PersonaliseInput{AdminPIN: sim.SIMAdminPIN(cardID), MasterKey: sim.SIMMasterKey(cardID), CA: simCA{}, HSM: simHSM{}}
+	return PersonaliseInput{AdminPIN: simkeys.PKIAdminPIN(cardID), MasterKey: simkeys.PKIMasterKey(cardID), CA: simCA{}, HSM: simHSM{}}
 }
 
 // checkSigning checks that the card signs with its (new) key, with the
@@ -216,13 +216,13 @@ func TestPersonalisePKIChangeSecrets(t *testing.T) {
 	if err := s.PKI().VerifyAdminPIN(ctx, newPIN); err != nil {
 		t.Fatal(err)
 	}
-	oldKey := sim.SIMMasterKey(cardID)
+	oldKey := simkeys.PKIMasterKey(cardID)
 	if err := s.PKI().ChangeAdminPIN(ctx, oldKey[:], [4]byte{9, 9, 9, 9}); !errors.Is(err, apdu.ErrSecureMessaging) {
 		t.Fatalf("admin PIN change with the old CTK: %v", err)
 	}
 	// The new values personalise again, and change the secrets back.
 	again := PersonaliseInput{AdminPIN: newPIN, MasterKey: newKey, CA: simCA{}, HSM: simHSM{}}
-	simPIN, simKey := sim.SIMAdminPIN(cardID), sim.SIMMasterKey(cardID)
+	simPIN, simKey := simkeys.PKIAdminPIN(cardID), simkeys.PKIMasterKey(cardID)
 	again.NewAdminPIN, again.NewMasterKey = &simPIN, &simKey
 	rep, err = PersonalisePKI(ctx, s, again)
 	if err != nil {

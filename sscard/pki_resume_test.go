@@ -9,7 +9,6 @@ import (
 
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
-	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 )
@@ -189,7 +188,7 @@ func TestPersonalisePKIResumeRemoval(t *testing.T) {
 		t.Fatal(err)
 	}
 	total := counter.n - opened
-	simKey := sim.SIMMasterKey(cardID)
+	simKey := simkeys.PKIMasterKey(cardID)
 	seen := map[string]bool{}
 	for k := 1; k < total; k++ {
 		s, _ := issuedBlankSession(t)
@@ -290,7 +289,7 @@ func TestPersonalisePKIResumeRemoval(t *testing.T) {
 func TestPersonalisePKIResumeDDF(t *testing.T) {
 	ctx := context.Background()
 	s, cardID := issuedBlankSession(t)
-	simKey := sim.SIMMasterKey(cardID)
+	simKey := simkeys.PKIMasterKey(cardID)
 	if err := s.PKI().ChangeDDFMasterKey(ctx, simKey[:], mkDDF[:]); err != nil {
 		t.Fatal(err)
 	}

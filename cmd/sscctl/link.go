@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/link/cardlink"
 	"github.com/sscard/ssc/sm"
@@ -192,7 +193,7 @@ func (a *app) linkCreateCommand() *cobra.Command {
 			} else {
 				opts := cardlink.Options{HSM: hsm}
 				if caFile != "" {
-					if opts.PBOC.CAKeys, err = simkeys.LoadCAKeyTable(caFile); err != nil {
+					if opts.PBOC.CAKeys, err = stack.CAKeys(caFile); err != nil {
 						return err
 					}
 					opts.ODA = true

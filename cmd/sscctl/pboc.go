@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/sm/simkeys"
 )
@@ -105,7 +106,7 @@ func (f *pbocFlags) options() (pboc.Options, []byte, error) {
 		}
 	}
 	if f.caFile != "" {
-		opts.CAKeys, err = simkeys.LoadCAKeyTable(f.caFile)
+		opts.CAKeys, err = stack.CAKeys(f.caFile)
 		if err != nil {
 			return opts, nil, err
 		}

@@ -201,13 +201,8 @@ func splitList(s string) []string {
 }
 
 func parseMode(s string) (sim.Mode, error) {
-	switch strings.ToLower(s) {
-	case "contact", "":
-		return sim.Contact, nil
-	case "contactless", "cl":
-		return sim.Contactless, nil
-	}
-	return 0, usagef("unknown card mode %q (want contact or contactless)", s)
+	m, err := stack.ParseSimMode(s)
+	return m, asUsage(err)
 }
 
 // loadProfile takes a built-in name or a file path (stack.SimProfile).

@@ -16,7 +16,6 @@ import (
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
-	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -327,4 +326,4 @@ func isLoopbackHTTPOrigin(o string) bool {
 }
 
 // loadCAKeys reads Config.PBOCCAKeys.
-func loadCAKeys(spec string) (*sm.CAKeyTable, error) { return simkeys.LoadCAKeyTable(spec) }
+func loadCAKeys(spec string) (*sm.CAKeyTable, error) { return stack.CAKeys(spec) }

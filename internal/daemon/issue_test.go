@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sscard/ssc/link"
-	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
@@ -81,7 +81,7 @@ func TestPKIPersonalise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, master := sim.SIMAdminPIN(wi.CardID), sim.SIMMasterKey(wi.CardID)
+	admin, master := simkeys.PKIAdminPIN(wi.CardID), simkeys.PKIMasterKey(wi.CardID)
 	req := sscd.PKIPersonaliseRequest{AdminPIN: admin[:], MasterKey: master[:]}
 	_, err = c.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})
 	wantCode(t, err, sscd.CodeNotIssued)

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
@@ -48,7 +47,7 @@ func TestPKIPersonaliseHTTPCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	wi, _ := sscard.ParseWriteInfo(testWriteInfo)
-	admin, master := sim.SIMAdminPIN(wi.CardID), sim.SIMMasterKey(wi.CardID)
+	admin, master := simkeys.PKIAdminPIN(wi.CardID), simkeys.PKIMasterKey(wi.CardID)
 	rep, err := c.PersonalisePKI(ctx, "r0", sscd.PKIPersonaliseRequest{AdminPIN: admin[:], MasterKey: master[:]}, sscd.CardOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +91,7 @@ func TestPKIPersonaliseDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &sscard.CADelivery{SigningCert: issued.SigningCert, EncryptionCert: encCert, EnvelopedKey: blob}
-	admin, master := sim.SIMAdminPIN(cardID), sim.SIMMasterKey(cardID)
+	admin, master := simkeys.PKIAdminPIN(cardID), simkeys.PKIMasterKey(cardID)
 	req := sscd.PKIPersonaliseRequest{AdminPIN: admin[:], MasterKey: master[:], Delivery: d}
 	rep, err := c.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})
 	if err != nil {
@@ -133,7 +132,7 @@ func TestPKIPersonaliseResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	wi, _ := sscard.ParseWriteInfo(testWriteInfo)
-	admin, master := sim.SIMAdminPIN(wi.CardID), sim.SIMMasterKey(wi.CardID)
+	admin, master := simkeys.PKIAdminPIN(wi.CardID), simkeys.PKIMasterKey(wi.CardID)
 	req := sscd.PKIPersonaliseRequest{AdminPIN: admin[:], MasterKey: master[:], Resume: true}
 	first, err := c.PersonalisePKI(ctx, "r0", req, sscd.CardOptions{})
 	if err != nil {

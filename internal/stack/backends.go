@@ -124,3 +124,15 @@ func DefaultSimBackend() (*reader.ChipBackend, error) {
 	}
 	return SimBackend(card)
 }
+
+// ParseSimMode parses the software card's interface: contact (the default,
+// also for "") or contactless ("cl").
+func ParseSimMode(s string) (sim.Mode, error) {
+	switch strings.ToLower(s) {
+	case "contact", "":
+		return sim.Contact, nil
+	case "contactless", "cl":
+		return sim.Contactless, nil
+	}
+	return 0, &ConfigError{fmt.Errorf("unknown card mode %q (want contact or contactless)", s)}
+}

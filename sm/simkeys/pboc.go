@@ -101,12 +101,3 @@ func CAKeyTable() *sm.CAKeyTable {
 	}
 	return t
 }
-
-// LoadCAKeyTable is sm.LoadCAKeyTable with one more name: "sim" gives
-// CAKeyTable, so that configurations can name the SIM CA without a file.
-func LoadCAKeyTable(path string) (*sm.CAKeyTable, error) {
-	if path == "sim" {
-		return CAKeyTable(), nil
-	}
-	return sm.LoadCAKeyTable(path)
-}

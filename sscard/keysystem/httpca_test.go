@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
@@ -70,7 +69,7 @@ func TestHTTPCAPersonalise(t *testing.T) {
 	})
 	s, cardID := issuedBlankSession(t)
 	roots, _ := simkeys.RootPool()
-	in := sscard.PersonaliseInput{AdminPIN: sim.SIMAdminPIN(cardID), MasterKey: sim.SIMMasterKey(cardID),
+	in := sscard.PersonaliseInput{AdminPIN: simkeys.PKIAdminPIN(cardID), MasterKey: simkeys.PKIMasterKey(cardID),
 		CA: keysystem.HTTPCA{URL: srv.URL}, Roots: roots, HSM: keysystem.SIM{}}
 	rep, err := sscard.PersonalisePKI(ctx, s, in)
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
 )
 
@@ -14,8 +14,8 @@ var ErrAdminPINChanged = errors.New("keysystem: the run to resume changed the ad
 
 // SIMAdminKeys completes in with the SIM admin secrets of the software
 // card of s, which the SIM key system derives from the card identification
-// code (read with in.HSM): the admin PIN (GLYPIN, sim.SIMAdminPIN) when pin
-// is set, the master key (ZKMY, sim.SIMMasterKey) when key is set; the
+// code (read with in.HSM): the admin PIN (GLYPIN, simkeys.PKIAdminPIN) when pin
+// is set, the master key (ZKMY, simkeys.PKIMasterKey) when key is set; the
 // caller's own values are kept otherwise. When in.Resume records a run of
 // this card that changed the admin PIN, the admin PIN is in.NewAdminPIN,
 // ErrAdminPINChanged without one.
@@ -28,7 +28,7 @@ func SIMAdminKeys(ctx context.Context, s *sscard.Session, in *sscard.Personalise
 		return err
 	}
 	if pin {
-		in.AdminPIN = sim.SIMAdminPIN(info.CardID)
+		in.AdminPIN = simkeys.PKIAdminPIN(info.CardID)
 		if st := sscard.PKIStatus(in.Resume, info.CardID.String()); st != nil && st.AdminPIN == sscard.PKISecretNew {
 			if in.NewAdminPIN == nil {
 				return ErrAdminPINChanged
@@ -37,7 +37,7 @@ func SIMAdminKeys(ctx context.Context, s *sscard.Session, in *sscard.Personalise
 		}
 	}
 	if key {
-		in.MasterKey = sim.SIMMasterKey(info.CardID)
+		in.MasterKey = simkeys.PKIMasterKey(info.CardID)
 	}
 	return nil
 }

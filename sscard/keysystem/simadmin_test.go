@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/sscard/ssc/sim"
+	"github.com/sscard/ssc/sm/simkeys"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscard/keysystem"
 )
@@ -18,7 +18,7 @@ func TestSIMAdminKeys(t *testing.T) {
 	if err := keysystem.SIMAdminKeys(ctx, s, &in, true, true); err != nil {
 		t.Fatal(err)
 	}
-	if in.AdminPIN != sim.SIMAdminPIN(cardID) || in.MasterKey != sim.SIMMasterKey(cardID) {
+	if in.AdminPIN != simkeys.PKIAdminPIN(cardID) || in.MasterKey != simkeys.PKIMasterKey(cardID) {
 		t.Errorf("SIM values: %X %X", in.AdminPIN, in.MasterKey)
 	}
 	// The caller's own master key is kept.
