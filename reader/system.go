@@ -50,17 +50,12 @@ func (s *System) ListReaders(ctx context.Context) ([]Info, error) {
 	return out, nil
 }
 
-// Find picks a reader by name: an exact name wins, otherwise a unique
-// case-insensitive substring match. With an empty pattern it picks the first
-// reader holding a card, preferring hardware readers; the software card
-// ("sim") is chosen only when no other reader exists at all, so a forgotten
-// card in a real reader is reported rather than silently replaced by the sim.
+// Find picks a reader by name with the rule of Pick, over the readers of
+// every backend in order. A backend that fails to list is mentioned in the
+// error when no reader matched: the reader may be behind it (pcscd down).
 func (s *System) Find(ctx context.Context, pattern string) (Backend, Info, error) {
-	type cand struct {
-		b  Backend
-		ri Info
-	}
-	var all []cand
+	var all []Info
+	var owners []Backend
 	var errs []error
 	for _, b := range s.Backends {
 		rs, err := b.ListReaders(ctx)
@@ -72,59 +67,74 @@ func (s *System) Find(ctx context.Context, pattern string) (Backend, Info, error
 			continue
 		}
 		for _, r := range rs {
-			all = append(all, cand{b, r})
+			r.Backend = b.Name() // the backend is what Pick tells the software card by
+			all = append(all, r)
+			owners = append(owners, b)
 		}
 	}
-	if len(all) == 0 {
-		err := ErrNoReaders
-		if len(errs) > 0 {
-			err = fmt.Errorf("%w (%w)", ErrNoReaders, errors.Join(errs...))
+	i, err := Pick(all, pattern)
+	if err != nil {
+		var e *Error
+		if len(errs) > 0 && errors.As(err, &e) && (errors.Is(err, ErrNoReaders) || errors.Is(err, ErrReaderNotFound)) {
+			e.Err = fmt.Errorf("%w (%w)", e.Err, errors.Join(errs...))
 		}
-		return nil, Info{}, &Error{Op: "find reader", Err: err}
+		return nil, Info{}, err
+	}
+	return owners[i], all[i], nil
+}
+
+// Pick chooses one of readers, listed in the order of System (PC/SC,
+// serial, the software card), and returns its index: an exact name wins,
+// otherwise a unique case-insensitive substring match. With an empty
+// pattern it picks the first reader holding a card, preferring hardware
+// readers; the software card ("sim") is chosen only when no other reader
+// exists at all, so a forgotten card in a real reader is reported rather
+// than silently replaced by the sim. Clients of sscd pick with the same
+// rule from the daemon's list.
+func Pick(readers []Info, pattern string) (int, error) {
+	if len(readers) == 0 {
+		return -1, &Error{Op: "find reader", Err: ErrNoReaders}
 	}
 	if pattern == "" {
-		var hw []cand
-		for _, c := range all {
-			if c.b.Name() != "sim" {
-				hw = append(hw, c)
+		var hw []int
+		for i, r := range readers {
+			if r.Backend != "sim" { // ChipBackend: the software card
+				hw = append(hw, i)
 			}
 		}
 		if len(hw) == 0 {
-			hw = all
-		}
-		for _, c := range hw {
-			if c.ri.CardPresent {
-				return c.b, c.ri, nil
+			for i := range readers {
+				hw = append(hw, i)
 			}
 		}
-		return nil, Info{}, &Error{Op: "find reader", Reader: hw[0].ri.Name,
+		for _, i := range hw {
+			if readers[i].CardPresent {
+				return i, nil
+			}
+		}
+		return -1, &Error{Op: "find reader", Reader: readers[hw[0]].Name,
 			Err: fmt.Errorf("%w (in any of %d readers; --reader sim uses the software card)", ErrNoCard, len(hw))}
 	}
-	var matches []cand
-	for _, c := range all {
-		if c.ri.Name == pattern {
-			return c.b, c.ri, nil
+	var matches []int
+	for i, r := range readers {
+		if r.Name == pattern {
+			return i, nil
 		}
-		if strings.Contains(strings.ToLower(c.ri.Name), strings.ToLower(pattern)) {
-			matches = append(matches, c)
+		if strings.Contains(strings.ToLower(r.Name), strings.ToLower(pattern)) {
+			matches = append(matches, i)
 		}
 	}
 	switch len(matches) {
 	case 0:
-		err := ErrReaderNotFound
-		if len(errs) > 0 {
-			// The reader may be behind the backend that failed (pcscd down).
-			err = fmt.Errorf("%w (%w)", ErrReaderNotFound, errors.Join(errs...))
-		}
-		return nil, Info{}, &Error{Op: "find reader", Reader: pattern, Err: err}
+		return -1, &Error{Op: "find reader", Reader: pattern, Err: ErrReaderNotFound}
 	case 1:
-		return matches[0].b, matches[0].ri, nil
+		return matches[0], nil
 	}
 	names := make([]string, len(matches))
-	for i, m := range matches {
-		names[i] = fmt.Sprintf("%q", m.ri.Name)
+	for k, i := range matches {
+		names[k] = fmt.Sprintf("%q", readers[i].Name)
 	}
-	return nil, Info{}, &Error{Op: "find reader", Reader: pattern,
+	return -1, &Error{Op: "find reader", Reader: pattern,
 		Err: fmt.Errorf("%w: %s", ErrAmbiguousReader, strings.Join(names, ", "))}
 }
 

@@ -114,3 +114,38 @@ func TestSystemWatchMerges(t *testing.T) {
 	for range events {
 	}
 }
+
+func TestPick(t *testing.T) {
+	rs := []reader.Info{
+		{Name: "ACS ACR39U 00 00", Backend: "pcsc"},
+		{Name: "ACS ACR1281 PICC 00 01", Backend: "pcsc", CardPresent: true},
+		{Name: "serial:/dev/ttyS0", Backend: "serial"},
+		{Name: "sim", Backend: "sim", CardPresent: true},
+	}
+	for _, tc := range []struct {
+		pattern string
+		want    int
+		err     error
+	}{
+		{"", 1, nil},                              // first hardware reader with a card, not the sim
+		{"sim", 3, nil},                           // exact name
+		{"picc", 1, nil},                          // unique substring, any case
+		{"acs", -1, reader.ErrAmbiguousReader},    // two matches
+		{"gemalto", -1, reader.ErrReaderNotFound}, // none
+		{"ACS ACR39U 00 00", 0, nil},              // exact, even without a card
+	} {
+		i, err := reader.Pick(rs, tc.pattern)
+		if i != tc.want || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+			t.Errorf("reader.Pick(%q) = %d, %v; want %d, %v", tc.pattern, i, err, tc.want, tc.err)
+		}
+	}
+	if _, err := reader.Pick(rs[:1], ""); !errors.Is(err, reader.ErrNoCard) {
+		t.Errorf("no card anywhere: %v, want reader.ErrNoCard", err)
+	}
+	if i, err := reader.Pick(rs[3:], ""); i != 0 || err != nil {
+		t.Errorf("only the software card: %d, %v", i, err)
+	}
+	if _, err := reader.Pick(nil, "x"); !errors.Is(err, reader.ErrNoReaders) {
+		t.Errorf("no readers: %v, want reader.ErrNoReaders", err)
+	}
+}

@@ -113,58 +113,24 @@ func sortReaders(rs []sscd.Reader) {
 	})
 }
 
-// daemonReader picks the reader like reader.System.Find does in direct mode
+// daemonReader picks the reader with the rule of direct mode (reader.Pick)
 // and returns its exact name, so that the errors read the same. ok is false
 // when direct mode would pick the in-process software card (the daemon has
 // no reader at all): the caller then goes direct.
 func (a *app) daemonReader(ctx context.Context, c *sscd.Client) (r sscd.Reader, ok bool, err error) {
 	rs, err := daemonReaders(ctx, c)
+	if err != nil || (len(rs) == 0 && a.reader() == "") {
+		return r, false, err
+	}
+	infos := make([]reader.Info, len(rs))
+	for i, x := range rs {
+		infos[i] = reader.Info{Name: x.Name, Backend: x.Backend, CardPresent: x.CardPresent}
+	}
+	i, err := reader.Pick(infos, a.reader())
 	if err != nil {
 		return r, false, err
 	}
-	pattern := a.reader()
-	if pattern == "" {
-		var hw []sscd.Reader
-		for _, x := range rs {
-			if x.Backend != "sim" {
-				hw = append(hw, x)
-			}
-		}
-		if len(hw) == 0 {
-			hw = rs
-		}
-		if len(hw) == 0 {
-			return r, false, nil
-		}
-		for _, x := range hw {
-			if x.CardPresent {
-				return x, true, nil
-			}
-		}
-		return r, false, &reader.Error{Op: "find reader", Reader: hw[0].Name,
-			Err: fmt.Errorf("%w (in any of %d readers; --reader sim uses the software card)", reader.ErrNoCard, len(hw))}
-	}
-	var matches []sscd.Reader
-	for _, x := range rs {
-		if x.Name == pattern {
-			return x, true, nil
-		}
-		if strings.Contains(strings.ToLower(x.Name), strings.ToLower(pattern)) {
-			matches = append(matches, x)
-		}
-	}
-	switch len(matches) {
-	case 0:
-		return r, false, &reader.Error{Op: "find reader", Reader: pattern, Err: reader.ErrReaderNotFound}
-	case 1:
-		return matches[0], true, nil
-	}
-	names := make([]string, len(matches))
-	for i, m := range matches {
-		names[i] = fmt.Sprintf("%q", m.Name)
-	}
-	return r, false, &reader.Error{Op: "find reader", Reader: pattern,
-		Err: fmt.Errorf("%w: %s", reader.ErrAmbiguousReader, strings.Join(names, ", "))}
+	return rs[i], true, nil
 }
 
 // remoteError is a daemon error shown with the text the same failure has in
