@@ -27,7 +27,9 @@ echo "== portability: no cgo, Windows"
 # The SDK packages and everything that does not need PC/SC build without cgo
 # (reader/pcsc falls back to a stub that says so), and their tests run so.
 CGO_ENABLED=0 go build ./...
-CGO_ENABLED=0 go test -count=1 ./apdu/... ./ccid/... ./sm/... ./link/... ./sscd/... ./internal/layers/
+CGO_ENABLED=0 go vet ./...
+CGO_ENABLED=0 go test -count=1 ./apdu/... ./ccid/... ./sm/... ./reader/ ./sscard/... ./pboc/... ./link/... ./sscd/... \
+	./internal/layers/
 # Most bank counter PCs run Windows: the SDK and sscctl compile there
 # (ebfe/scard talks to winscard.dll without cgo).
 for arch in amd64 386; do
