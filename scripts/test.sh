@@ -38,4 +38,12 @@ for arch in amd64 386; do
 done
 
 echo "== go test -race ./..."
-go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/ssc-test.log
+# The hostile and fault tests record what they did here (internal/hostile).
+hostile_log=$(mktemp -t ssc-hostile.XXXXXX)
+trap 'rm -f "$hostile_log"' EXIT
+SSC_HOSTILE_LOG=$hostile_log go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/ssc-test.log
+
+echo "== docs/reliability.md: the table of hostile tests matches this run"
+# UPDATE_RELIABILITY=1 rewrites the table instead of checking it.
+SSC_HOSTILE_CHECK=$hostile_log go test -count=1 -run '^TestReliabilityTable$' ./internal/hostile \
+	${UPDATE_RELIABILITY:+-args -update}

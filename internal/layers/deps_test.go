@@ -49,6 +49,7 @@ var allowed = map[string][]string{
 	"internal/audit":    nil,
 	"internal/metrics":  nil,
 	"internal/layers":   nil,
+	"internal/hostile":  nil,
 	"internal/simtest":  {"reader", "sim"},
 	"internal/pcsctest": {"reader", "reader/pcsc", "sim"},
 	"internal/stack": {"reader", "reader/pcsc", "reader/serial", "sim", "sm", "sm/simkeys", "sscard",
