@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sscard/ssc/apdu"
+	"github.com/sscard/ssc/internal/hostile"
 	"github.com/sscard/ssc/internal/simtest"
 	"github.com/sscard/ssc/sim"
 )
@@ -185,6 +186,7 @@ func TestIssueInterrupted(t *testing.T) {
 			t.Fatalf("fail at %d, run again: %v", n, err)
 		}
 	}
+	hostile.Record(t, "card", "issuance write cut after each UPDATE RECORD (software card), report and journal exact, rerun completes", map[string]int{"cuts": len(recs)})
 }
 
 func TestIssueVerifyMismatch(t *testing.T) {

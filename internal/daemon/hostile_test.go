@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sscard/ssc/internal/hostile"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -120,4 +121,5 @@ func TestHostileRequests(t *testing.T) {
 		t.Fatalf("health after hostile requests: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	hostile.Record(t, "daemon socket", "malformed requests (paths, methods, bodies, queries), each with its code", map[string]int{"requests": len(tests)})
 }
