@@ -186,6 +186,11 @@ func (op *cardOp) explain(err error) error {
 	if !errors.As(err, &re) && !errors.Is(err, apdu.ErrMalformedResponse) {
 		return err // not the link to the card (an HSM, a bad request, ...)
 	}
+	if errors.Is(err, reader.ErrServiceUnavailable) {
+		// pcscd stopped or gone: the watcher reports every card removed
+		// then, but the card was not the problem.
+		return err
+	}
 	if !op.d.state.waitGone(op.reader.Name, op.reader.Insertion, removalGrace) {
 		return err
 	}
