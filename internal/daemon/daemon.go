@@ -31,7 +31,7 @@ type Daemon struct {
 	// resetDue are the readers whose card must be reset before the next
 	// operation (the reset after a raised security state was skipped).
 	resetDue sync.Map
-	log       *slog.Logger
+	log      *slog.Logger
 
 	ctx    context.Context // cancelled at shutdown: ends streams and operations
 	cancel context.CancelFunc
