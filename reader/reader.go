@@ -127,3 +127,25 @@ func ContextError(op, name string, ctx context.Context) error {
 	}
 	return &Error{Op: op, Reader: name, Err: err}
 }
+
+// HealthReporter is implemented by backends that can tell they are stuck
+// (a call abandoned at its deadline that has not come back, and no call
+// succeeded since): Health returns nil when healthy, else an error matching
+// ErrBackendStuck.
+type HealthReporter interface {
+	Health() error
+}
+
+// Health asks every backend that reports its health (HealthReporter) and
+// returns the problems found, nil when none.
+func (s *System) Health() []error {
+	var errs []error
+	for _, b := range s.Backends {
+		if h, ok := b.(HealthReporter); ok {
+			if err := h.Health(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errs
+}

@@ -17,12 +17,17 @@ type Version struct {
 
 // Health is the answer of GET /v1/health.
 type Health struct {
-	Status  string `json:"status"` // "ok"
+	// Status is "ok", or "degraded" while BackendError or BackendStuck is
+	// set.
+	Status  string `json:"status"`
 	Readers int    `json:"readers"`
 	Cards   int    `json:"cards"`
 	// BackendError is the last error a reader backend reported (pcscd
 	// gone, ...), empty once it recovered.
-	BackendError string    `json:"backend_error,omitempty"`
+	BackendError string `json:"backend_error,omitempty"`
+	// BackendStuck is set while a call into a backend (pcscd stopped or
+	// hung) was abandoned at its deadline and none answered in time since.
+	BackendStuck string    `json:"backend_stuck,omitempty"`
 	Started      time.Time `json:"started"`
 }
 

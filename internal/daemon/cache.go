@@ -107,6 +107,16 @@ func (c *infoCache) observe(ev sscd.Event) {
 	}
 }
 
+// drop forgets what was kept for insertion in reader (the card turned out
+// to be another one).
+func (c *infoCache) drop(reader string, insertion uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[reader]; ok && e.insertion == insertion {
+		delete(c.entries, reader)
+	}
+}
+
 // setEnabled turns the cache on or off (off also empties it).
 func (c *infoCache) setEnabled(on bool) {
 	c.mu.Lock()

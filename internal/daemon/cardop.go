@@ -61,6 +61,16 @@ func (d *Daemon) beginOp(ctx context.Context, name string, want uint64, openSSC 
 		return nil, fmt.Errorf("connect %q: %w", r.Name, err)
 	}
 	op.card = card
+	// A card whose reset was skipped (pcscd stuck at the end of an
+	// operation that raised its security state) is reset before anyone
+	// uses it again.
+	if _, due := d.resetDue.Load(r.Name); due {
+		if err := card.Reset(ctx, false); err != nil {
+			op.done()
+			return nil, fmt.Errorf("reset %q: %w", r.Name, err)
+		}
+		d.resetDue.Delete(r.Name)
+	}
 	// A swap seen by the watcher while we connected: when the caller named
 	// a card, the one we reached may not be it.
 	now, err := d.state.find(r.Name)
@@ -82,7 +92,37 @@ func (d *Daemon) beginOp(ctx context.Context, name string, want uint64, openSSC 
 		return nil, err
 	}
 	op.sess = sess
+	if err := op.checkCard(ctx, want); err != nil {
+		op.done()
+		return nil, err
+	}
 	return op, nil
+}
+
+// checkCard reads the card identification code (EF05/01, free on every
+// generation) and compares it with the one the first operation on this
+// insertion (the probe) read: a fast swap pcscd missed leaves the insertion
+// id on another card. A mismatch drops what was cached for the insertion
+// and gives the card a new insertion; a caller that named the old one gets
+// card_changed, one that did not goes on with the new one.
+func (op *cardOp) checkCard(ctx context.Context, want uint64) error {
+	info, err := op.sess.Read(ctx, sscard.ReadOptions{Fields: sscard.FieldCardID, AllowPartial: true})
+	if err != nil {
+		if _, answered := apdu.StatusOf(err); answered || errors.Is(err, sscard.ErrMalformedRecord) {
+			return nil // no card id to compare (an unusual card): the insertion id stands alone
+		}
+		return op.explain(err)
+	}
+	now, changed := op.d.state.checkCardID(op.reader.Name, op.reader.Insertion, info.CardID)
+	if !changed {
+		return nil
+	}
+	op.d.cache.drop(op.reader.Name, op.reader.Insertion)
+	if want != 0 || now.Insertion == 0 {
+		return sscd.Errorf(sscd.CodeCardChanged, "the card in %q is not the one of insertion %d (swapped faster than the reader reported)", op.reader.Name, op.reader.Insertion)
+	}
+	op.reader = now
+	return nil
 }
 
 // checkInsertion compares the reader's card with the caller's expectation.
@@ -111,7 +151,11 @@ func (op *cardOp) done() {
 		op.sess.Close()
 	}
 	if op.card != nil {
-		if op.raised {
+		if op.raised && len(op.d.sys.Health()) > 0 {
+			// pcscd does not answer: do not hold the answer for a reset
+			// that would be abandoned too; the next operation resets.
+			op.d.resetDue.Store(op.reader.Name, struct{}{})
+		} else if op.raised {
 			ctx, cancel := context.WithTimeout(context.Background(), resetTimeout)
 			if err := op.card.Reset(ctx, false); err != nil && !errors.Is(err, reader.ErrCardRemoved) && !errors.Is(err, reader.ErrNoCard) {
 				op.d.log.Warn("card reset failed", "reader", op.reader.Name, errAttr(err))
@@ -141,6 +185,11 @@ func (op *cardOp) explain(err error) error {
 	var re *reader.Error
 	if !errors.As(err, &re) && !errors.Is(err, apdu.ErrMalformedResponse) {
 		return err // not the link to the card (an HSM, a bad request, ...)
+	}
+	if errors.Is(err, reader.ErrServiceUnavailable) {
+		// pcscd stopped or gone: the watcher reports every card removed
+		// then, but the card was not the problem.
+		return err
 	}
 	if !op.d.state.waitGone(op.reader.Name, op.reader.Insertion, removalGrace) {
 		return err

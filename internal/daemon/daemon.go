@@ -28,7 +28,10 @@ type Daemon struct {
 	// issueSess are the write sessions between their steps (issue_session.go).
 	issueSess sessionTable[*issueSession]
 	started   time.Time
-	log       *slog.Logger
+	// resetDue are the readers whose card must be reset before the next
+	// operation (the reset after a raised security state was skipped).
+	resetDue sync.Map
+	log      *slog.Logger
 
 	ctx    context.Context // cancelled at shutdown: ends streams and operations
 	cancel context.CancelFunc

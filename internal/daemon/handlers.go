@@ -61,7 +61,14 @@ func buildVersion() string {
 
 func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {
 	n, cards, backErr := d.state.health()
-	writeJSON(w, sscd.Health{Status: "ok", Readers: n, Cards: cards, BackendError: backErr, Started: d.started})
+	h := sscd.Health{Status: "ok", Readers: n, Cards: cards, BackendError: backErr, Started: d.started}
+	if errs := d.sys.Health(); len(errs) > 0 {
+		h.BackendStuck = errors.Join(errs...).Error()
+	}
+	if h.BackendError != "" || h.BackendStuck != "" {
+		h.Status = "degraded"
+	}
+	writeJSON(w, h)
 }
 
 func (d *Daemon) handleReaders(w http.ResponseWriter, r *http.Request) {

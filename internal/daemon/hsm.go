@@ -76,7 +76,7 @@ func (d *Daemon) handleStep2(w http.ResponseWriter, r *http.Request) {
 	}
 	s, ok := d.hsmSess.take(r.PathValue("session"))
 	if !ok {
-		writeError(w, sscd.Errorf(sscd.CodeSessionNotFound, "no HSM session %q (finished or expired)", r.PathValue("session")))
+		writeError(w, d.hsmMissing(r.PathValue("session")))
 		return
 	}
 	defer s.op.done()
@@ -91,7 +91,12 @@ func (d *Daemon) handleStep2(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	info, err := s.req.Complete(ctx, ans)
 	if err != nil {
-		if errors.Is(err, reader.ErrCardRemoved) || errors.Is(err, reader.ErrCardReset) || errors.Is(err, reader.ErrNoCard) {
+		// A card pulled during step 2 fails with whatever the last
+		// exchange gave (a garbled answer, an unresponsive card): explain
+		// says card_removed once the watcher saw it go.
+		err = s.op.explain(err)
+		if sscd.IsCode(apiError(err), sscd.CodeCardRemoved) || errors.Is(err, reader.ErrCardRemoved) ||
+			errors.Is(err, reader.ErrCardReset) || errors.Is(err, reader.ErrNoCard) {
 			// The card of step 1 is gone: whatever is there now is not it.
 			writeError(w, sscd.Errorf(sscd.CodeCardChanged, "the card in %q changed since step 1: %v", s.op.reader.Name, err))
 			return
@@ -108,12 +113,22 @@ func (d *Daemon) handleStep2(w http.ResponseWriter, r *http.Request) {
 func (d *Daemon) handleHSMAbort(w http.ResponseWriter, r *http.Request) {
 	s, ok := d.hsmSess.take(r.PathValue("session"))
 	if !ok {
-		writeError(w, sscd.Errorf(sscd.CodeSessionNotFound, "no HSM session %q (finished or expired)", r.PathValue("session")))
+		writeError(w, d.hsmMissing(r.PathValue("session")))
 		return
 	}
 	noteOf(r).set(s.op.reader, "")
 	s.abort()
 	writeJSON(w, struct{}{})
+}
+
+// hsmMissing is the error for a session id that is not open: card_changed
+// for a session ended because its card left the reader, else
+// session_not_found.
+func (d *Daemon) hsmMissing(id string) error {
+	if d.hsmSess.removedIf(id, func(*hsmSession) bool { return true }) {
+		return sscd.Errorf(sscd.CodeCardChanged, "the card of HSM session %q left the reader", id)
+	}
+	return sscd.Errorf(sscd.CodeSessionNotFound, "no HSM session %q (finished or expired)", id)
 }
 
 func newSessionID() string {

@@ -118,13 +118,24 @@ func (d *Daemon) ownIssue(r *http.Request, id string) (*issueSession, bool) {
 	return d.issueSess.takeIf(id, func(s *issueSession) bool { return s.origin == origin })
 }
 
+// issueMissing is the error for a session id the caller cannot take:
+// card_changed for its own session ended because the card left the
+// reader, else session_not_found.
+func (d *Daemon) issueMissing(r *http.Request, id string) error {
+	origin := bridgeOrigin(r)
+	if d.issueSess.removedIf(id, func(s *issueSession) bool { return s.origin == origin }) {
+		return sscd.Errorf(sscd.CodeCardChanged, "the card of write session %q left the reader", id)
+	}
+	return sessionUnknown(id)
+}
+
 // takeIssue takes the session of the request and checks that its card is
 // still in the reader; on failure the error is written and nil returned.
 func (d *Daemon) takeIssue(w http.ResponseWriter, r *http.Request) *issueSession {
 	id := r.PathValue("session")
 	s, ok := d.ownIssue(r, id)
 	if !ok {
-		writeError(w, sessionUnknown(id))
+		writeError(w, d.issueMissing(r, id))
 		return nil
 	}
 	noteOf(r).set(s.op.reader, s.cardNo)
@@ -217,7 +228,7 @@ func (d *Daemon) handleIssueAbort(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("session")
 	s, ok := d.ownIssue(r, id)
 	if !ok {
-		writeError(w, sessionUnknown(id))
+		writeError(w, d.issueMissing(r, id))
 		return
 	}
 	noteOf(r).set(s.op.reader, s.cardNo)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/sscard/ssc/internal/metrics"
 	"github.com/sscard/ssc/sscard"
@@ -12,6 +13,14 @@ import (
 // onEvent runs on the watch goroutine for every state change.
 func (d *Daemon) onEvent(ev sscd.Event) {
 	d.cache.observe(ev)
+	switch ev.Type {
+	case sscd.EventCardRemoved, sscd.EventCardInserted, sscd.EventReaderRemoved:
+		// A session's card is gone: end it now, not at its expiry, so
+		// the reader (its queue) is free at once.
+		timeout := time.Duration(d.conf().cfg.HSMSessionTimeout)
+		d.hsmSess.endReader(ev.Reader, timeout)
+		d.issueSess.endReader(ev.Reader, timeout)
+	}
 	if ev.Type == sscd.EventCardInserted {
 		d.wg.Add(1)
 		go func() {

@@ -21,6 +21,10 @@ type sessionTable[S pendingSession] struct {
 	d    *Daemon
 	mu   sync.Mutex
 	m    map[string]sessionEntry[S]
+	// removed are the sessions ended because their card left the reader,
+	// kept until they would have expired, so the next call on one answers
+	// card_changed rather than session_not_found.
+	removed map[string]S
 }
 
 type sessionEntry[S pendingSession] struct {
@@ -29,7 +33,53 @@ type sessionEntry[S pendingSession] struct {
 }
 
 func (t *sessionTable[S]) init(d *Daemon, kind string) {
-	t.d, t.kind, t.m = d, kind, map[string]sessionEntry[S]{}
+	t.d, t.kind, t.m, t.removed = d, kind, map[string]sessionEntry[S]{}, map[string]S{}
+}
+
+// endReader ends at once the sessions holding reader name, whose card
+// left it (or was swapped): the reader is free for the next operation
+// without waiting for the expiry. Their ids answer card_changed (removedIf)
+// until they would have expired. The aborts (a card reset, bounded) run in
+// the background: this is called on the watch goroutine.
+func (t *sessionTable[S]) endReader(name string, timeout time.Duration) {
+	t.mu.Lock()
+	var ended []S
+	for id, e := range t.m {
+		if e.s.readerName() != name {
+			continue
+		}
+		delete(t.m, id)
+		e.timer.Stop()
+		ended = append(ended, e.s)
+		t.removed[id] = e.s
+		time.AfterFunc(timeout, func() {
+			t.mu.Lock()
+			delete(t.removed, id)
+			t.mu.Unlock()
+		})
+	}
+	t.mu.Unlock()
+	for _, s := range ended {
+		t.d.log.Info("session ended: card removed", "kind", t.kind, "reader", name)
+		t.d.wg.Add(1)
+		go func() {
+			defer t.d.wg.Done()
+			s.abort()
+		}()
+	}
+}
+
+// removedIf reports whether session id was ended by endReader (and mine
+// accepts it: the caller is the one that created it); it forgets it then.
+func (t *sessionTable[S]) removedIf(id string, mine func(S) bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.removed[id]
+	if !ok || !mine(s) {
+		return false
+	}
+	delete(t.removed, id)
+	return true
 }
 
 // put registers s under id; it is aborted if not taken within timeout.

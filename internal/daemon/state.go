@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strings"
@@ -33,6 +34,57 @@ type state struct {
 	// onEvent, when set, is called (outside the lock, on the watch
 	// goroutine) with every event added to the history.
 	onEvent func(sscd.Event)
+	// cardIDs is the card identification code (EF05/01) the first
+	// operation on each reader's current insertion read, by reader name.
+	cardIDs map[string]cardIdentity
+}
+
+// cardIdentity is the card id read from one insertion.
+type cardIdentity struct {
+	insertion uint64
+	id        []byte
+}
+
+// checkCardID compares id, just read from the card in reader name as
+// insertion, with the id recorded for that insertion (recording it when it
+// is the first). pcscd looks at some readers (vpcd) only every 400 ms and
+// can miss a card pulled and another pushed in between: the insertion id
+// then stays while the card changed. On a mismatch the card is taken as
+// swapped: the old insertion is reported removed and the card in the
+// reader gets a new insertion (events, cache dropped, probe), whose state
+// checkCardID returns with changed true.
+func (s *state) checkCardID(name string, insertion uint64, id []byte) (now sscd.Reader, changed bool) {
+	s.mu.Lock()
+	r := s.readers[name]
+	if r == nil || !r.CardPresent || r.Insertion != insertion || len(id) == 0 {
+		s.mu.Unlock()
+		return sscd.Reader{}, false // the watcher moved on: the caller's checks catch it
+	}
+	if s.cardIDs == nil {
+		s.cardIDs = map[string]cardIdentity{}
+	}
+	e, ok := s.cardIDs[name]
+	if !ok || e.insertion != insertion {
+		s.cardIDs[name] = cardIdentity{insertion, bytes.Clone(id)}
+		s.mu.Unlock()
+		return sscd.Reader{}, false
+	}
+	if bytes.Equal(e.id, id) {
+		s.mu.Unlock()
+		return sscd.Reader{}, false
+	}
+	backend, atr := r.Backend, r.ATR
+	s.mu.Unlock()
+	next := reader.NextInsertion()
+	s.apply(reader.Event{Type: reader.CardRemoved, Reader: name, Backend: backend, ATR: atr, Insertion: insertion})
+	s.apply(reader.Event{Type: reader.CardInserted, Reader: name, Backend: backend, ATR: atr, Insertion: next})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.readers[name]; r != nil && r.CardPresent && r.Insertion == next {
+		s.cardIDs[name] = cardIdentity{next, bytes.Clone(id)}
+		return *r, true
+	}
+	return sscd.Reader{}, true
 }
 
 // setFilter changes which readers are visible.

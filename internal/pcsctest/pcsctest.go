@@ -623,3 +623,16 @@ func spawn(cmd *exec.Cmd) error {
 	spawnReq <- c
 	return <-c.done
 }
+
+// Signal sends sig to the running pcscd: SIGSTOP freezes it (a hung
+// daemon), SIGCONT thaws it, SIGKILL kills it without a chance to clean up
+// (Restart brings it back).
+func (e *Env) Signal(sig syscall.Signal) error {
+	e.mu.Lock()
+	p := e.proc
+	e.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("pcsctest: pcscd is not running")
+	}
+	return p.cmd.Process.Signal(sig)
+}

@@ -18,9 +18,12 @@ import (
 //
 // Cancellation: ctx is checked before every PC/SC call, and Connect and
 // BeginTransaction also honour it while they wait. A call in flight
-// (SCardTransmit, SCardReconnect) cannot be interrupted; note that pcsc-lite
-// also makes Transmit and Reset wait while another application holds a
-// transaction on the card.
+// (SCardTransmit, SCardReconnect) cannot be interrupted: it runs on a
+// goroutine of its own and is abandoned when ctx ends (blocking.go), with
+// reader.ErrBackendStuck; its context is retired and the card fails with
+// that error until Reset connects anew. Note that pcsc-lite also makes
+// Transmit and Reset wait while another application holds a transaction on
+// the card.
 //
 // Contexts are reference counted: every PC/SC call holds a reference, and a
 // context is released only when it is retired (Close, an aborted wait, pcscd
@@ -126,7 +129,7 @@ func (c *pcscCard) handle(ctx context.Context, op string) (*pcscCtx, *scard.Card
 			if c.cur == nil {
 				// Not under c.mu: a stuck pcscd must not block Close.
 				c.mu.Unlock()
-				sctx, err := pcscEstablish()
+				sctx, err := pcscEstablish(ctx)
 				if err != nil {
 					return nil, nil, pcscErr(op, c.reader, err)
 				}
@@ -166,7 +169,7 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 	var st *scard.CardStatus
 	if err == nil {
 		if st, err = h.Status(); err != nil {
-			pcscDisconnect(h, scard.LeaveCard)
+			c.disconnectOn(pc, h)
 			h = nil
 		}
 	}
@@ -177,7 +180,7 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 	case c.closed || pc.retired:
 		c.mu.Unlock()
 		if h != nil {
-			pcscDisconnect(h, scard.LeaveCard)
+			c.disconnectOn(pc, h)
 		}
 		d.err = reader.ErrClosed
 		return
@@ -194,12 +197,34 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 		c.lost = &pcscError{sentinel: reader.ErrCardRemoved, code: scard.ErrRemovedCard}
 		d.err = c.lost
 		c.mu.Unlock()
-		pcscDisconnect(h, scard.LeaveCard)
+		c.disconnectOn(pc, h)
 		return
 	}
 	c.h = h
 	c.setStatusLocked(st)
 	c.mu.Unlock()
+}
+
+// disconnectOn disconnects h (on pc), waiting at most lifecycleWait, and
+// keeps a reference to pc until the call into libpcsclite is over.
+func (c *pcscCard) disconnectOn(pc *pcscCtx, h *scard.Card) error {
+	c.mu.Lock()
+	pc.refs++
+	c.mu.Unlock()
+	return pcscDisconnectBounded(h, scard.LeaveCard, func() { c.unref(pc) })
+}
+
+// abandoned records that a call on pc was abandoned (pcscd did not answer
+// in time): pc and its handle are never used again, and every call fails
+// with reader.ErrBackendStuck until Reset connects anew. The abandoned
+// call keeps its reference to pc and drops it when it returns.
+func (c *pcscCard) abandoned(pc *pcscCtx) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.retireLocked(pc)
+	if c.lost == nil && !c.closed {
+		c.lost = fmt.Errorf("%w: a call on this connection was abandoned", reader.ErrBackendStuck)
+	}
 }
 
 func (c *pcscCard) setStatusLocked(st *scard.CardStatus) {
@@ -282,13 +307,23 @@ func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer c.unref(pc)
 	// ebfe/scard panics on any other protocol.
 	if p := h.ActiveProtocol(); p != scard.ProtocolT0 && p != scard.ProtocolT1 {
+		c.unref(pc)
 		return nil, &reader.Error{Op: op, Reader: c.reader,
 			Err: fmt.Errorf("%w: transmit with protocol 0x%X", reader.ErrNotSupported, uint32(p))}
 	}
-	rsp, err := h.Transmit(cmd)
+	var rsp []byte
+	err, running := blocking(ctx, op, c.reader, func() error {
+		var err error
+		rsp, err = h.Transmit(cmd)
+		return err
+	}, func(error) { c.unref(pc) })
+	if running {
+		c.abandoned(pc)
+		return nil, err
+	}
+	defer c.unref(pc)
 	if err != nil {
 		return nil, c.opErr(op, pc, err)
 	}
@@ -364,10 +399,7 @@ func (c *pcscCard) BeginTransaction(ctx context.Context) error {
 		// In the background too: the disconnect waits for libpcsclite's
 		// lock on the context while pcscd holds the wait's current poll
 		// (up to 100 ms). The card no longer uses that context.
-		go func() {
-			defer c.unref(pc)
-			pcscDisconnect(h, scard.LeaveCard)
-		}()
+		go pcscDisconnectBounded(h, scard.LeaveCard, func() { c.unref(pc) })
 	}
 	return cause
 }
@@ -409,8 +441,16 @@ func (c *pcscCard) EndTransaction(d reader.Disposition) error {
 	c.inTx = false
 	pc.refs++
 	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), lifecycleWait)
+	defer cancel()
+	err, running := blocking(ctx, op, c.reader, func() error { return h.EndTransaction(disp) },
+		func(error) { c.unref(pc) })
+	if running {
+		c.abandoned(pc)
+		return err
+	}
 	defer c.unref(pc)
-	if err := h.EndTransaction(disp); err != nil {
+	if err != nil {
 		return c.opErr(op, pc, err)
 	}
 	return nil
@@ -456,10 +496,18 @@ func (c *pcscCard) Reset(ctx context.Context, cold bool) error {
 			}
 			return err
 		}
-		err = h.Reconnect(c.mode, c.protos, disp)
 		var st *scard.CardStatus
-		if err == nil {
+		err, running := blocking(ctx, op, c.reader, func() error {
+			if err := h.Reconnect(c.mode, c.protos, disp); err != nil {
+				return err
+			}
+			var err error
 			st, err = h.Status()
+			return err
+		}, func(error) { c.unref(pc) })
+		if running {
+			c.abandoned(pc)
+			return err
 		}
 		if err == nil {
 			c.mu.Lock()
@@ -506,14 +554,22 @@ func (c *pcscCard) Close() error {
 	if pc == nil {
 		return nil
 	}
-	defer c.unref(pc)
 	if h == nil {
+		c.unref(pc)
 		return nil
 	}
+	// Bounded: Close must return even while pcscd is stopped; what is
+	// abandoned finishes (and drops pc) when it answers again.
+	ctx, cancel := context.WithTimeout(context.Background(), lifecycleWait)
+	defer cancel()
 	if inTx {
-		h.EndTransaction(scard.LeaveCard)
+		err, running := blocking(ctx, "close", c.reader, func() error { return h.EndTransaction(scard.LeaveCard) },
+			func(error) { c.unref(pc) })
+		if running {
+			return err
+		}
 	}
-	if err := pcscDisconnect(h, scard.LeaveCard); err != nil && !pcscGoneAlready(err) {
+	if err := pcscDisconnect(ctx, h, scard.LeaveCard, func() { c.unref(pc) }); err != nil && !pcscGoneAlready(err) {
 		return pcscErr("close", c.reader, err)
 	}
 	return nil

@@ -61,6 +61,12 @@ type pcscBackend struct {
 // Name implements reader.Backend.
 func (b *pcscBackend) Name() string { return "pcsc" }
 
+// Health implements reader.HealthReporter: an error matching
+// reader.ErrBackendStuck while a call into pcscd was abandoned at its
+// deadline and none returned in time since (libpcsclite talks to one pcscd
+// per process, so this is the state of every PC/SC backend of the process).
+func (b *pcscBackend) Health() error { return pcscHealth() }
+
 func (b *pcscBackend) checkOpen(op, name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -82,26 +88,31 @@ func (b *pcscBackend) ListReaders(ctx context.Context) ([]reader.Info, error) {
 	if ctx.Err() != nil {
 		return nil, reader.ContextError(op, "", ctx)
 	}
-	sctx, err := pcscEstablish()
+	sctx, err := pcscEstablish(ctx)
 	if err != nil {
 		return nil, pcscErr(op, "", err)
 	}
-	defer pcscRelease(sctx)
 	// A reader can vanish between listing and reading its state; try again
 	// then.
-	for attempt := 0; ; attempt++ {
-		if ctx.Err() != nil {
-			return nil, reader.ContextError(op, "", ctx)
+	var infos []reader.Info
+	err, running := blocking(ctx, op, "", func() error {
+		for attempt := 0; ; attempt++ {
+			var err error
+			infos, err = pcscReaderInfos(sctx)
+			if errors.Is(err, scard.ErrUnknownReader) && attempt < 3 {
+				continue
+			}
+			return err
 		}
-		infos, err := pcscReaderInfos(sctx)
-		if errors.Is(err, scard.ErrUnknownReader) && attempt < 3 {
-			continue
-		}
-		if err != nil {
-			return nil, pcscErr(op, "", err)
-		}
-		return infos, nil
+	}, func(error) { pcscRelease(sctx) })
+	if running {
+		return nil, err
 	}
+	pcscRelease(sctx)
+	if err != nil {
+		return nil, pcscErr(op, "", err)
+	}
+	return infos, nil
 }
 
 // pcscListReaders lists reader names; no readers is an empty list.

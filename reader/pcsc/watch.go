@@ -24,6 +24,10 @@ const (
 	pcscRetryMax = 2 * time.Second
 	// Events buffered for a slow consumer before the watcher waits for it.
 	pcscWatchBuffer = 64
+	// pcscWatchGrace is how long past pcscWatchPoll the watcher waits for
+	// pcscd to answer before it abandons the call and reports the backend
+	// stuck (BackendError).
+	pcscWatchGrace = 2 * time.Second
 )
 
 type pcscWatch struct {
@@ -36,6 +40,9 @@ type pcscWatch struct {
 	// Watcher goroutine state.
 	readers []*pcscWatched // in pcscd's order
 	failing bool           // a BackendError was sent and no snapshot since
+	// orphaned is set when a call on the session's context was abandoned:
+	// the abandoned call releases the context when it returns.
+	orphaned bool
 }
 
 type pcscWatched struct {
@@ -98,11 +105,16 @@ func (w *pcscWatch) run() {
 	}()
 	backoff := pcscRetryMin
 	for w.ctx.Err() == nil {
-		sctx, err := pcscEstablish()
+		ectx, cancel := context.WithTimeout(w.ctx, pcscWatchPoll+pcscWatchGrace)
+		sctx, err := pcscEstablish(ectx)
+		cancel()
 		if err == nil {
 			started := time.Now()
+			w.orphaned = false
 			err = w.session(sctx)
-			pcscRelease(sctx)
+			if !w.orphaned {
+				pcscRelease(sctx)
+			}
 			if w.ctx.Err() != nil {
 				return
 			}
@@ -120,6 +132,21 @@ func (w *pcscWatch) run() {
 		}
 		backoff = min(2*backoff, pcscRetryMax)
 	}
+}
+
+// call runs fn, a call on the session's context sctx, abandoning it when
+// pcscd does not answer within pcscWatchPoll + pcscWatchGrace (the error
+// then matches reader.ErrBackendStuck and the session must end). The bound
+// does not come from w.ctx: a cancelled watch ends its wait with
+// SCardCancel, and the call returns by itself.
+func (w *pcscWatch) call(sctx *scard.Context, op string, fn func() error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), pcscWatchPoll+pcscWatchGrace)
+	defer cancel()
+	err, running := blocking(ctx, op, "", fn, func(error) { pcscRelease(sctx) })
+	if running {
+		w.orphaned = true
+	}
+	return err
 }
 
 // lost reports a failure of pcscd (or of the watcher's context): a
@@ -192,7 +219,10 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 			}
 			continue
 		}
-		err := sctx.GetStatusChange(states, pcscWatchPoll)
+		err := w.call(sctx, "watch: get status change", func() error { return sctx.GetStatusChange(states, pcscWatchPoll) })
+		if w.orphaned {
+			return err
+		}
 		if w.ctx.Err() != nil {
 			return nil
 		}
@@ -261,11 +291,14 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 func (w *pcscWatch) snapshot(sctx *scard.Context) error {
 	var rs []scard.ReaderState
 	for attempt := 0; ; attempt++ {
-		names, err := pcscListReaders(sctx)
-		if err != nil {
+		err := w.call(sctx, "watch: read states", func() error {
+			names, err := pcscListReaders(sctx)
+			if err != nil {
+				return err
+			}
+			rs, err = pcscReadStates(sctx, names)
 			return err
-		}
-		rs, err = pcscReadStates(sctx, names)
+		})
 		if errors.Is(err, scard.ErrUnknownReader) && attempt < 3 {
 			continue
 		}
@@ -296,7 +329,12 @@ func (w *pcscWatch) snapshot(sctx *scard.Context) error {
 // returns at once and reports a card already in them.
 // It reports whether the list changed.
 func (w *pcscWatch) relist(sctx *scard.Context) (bool, error) {
-	names, err := pcscListReaders(sctx)
+	var names []string
+	err := w.call(sctx, "watch: list readers", func() error {
+		var err error
+		names, err = pcscListReaders(sctx)
+		return err
+	})
 	if err != nil {
 		return false, err
 	}
