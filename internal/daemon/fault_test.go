@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sscard/ssc/internal/hostile"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sscd"
@@ -17,8 +18,9 @@ import (
 // The fault suite: real faults under the daemon through pcscd + vpcd —
 // pcscd frozen (SIGSTOP) and killed (SIGKILL) during an operation, cards
 // pulled (the vpcd connection closed) during operations, fast card swaps.
-// Each test logs a "fault counts:" line for the hostile-tests table of
-// docs/reliability.md.
+// Each test records what it did (hostile.Record) for the table of hostile
+// tests in docs/reliability.md; the "fault counts:" log lines add what
+// varies from run to run.
 
 // faultOpTimeout is the op_timeout of the fault tests: short, so that the
 // bound "answers before op_timeout + 5 s" keeps the suite quick.
@@ -120,6 +122,7 @@ func TestFaultPcscdFrozen(t *testing.T) {
 		t.Fatalf("after SIGCONT: %v, %v", info, err)
 	}
 	t.Logf("fault counts: pcscd freezes=%d, answer after %v (op_timeout %v), health %q", freezes, took.Round(time.Millisecond), faultOpTimeout, h.Status)
+	hostile.Record(t, "pcscd", "pcscd frozen (SIGSTOP) with an APDU in flight: reader_unavailable before op_timeout + 5 s, health degraded, recovery after SIGCONT", map[string]int{"freezes": freezes})
 }
 
 // TestFaultPcscdKilled: pcscd killed (SIGKILL) during operations answers
@@ -165,6 +168,7 @@ func TestFaultPcscdKilled(t *testing.T) {
 		}
 	}
 	t.Logf("fault counts: pcscd kills=%d", kills)
+	hostile.Record(t, "pcscd", "pcscd killed (SIGKILL) during reads: typed error in bounded time, health degraded, recovery after restart", map[string]int{"kills": kills})
 }
 
 // TestFaultHSMPull: a card pulled between HSM step 1 and step 2 ends the
@@ -237,6 +241,7 @@ func TestFaultHSMPull(t *testing.T) {
 	}
 	<-pulled
 	t.Logf("fault counts: HSM card pulls=%d", pulls)
+	hostile.Record(t, "card", "card pulled between and during the HSM steps: card_changed, reader freed at once", map[string]int{"pulls": pulls})
 }
 
 // TestFaultFastSwaps: two cards of different holders swapped in one vpcd
@@ -319,4 +324,5 @@ func TestFaultFastSwaps(t *testing.T) {
 	}
 	t.Logf("fault counts: card swaps=%d, answers=%d, card_changed/removed/no_card=%d, card_error=%d, insertions seen=%d",
 		swaps, answers, changed, failed, len(holder))
+	hostile.Record(t, "card", "fast card swaps between two holders (often inside pcscd's 400 ms poll) with ?insertion reads: never another holder's data", map[string]int{"swaps": swaps})
 }
