@@ -150,7 +150,7 @@ func (l *Lib) hsmStep1(kind string, iType int, cardID []byte, addr Address) Resu
 
 // hsmStep2 completes an HSM read flow of kind with the key system's answer.
 func (l *Lib) hsmStep2(kind, key string) (*sscard.BasicInfo, Result, bool) {
-	if r, ok := l.start(0); !ok {
+	if r, ok := l.start(noIType); !ok {
 		return nil, r, false
 	}
 	ans, err := parseKey(key)

@@ -124,7 +124,7 @@ func (l *Lib) WriteCardStep1(iType int, cardInfo, fileAddr string) Result {
 
 // WriteCardStep2 is iWriteCard_HSM_Step2.
 func (l *Lib) WriteCardStep2(key, writeData string) Result {
-	if r, ok := l.start(0); !ok {
+	if r, ok := l.start(noIType); !ok {
 		return r
 	}
 	if _, err := parseKey(key); err != nil {

@@ -9,7 +9,7 @@ import (
 // configured terminal number (terminal_no; there is no PSAM). On failure
 // the message goes to pReaderSN and pPsamTermNo is left empty.
 func (l *Lib) GetReaderInfo() (sn Result, termNo string) {
-	if r, ok := l.start(0); !ok {
+	if r, ok := l.start(noIType); !ok {
 		return r, ""
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.OpTimeout)

@@ -158,13 +158,16 @@ func (l *Lib) ViaDaemon() bool {
 	return l.daemon != nil
 }
 
-// start checks the configuration and iType (0 = no iType argument).
+// noIType is start's argument for functions without an iType.
+const noIType = -1 << 31
+
+// start checks the configuration and iType (noIType: none to check).
 func (l *Lib) start(iType int) (Result, bool) {
 	l.init()
 	if l.initErr != nil {
 		return fail(ErrConfig, configDetail(l.initErr)), false
 	}
-	if iType != 0 && (iType < ITypeContact || iType > ITypeAutoContactlessFst) {
+	if iType != noIType && (iType < ITypeContact || iType > ITypeAutoContactlessFst) {
 		return fail(ErrIType, ""), false
 	}
 	return Result{}, true
@@ -191,6 +194,7 @@ func (l *Lib) candidates(iType int) []string {
 	if cl == "" {
 		cl = l.cfg.Reader
 	}
+	contact, cl = readerPattern(contact), readerPattern(cl)
 	var out []string
 	switch iType {
 	case ITypeContact:
@@ -399,4 +403,15 @@ func checkCard(ctx context.Context, s *sscard.Session, want []byte) error {
 		return errWrongCard
 	}
 	return nil
+}
+
+// readerPattern is the reader name a configured reader has: a serial spec
+// "serial:PATH[:TYPE]" names the reader "serial:PATH" (the sscctl rule).
+func readerPattern(r string) string {
+	if strings.HasPrefix(r, serial.Prefix) {
+		if c, err := serial.ParseSpec(r); err == nil {
+			return serial.Prefix + c.Path
+		}
+	}
+	return r
 }

@@ -212,7 +212,7 @@ func (p *pinReset) ExternalAuthCryptogram(ctx context.Context, kid byte, cardID,
 }
 
 func (l *Lib) pinStep2(kind, key string) Result {
-	if r, ok := l.start(0); !ok {
+	if r, ok := l.start(noIType); !ok {
 		return r
 	}
 	ans, err := parseKey(key)
@@ -259,7 +259,7 @@ func (l *Lib) pinStep2(kind, key string) Result {
 }
 
 func (l *Lib) pinStep3(kind, key string) Result {
-	if r, ok := l.start(0); !ok {
+	if r, ok := l.start(noIType); !ok {
 		return r
 	}
 	if len(key) > MaxKeyIn {
