@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/internal/daemon"
+	m "github.com/sscard/ssc/internal/ministry"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/reader/pcsc"
@@ -392,8 +393,8 @@ func badInput(t *testing.T, d *driver, cards map[int]card) {
 	d.want(-23, "-", "iReloadPIN_HSM_Step3", strings.Repeat("0", 32)+"|")
 
 	line := d.want(0, "-", "iReadCardBas_HSM_Step1", "1")
-	d.want(-14, "-", "iReadCardBas_HSM_Step1", "2")    // one flow per process
-	d.want(-26, "-", "iReadCard_HSM_Step2", valid)      // another flow's step
+	d.want(-14, "-", "iReadCardBas_HSM_Step1", "2")      // one flow per process
+	d.want(-26, "-", "iReadCard_HSM_Step2", valid)       // another flow's step
 	d.want(-7, "-", "iReadCardBas_HSM_Step2", "garbage") // malformed: the flow stays
 	d.want(-7, "-", "iReadCardBas_HSM_Step2", "<LONG:100000>")
 	d.want(-7, "-", "iReadCardBas_HSM_Step2", strings.ToLower(answerStep1(t, line))+"x")
@@ -587,4 +588,50 @@ func TestPINPad(t *testing.T) {
 	d.want(-30, "-", "iVerifyPIN", "1")
 	d.want(0, "OK|", "iChangePIN", "1")
 	d.want(0, "OK|", "iVerifyPIN", "1")
+}
+
+// TestHeaderCodes: the codes and limits of sscard.h are internal/ministry's.
+func TestHeaderCodes(t *testing.T) {
+	h, err := os.ReadFile("sscard.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := map[int]bool{}
+	for _, line := range strings.Split(string(h), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == "#define" && (strings.HasPrefix(f[1], "SSC_E_") || f[1] == "SSC_OK") {
+			n, err := strconv.Atoi(f[2])
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			defs[n] = true
+		}
+	}
+	for _, c := range m.Codes() {
+		if !defs[int(c)] {
+			t.Errorf("code %d (%s) missing from sscard.h", c, c.Message())
+		}
+		delete(defs, int(c))
+	}
+	if len(defs) != 0 {
+		t.Errorf("sscard.h defines codes the library does not have: %v", defs)
+	}
+	for name, v := range map[string]int{"SSC_MAX_OUTINFO": m.MaxOutInfo, "SSC_MAX_PKI_OUTINFO": m.MaxPKIOutInfo,
+		"SSC_MAX_READER_SN": m.MaxReaderSN, "SSC_MAX_PSAM_TERM_NO": m.MaxPsamTermNo, "SSC_MAX_KEY_IN": m.MaxKeyIn,
+		"SSC_MAX_CARDINFO_IN": m.MaxCardInfoIn, "SSC_MAX_FILEADDR_IN": m.MaxAddressIn, "SSC_MAX_PIN_IN": m.MaxPINIn,
+		"SSC_MAX_DATA_IN": m.MaxDataIn, "SSC_MAX_CERT_IN": m.MaxCertIn, "SSC_MAX_SIG_IN": m.MaxSigIn} {
+		if !strings.Contains(string(h), fmt.Sprintf("#define %s", name)) || !regexpDefine(string(h), name, v) {
+			t.Errorf("%s differs from the library's %d", name, v)
+		}
+	}
+}
+
+func regexpDefine(h, name string, v int) bool {
+	for _, line := range strings.Split(h, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == "#define" && f[1] == name {
+			return f[2] == strconv.Itoa(v)
+		}
+	}
+	return false
 }
