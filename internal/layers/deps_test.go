@@ -60,7 +60,10 @@ var allowed = map[string][]string{
 	"examples/ecardplatform":                    {"link", "sm"},
 	"examples/ecardplatform/cmd/ecard-platform": {"examples/ecardplatform", "sm", "sm/simkeys"},
 
-	"cmd/sscd": {"internal/daemon", "reader"},
+	"internal/ministry": {"apdu", "internal/stack", "reader", "reader/serial", "sim", "sm", "sscard", "sscd"},
+
+	"cmd/sscd":      {"internal/daemon", "reader"},
+	"cmd/libsscard": {"internal/ministry"},
 	"cmd/sscctl": {"apdu", "internal/stack", "link", "link/cardlink", "pboc", "reader", "reader/serial", "sim",
 		"sim/gempc", "sm", "sm/simkeys", "sscard", "sscard/keysystem", "sscd"},
 }
