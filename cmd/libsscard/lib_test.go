@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/internal/daemon"
+	"github.com/sscard/ssc/internal/hostile"
 	m "github.com/sscard/ssc/internal/ministry"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
@@ -309,6 +310,7 @@ func TestDirect(t *testing.T) {
 					d := startDriver(t, kind, baseEnv(t, env))
 					everyFunction(t, d, cards, true)
 					badInput(t, d, cards)
+					hostile.Record(t, "C library", "bad input from the host program (NULL pointers, unknown iType, garbage, overlong and wrong keys, steps out of order): a code, no write past the buffer, no crash", map[string]int{"calls": badInputCalls})
 				})
 			}
 		})
@@ -377,6 +379,9 @@ func everyFunction(t *testing.T, d *driver, cards map[int]card, direct bool) {
 		t.Fatalf("iGetReaderInfo = %d %q", rc, out)
 	}
 }
+
+// badInputCalls is the number of refused calls badInput makes.
+const badInputCalls = 26
 
 // badInput: NULL pointers, unknown iType, garbage and overlong keys,
 // wrong keys, steps out of order — codes, no write, no crash.
