@@ -381,7 +381,7 @@ func everyFunction(t *testing.T, d *driver, cards map[int]card, direct bool) {
 }
 
 // badInputCalls is the number of refused calls badInput makes.
-const badInputCalls = 26
+const badInputCalls = 25
 
 // badInput: NULL pointers, unknown iType, garbage and overlong keys,
 // wrong keys, steps out of order — codes, no write, no crash.
