@@ -37,3 +37,8 @@ done
 
 echo "== go test -race ./..."
 go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/ssc-test.log
+
+echo "== fuzz: a short pass over a rotating third of the fuzz targets"
+# Every target's seed corpus ran above; here a third of the targets (a
+# different third each day) is fuzzed for FUZZTIME each (scripts/fuzz.sh).
+FUZZTIME=${FUZZTIME:-2s} FUZZ_SHARD="$((10#$(date +%j) % 3))/3" ./scripts/fuzz.sh
