@@ -43,6 +43,11 @@ hostile_log=$(mktemp -t ssc-hostile.XXXXXX)
 trap 'rm -f "$hostile_log"' EXIT
 SSC_HOSTILE_LOG=$hostile_log go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/ssc-test.log
 
+echo "== fuzz: a short pass over a rotating third of the fuzz targets"
+# Every target's seed corpus ran above; here a third of the targets (a
+# different third each day) is fuzzed for FUZZTIME each (scripts/fuzz.sh).
+FUZZTIME=${FUZZTIME:-2s} FUZZ_SHARD="$((10#$(date +%j) % 3))/3" ./scripts/fuzz.sh
+
 echo "== docs/reliability.md: the table of hostile tests matches this run"
 # UPDATE_RELIABILITY=1 rewrites the table instead of checking it.
 SSC_HOSTILE_CHECK=$hostile_log go test -count=1 -run '^TestReliabilityTable$' ./internal/hostile \

@@ -195,7 +195,7 @@ func bcd(dst *string, v []byte, fPad bool) (string, bool) {
 		s = strings.TrimRight(s, "F")
 	}
 	if !isDigits(s) {
-		return fmt.Sprintf("%q is not BCD", s), false
+		return "not BCD", false
 	}
 	*dst = s
 	return "", true
@@ -204,10 +204,10 @@ func bcd(dst *string, v []byte, fPad bool) (string, bool) {
 func bcdDate(dst *string, v []byte) (string, bool) {
 	s := hex.EncodeToString(v)
 	if !isDigits(s) {
-		return fmt.Sprintf("date %q is not BCD", s), false
+		return "date is not BCD", false
 	}
 	if _, err := time.Parse("20060102", s); err != nil {
-		return fmt.Sprintf("invalid date %s", s), false
+		return "not a calendar date", false
 	}
 	*dst = s
 	return "", true

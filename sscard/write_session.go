@@ -109,7 +109,7 @@ func (ws *WriteSession) begin(ctx context.Context) error {
 		return err
 	}
 	if !bytes.Equal(info.CardID, ws.w.CardID) {
-		return fmt.Errorf("%w: card %X, write info %s", ErrWrongCard, []byte(info.CardID), ws.cardID)
+		return fmt.Errorf("%w: the card identification code differs from card_id", ErrWrongCard)
 	}
 	ch, err := s.challenges(ctx, 4) // O1, F1, O2, F2
 	if err != nil {

@@ -22,7 +22,9 @@ var ErrWriteInfo = errors.New("sscard: invalid write info")
 var ErrWriteMismatch = errors.New("sscard: card does not hold what was written")
 
 // WriteInfoError is an invalid write-info field. Field is the JSON name of
-// the field ("" for the string as a whole, e.g. a wrong field count).
+// the field ("" for the string as a whole, e.g. a wrong field count). Reason
+// says what is wrong without the value: write info is holder data, and
+// these errors reach API answers, the audit log and the journal.
 type WriteInfoError struct {
 	Field  string
 	Reason string
@@ -39,7 +41,9 @@ func (e *WriteInfoError) Error() string {
 func (e *WriteInfoError) Is(target error) bool { return target == ErrWriteInfo }
 
 // WriteMismatchError names the first field whose re-read value differs from
-// the value written. Card and Written are shown as text (hex for binary).
+// the value written. Card and Written hold the two values as text (hex for
+// binary) for the caller to compare; they are holder data, so Error names
+// the field only and never shows them.
 type WriteMismatchError struct {
 	Field   string
 	Card    string
@@ -47,7 +51,7 @@ type WriteMismatchError struct {
 }
 
 func (e *WriteMismatchError) Error() string {
-	return fmt.Sprintf("sscard: card does not hold what was written: %s: card has %q, wrote %q", e.Field, e.Card, e.Written)
+	return "sscard: card does not hold what was written: " + e.Field + " differs"
 }
 
 // Is matches ErrWriteMismatch.
@@ -167,8 +171,8 @@ func (w *WriteInfo) Validate() error {
 	if len(w.CardID) != 16 {
 		return wiErr("card_id", "%d bytes, want 16", len(w.CardID))
 	}
-	if r := hex.EncodeToString(w.CardID[:3]); !isDigits(r) {
-		return wiErr("card_id", "region %s (first 3 bytes) is not 6 BCD digits", strings.ToUpper(r))
+	if !isDigits(hex.EncodeToString(w.CardID[:3])) {
+		return wiErr("card_id", "region (first 3 bytes) is not 6 BCD digits")
 	}
 	if len(w.Institution) != 12 {
 		return wiErr("institution", "%d bytes, want 12", len(w.Institution))
@@ -182,7 +186,7 @@ func (w *WriteInfo) Validate() error {
 		return err
 	}
 	if !expiry.After(issue) {
-		return wiErr("expiry_date", "%s is not after the issue date %s", w.ExpiryDate, w.IssueDate)
+		return wiErr("expiry_date", "not after issue_date")
 	}
 	if len(w.CardNumber) != 9 {
 		return wiErr("card_number", "%d characters, want 9", utf8.RuneCountInString(w.CardNumber))
@@ -197,7 +201,7 @@ func (w *WriteInfo) Validate() error {
 		return err
 	}
 	if birth.After(issue) {
-		return wiErr("birth_date", "%s is after the issue date %s", w.BirthDate, w.IssueDate)
+		return wiErr("birth_date", "after issue_date")
 	}
 	if err := w.validateSSN(); err != nil {
 		return err
@@ -214,21 +218,21 @@ func (w *WriteInfo) Validate() error {
 	switch w.Sex {
 	case "0", "1", "2", "9":
 	default:
-		return wiErr("sex", "%q, want 0, 1, 2 or 9 (GB/T 2261.1)", w.Sex)
+		return wiErr("sex", "want 0, 1, 2 or 9 (GB/T 2261.1)")
 	}
 	if len(w.Ethnicity) != 2 || !isDigits(w.Ethnicity) {
-		return wiErr("ethnicity", "%q, want 2 digits (GB/T 3304)", w.Ethnicity)
+		return wiErr("ethnicity", "want 2 digits (GB/T 3304)")
 	}
 	return nil
 }
 
 func wiDate(field, s string) (time.Time, error) {
 	if len(s) != 8 || !isDigits(s) {
-		return time.Time{}, wiErr(field, "%q, want YYYYMMDD", s)
+		return time.Time{}, wiErr(field, "want YYYYMMDD")
 	}
 	t, err := time.Parse("20060102", s)
 	if err != nil {
-		return time.Time{}, wiErr(field, "%s is not a calendar date", s)
+		return time.Time{}, wiErr(field, "not a calendar date")
 	}
 	return t, nil
 }
@@ -260,22 +264,25 @@ func (w *WriteInfo) validateSSN() error {
 	if c := s[17]; !(c >= '0' && c <= '9' || c == 'X') {
 		return wiErr("ssn", "last character is not a digit or X")
 	}
-	if want := ssnCheckDigit(s); s[17] != want {
-		return wiErr("ssn", "check digit is %c, want %c", s[17], want)
+	if s[17] != ssnCheckDigit(s) {
+		return wiErr("ssn", "wrong check digit (GB 11643)")
 	}
 	if s[6:14] != w.BirthDate {
-		return wiErr("ssn", "birth date %s differs from birth_date %s", s[6:14], w.BirthDate)
+		return wiErr("ssn", "embedded birth date differs from birth_date")
 	}
 	return nil
 }
 
-// encodeGBK encodes s as GBK, reporting runes that GBK lacks.
+// encodeGBK encodes s as GBK, reporting the position (never the character:
+// s is a name) of a rune that GBK lacks.
 func encodeGBK(s string) ([]byte, error) {
 	b, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(s))
 	if err != nil {
+		n := 0
 		for _, r := range s {
+			n++
 			if _, err1 := simplifiedchinese.GBK.NewEncoder().String(string(r)); err1 != nil {
-				return nil, fmt.Errorf("character %q (U+%04X) is not in GBK", r, r)
+				return nil, fmt.Errorf("character %d is not in GBK", n)
 			}
 		}
 		return nil, fmt.Errorf("not encodable in GBK")
@@ -287,9 +294,11 @@ func wiGBK(field, s string, max int) error {
 	if !utf8.ValidString(s) {
 		return wiErr(field, "not valid UTF-8")
 	}
+	n := 0
 	for _, r := range s {
+		n++
 		if unicode.IsControl(r) || r == '|' || r == utf8.RuneError {
-			return wiErr(field, "character U+%04X not allowed", r)
+			return wiErr(field, "character %d is a control character or |", n)
 		}
 	}
 	if strings.TrimSpace(s) != s {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -76,25 +77,33 @@ func MarshalCARequest(req sscard.CertRequest) ([]byte, error) {
 	})
 }
 
-// ParseCARequest parses the JSON request of the SIM CA protocol.
+// ErrCARequest is matched by every error of ParseCARequest. Its messages
+// name the field, never its value (the request carries holder data).
+var ErrCARequest = errors.New("keysystem: malformed CA request")
+
+// ParseCARequest parses the JSON request of the SIM CA protocol: one JSON
+// object with no unknown fields and nothing after it.
 func ParseCARequest(b []byte) (sscard.CertRequest, error) {
 	var j CARequest
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
-		return sscard.CertRequest{}, fmt.Errorf("keysystem: CA request: %w", err)
+		return sscard.CertRequest{}, fmt.Errorf("%w: %w", ErrCARequest, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return sscard.CertRequest{}, fmt.Errorf("%w: data after the request object", ErrCARequest)
 	}
 	id, err := hex.DecodeString(j.CardID)
 	if err != nil || len(id) != sm.CardIDSize {
-		return sscard.CertRequest{}, fmt.Errorf("keysystem: CA request: card_id %q: want %d bytes in hex", j.CardID, sm.CardIDSize)
+		return sscard.CertRequest{}, fmt.Errorf("%w: card_id: want %d bytes in hex", ErrCARequest, sm.CardIDSize)
 	}
 	q, err := hex.DecodeString(j.SigningPublicKey)
 	if err != nil {
-		return sscard.CertRequest{}, fmt.Errorf("keysystem: CA request: signing_public_key: %w", err)
+		return sscard.CertRequest{}, fmt.Errorf("%w: signing_public_key: not hex", ErrCARequest)
 	}
 	pub, err := sm.ParsePublicKey(q)
 	if err != nil {
-		return sscard.CertRequest{}, fmt.Errorf("keysystem: CA request: signing_public_key: %w", err)
+		return sscard.CertRequest{}, fmt.Errorf("%w: signing_public_key: %w", ErrCARequest, err)
 	}
 	return sscard.CertRequest{CardID: id, SigningKey: pub, Holder: &sscard.BasicInfo{
 		CardID: id, CardNumber: j.CardNumber, SSN: j.SSN, Name: j.Name, IssueDate: j.IssueDate, ExpiryDate: j.ExpiryDate,

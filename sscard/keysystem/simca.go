@@ -35,11 +35,11 @@ func (SIMCA) Issue(_ context.Context, req sscard.CertRequest) (*sscard.CADeliver
 	}
 	issued, err := time.Parse("20060102", h.IssueDate)
 	if err != nil {
-		return nil, fmt.Errorf("keysystem: issue date %q: %w", h.IssueDate, err)
+		return nil, fmt.Errorf("%w: issue_date: want YYYYMMDD", sscard.ErrCA)
 	}
 	expires, err := time.Parse("20060102", h.ExpiryDate)
 	if err != nil {
-		return nil, fmt.Errorf("keysystem: expiry date %q: %w", h.ExpiryDate, err)
+		return nil, fmt.Errorf("%w: expiry_date: want YYYYMMDD", sscard.ErrCA)
 	}
 	sign, err := simkeys.HolderCertificate(req.CardID, req.SigningKey, h.Name, h.CardNumber, issued, expires)
 	if err != nil {
