@@ -27,8 +27,10 @@ type Daemon struct {
 	hsmSess sessionTable[*hsmSession]
 	// issueSess are the write sessions between their steps (issue_session.go).
 	issueSess sessionTable[*issueSession]
-	started   time.Time
-	log       *slog.Logger
+	// pins counts the wrong PIN attempts per card insertion (pinlimit.go).
+	pins    pinLimiter
+	started time.Time
+	log     *slog.Logger
 
 	ctx    context.Context // cancelled at shutdown: ends streams and operations
 	cancel context.CancelFunc

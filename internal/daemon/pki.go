@@ -32,7 +32,7 @@ func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set := d.conf()
-	in := sscard.PersonaliseInput{CA: set.ca, Delivery: req.Delivery, HSM: set.hsm}
+	in := sscard.PersonaliseInput{CA: set.ca, Delivery: req.Delivery, HSM: set.hsm, ForceAdminPIN: req.Force}
 	if in.CA == nil && in.Delivery == nil {
 		writeError(w, sscd.Errorf(sscd.CodeDisabled, "no certificate authority configured (pki_ca) and no delivery in the request"))
 		return
