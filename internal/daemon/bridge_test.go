@@ -33,7 +33,7 @@ func freePort(t testing.TB) int {
 }
 
 func bridgeConfig(port int) Config {
-	return Config{HSM: "sim", Bridge: BridgeConfig{Port: port, Origins: []string{testOrigin, otherAllowed}}}
+	return Config{HSM: "sim", Bridge: BridgeConfig{Port: port, Origins: []string{testOrigin, otherAllowed}, PINOrigins: []string{testOrigin}}}
 }
 
 // bridgeReq describes one request to the bridge; empty fields take the
