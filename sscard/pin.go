@@ -83,6 +83,7 @@ func CheckPIN(pin string) error {
 // (the transmitter's trace redacts VERIFY).
 func (s *Session) VerifyPIN(ctx context.Context, pin string, opts PINOptions) error {
 	bcd, err := encodePIN(pin)
+	defer clear(bcd[:]) // also when the card is never reached
 	if err != nil {
 		return err
 	}
@@ -108,6 +109,7 @@ func (s *Session) ChangePIN(ctx context.Context, oldPIN, newPIN string, opts PIN
 		return err
 	}
 	data := append(o[:], n[:]...)
+	defer clear(data)
 	return s.doSSSE(ctx, func() error {
 		return s.presentPIN(ctx, pinAttempt{ref: pinRefSSSE, cmd: pinChange, op: "change PIN", force: opts.Force, data: data})
 	})

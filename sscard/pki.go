@@ -115,6 +115,7 @@ func (p *PKI) VerifyPIN(ctx context.Context, pin string, opts PINOptions) error 
 	}
 	key := sm.PKIPINKey(bcd[:])
 	clear(bcd[:])
+	defer clear(key[:])
 	return p.run(ctx, func() error {
 		return p.s.presentPIN(ctx, pinAttempt{ref: pinRefPKIUser, cmd: pinVerify, op: "PKI verify PIN", force: opts.Force, pkiKey: &key})
 	})
