@@ -167,7 +167,7 @@ func (a *app) personalise(ctx context.Context, in sscard.PersonaliseInput, journ
 		return nil, err
 	}
 	rep, err := sscard.PersonalisePKI(ctx, sess, in)
-	if errors.Is(err, sscard.ErrPINLastTry) || errors.Is(err, sscard.ErrPINBlocked) {
+	if errors.Is(err, sscard.ErrPINLastTry) {
 		return nil, pinFailure("admin PIN", err)
 	}
 	if err != nil {
