@@ -42,7 +42,16 @@ func pkiTries(t *testing.T, name string) int {
 	ctx := ctxT(t)
 	// Shared: the daemon's watcher may be probing the card right now; the
 	// session's transaction keeps the reads atomic.
-	card, err := sys.Connect(ctx, name, reader.ConnectOptions{})
+	// The daemon's probe of a new insertion holds the card exclusively for
+	// a moment: retry the sharing violation (bounded).
+	var card reader.Card
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		card, err = sys.Connect(ctx, name, reader.ConnectOptions{})
+		if err == nil || !errors.Is(err, reader.ErrSharingViolation) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
