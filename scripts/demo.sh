@@ -95,6 +95,7 @@ audit:
 bridge:
   port: $bridge_port
   origins: [http://localhost:8443]
+  pin_origins: [http://localhost:8443]   # the counter page links cards with the PKI PIN
   allow_http_localhost: true
 EOF
 bin/sscd --config "$work/sscd.yaml" 2>"$work/sscd.log" &

@@ -194,13 +194,13 @@ func TestPCSCPIN(t *testing.T) {
 				t.Fatalf("right PIN: %v", err)
 			}
 			// Change, then the new PIN verifies and the old one does not.
-			if err := s.ChangePIN(ctx, "123456", "112233"); err != nil {
+			if err := s.ChangePIN(ctx, "123456", "112233", sscard.PINOptions{}); err != nil {
 				t.Fatalf("ChangePIN: %v", err)
 			}
 			if err := s.VerifyPIN(ctx, "112233", sscard.PINOptions{}); err != nil {
 				t.Fatalf("new PIN: %v", err)
 			}
-			if err := s.ChangePIN(ctx, "000000", "445566"); !errors.As(err, &ae) {
+			if err := s.ChangePIN(ctx, "000000", "445566", sscard.PINOptions{}); !errors.As(err, &ae) {
 				t.Fatalf("change with wrong old PIN: %v", err)
 			}
 			// Block it: the remaining tries with Force.
@@ -314,10 +314,10 @@ func TestPCSCPKI(t *testing.T) {
 				t.Fatalf("sign without PIN: %v", err)
 			}
 			var ae *apdu.AuthError
-			if err := pki.VerifyPIN(ctx, "000000"); !errors.As(err, &ae) || ae.Retries != 2 {
+			if err := pki.VerifyPIN(ctx, "000000", sscard.PINOptions{}); !errors.As(err, &ae) || ae.Retries != 2 {
 				t.Fatalf("wrong PIN: %v", err)
 			}
-			if err := pki.VerifyPIN(ctx, "123456"); err != nil {
+			if err := pki.VerifyPIN(ctx, "123456", sscard.PINOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			msg := []byte("through pcscd")

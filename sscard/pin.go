@@ -20,9 +20,11 @@ var (
 	ErrPINBlocked = fmt.Errorf("sscard: PIN blocked: %w", apdu.ErrBlocked)
 )
 
-// PINOptions tune VerifyPIN.
+// PINOptions tune every call that presents a PIN to the card (VerifyPIN,
+// ChangePIN, their PIN-pad versions, the PKI PINs).
 type PINOptions struct {
-	// Force allows using the last remaining try.
+	// Force allows using the last remaining try (refused with
+	// ErrPINLastTry otherwise).
 	Force bool
 }
 
@@ -57,56 +59,45 @@ func (s *Session) PINStatus(ctx context.Context) (int, error) {
 	var tries int
 	err := s.doSSSE(ctx, func() error {
 		var err error
-		tries, err = s.pinStatus(ctx)
+		tries, err = s.pinTries(ctx, pinRefSSSE)
 		return err
 	})
 	return tries, err
 }
 
-func (s *Session) pinStatus(ctx context.Context) (int, error) {
-	_, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x20})
-	var ae *apdu.AuthError
-	switch {
-	case err == nil:
-		return -1, nil
-	case errors.As(err, &ae) && ae.Retries > 0:
-		return ae.Retries, nil
-	}
-	return 0, pinError("PIN status", err)
+// CheckPIN reports ErrPINFormat unless pin is exactly 6 decimal digits,
+// the format of the SSSE PIN and of the PKI user PIN. Callers that reach
+// the card only after other work (the HSM, the bank application) check
+// it first, so a malformed PIN costs nothing.
+func CheckPIN(pin string) error {
+	b, err := encodePIN(pin)
+	clear(b[:])
+	return err
 }
 
 // VerifyPIN verifies the SSSE PIN (00 20 00 00 03 <BCD>). It first queries
 // the try counter and refuses with ErrPINLastTry when one try is left unless
-// opts.Force is set. A wrong PIN returns an error wrapping *apdu.AuthError
+// opts.Force is set (ErrPINBlocked, without sending the PIN, when it is
+// blocked). A wrong PIN returns an error wrapping *apdu.AuthError
 // (Retries = tries left); it never retries by itself. The PIN is not logged
 // (the transmitter's trace redacts VERIFY).
 func (s *Session) VerifyPIN(ctx context.Context, pin string, opts PINOptions) error {
 	bcd, err := encodePIN(pin)
-	defer clear(bcd[:])
+	defer clear(bcd[:]) // also when the card is never reached
 	if err != nil {
 		return err
 	}
 	return s.doSSSE(ctx, func() error {
-		tries, err := s.pinStatus(ctx)
-		if err != nil {
-			return err
-		}
-		if tries == 1 && !opts.Force {
-			return ErrPINLastTry
-		}
-		data := bcd[:]
-		_, err = s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x20, Data: data})
-		if err != nil {
-			return pinError("verify PIN", err)
-		}
-		return nil
+		return s.presentPIN(ctx, pinAttempt{ref: pinRefSSSE, cmd: pinVerify, op: "verify PIN", force: opts.Force, data: bcd[:]})
 	})
 }
 
 // ChangePIN changes the SSSE PIN: CHANGE REFERENCE DATA
-// 00 24 00 00 06 <old BCD3 || new BCD3>. A wrong old PIN returns an error
-// wrapping *apdu.AuthError.
-func (s *Session) ChangePIN(ctx context.Context, oldPIN, newPIN string) error {
+// 00 24 00 00 06 <old BCD3 || new BCD3>. As VerifyPIN, it first queries
+// the try counter (a wrong old PIN spends a try): ErrPINLastTry with one
+// try left unless opts.Force, ErrPINBlocked without sending the PINs. A
+// wrong old PIN returns an error wrapping *apdu.AuthError.
+func (s *Session) ChangePIN(ctx context.Context, oldPIN, newPIN string, opts PINOptions) error {
 	o, err := encodePIN(oldPIN)
 	defer clear(o[:])
 	if err != nil {
@@ -120,10 +111,7 @@ func (s *Session) ChangePIN(ctx context.Context, oldPIN, newPIN string) error {
 	data := append(o[:], n[:]...)
 	defer clear(data)
 	return s.doSSSE(ctx, func() error {
-		if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x24, Data: data}); err != nil {
-			return pinError("change PIN", err)
-		}
-		return nil
+		return s.presentPIN(ctx, pinAttempt{ref: pinRefSSSE, cmd: pinChange, op: "change PIN", force: opts.Force, data: data})
 	})
 }
 
@@ -151,10 +139,7 @@ func (s *Session) ResetPIN(ctx context.Context, auth Authorizer, newPIN string) 
 		if err := s.authenticateWrite(ctx, auth, info.CardID); err != nil {
 			return err
 		}
-		if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x2C, Data: n[:]}); err != nil {
-			return pinError("reset PIN", err)
-		}
-		return nil
+		return s.presentPIN(ctx, pinAttempt{ref: pinRefSSSE, cmd: pinReset, op: "reset PIN", data: n[:]})
 	})
 }
 

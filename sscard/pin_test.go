@@ -16,7 +16,7 @@ func TestPINFormat(t *testing.T) {
 		if err := tc.sess.VerifyPIN(context.Background(), p, PINOptions{}); !errors.Is(err, ErrPINFormat) {
 			t.Errorf("%q: %v", p, err)
 		}
-		if err := tc.sess.ChangePIN(context.Background(), "123456", p); !errors.Is(err, ErrPINFormat) {
+		if err := tc.sess.ChangePIN(context.Background(), "123456", p, PINOptions{}); !errors.Is(err, ErrPINFormat) {
 			t.Errorf("change %q: %v", p, err)
 		}
 	}
@@ -83,7 +83,7 @@ func TestPINBlocked(t *testing.T) {
 func TestChangePIN(t *testing.T) {
 	ctx := context.Background()
 	tc := openSim(t, "gen3", sim.Contactless)
-	err := tc.sess.ChangePIN(ctx, "123456", "112233")
+	err := tc.sess.ChangePIN(ctx, "123456", "112233", PINOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestChangePIN(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ae *apdu.AuthError
-	if err := tc.sess.ChangePIN(ctx, "000000", "445566"); !errors.As(err, &ae) {
+	if err := tc.sess.ChangePIN(ctx, "000000", "445566", PINOptions{}); !errors.As(err, &ae) {
 		t.Fatalf("wrong old PIN: %v", err)
 	}
 }

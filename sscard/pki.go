@@ -89,27 +89,35 @@ func (p *PKI) run(ctx context.Context, f func() error) error {
 	})
 }
 
+// PINStatus reads the try counter of the PKI user PIN with VERIFY
+// without data (no try is used): the tries left, or -1 when the PIN is
+// already verified in this card session. A blocked PIN gives
+// ErrPINBlocked.
+func (p *PKI) PINStatus(ctx context.Context) (int, error) {
+	var tries int
+	err := p.run(ctx, func() error {
+		var err error
+		tries, err = p.s.pinTries(ctx, pinRefPKIUser)
+		return err
+	})
+	return tries, err
+}
+
 // VerifyPIN verifies the PKI user PIN: GET CHALLENGE (16 bytes), then
-// VERIFY 00 20 01 81 10 <SM4_ECB(SM3(PIN BCD)[0:16], challenge)>. A wrong PIN
-// returns an error wrapping *apdu.AuthError; 6983 gives ErrPINBlocked.
-func (p *PKI) VerifyPIN(ctx context.Context, pin string) error {
-	if _, err := encodePIN(pin); err != nil {
+// VERIFY 00 20 01 81 10 <SM4_ECB(SM3(PIN BCD)[0:16], challenge)>. As the
+// SSSE VerifyPIN, it reads the try counter first: ErrPINLastTry with one
+// try left unless opts.Force, ErrPINBlocked (the PIN not sent) when
+// blocked. A wrong PIN returns an error wrapping *apdu.AuthError.
+func (p *PKI) VerifyPIN(ctx context.Context, pin string, opts PINOptions) error {
+	bcd, err := encodePIN(pin)
+	if err != nil {
 		return err
 	}
+	key := sm.PKIPINKey(bcd[:])
+	clear(bcd[:])
+	defer clear(key[:])
 	return p.run(ctx, func() error {
-		chal, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x84, Ne: 16})
-		if err != nil {
-			return fmt.Errorf("sscard: PKI get challenge: %w", err)
-		}
-		c, err := sm.PKIPINCryptogram(pin, chal)
-		if err != nil {
-			return err
-		}
-		defer clear(c[:])
-		if _, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x20, P1: 0x01, P2: 0x81, Data: c[:]}); err != nil {
-			return pinError("PKI verify PIN", err)
-		}
-		return nil
+		return p.s.presentPIN(ctx, pinAttempt{ref: pinRefPKIUser, cmd: pinVerify, op: "PKI verify PIN", force: opts.Force, pkiKey: &key})
 	})
 }
 

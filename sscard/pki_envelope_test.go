@@ -128,7 +128,7 @@ func TestPersonalisePKIDelivery(t *testing.T) {
 	s, cardID := issuedBlankSession(t)
 	p := s.PKI()
 	in := simPersonalise(cardID)
-	if err := p.VerifyAdminPIN(ctx, in.AdminPIN); err != nil {
+	if err := p.VerifyAdminPIN(ctx, in.AdminPIN, PINOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	pub, err := p.GenerateSigningKey(ctx)

@@ -62,10 +62,10 @@ func TestChangeMasterKeyBothLevels(t *testing.T) {
 	if err := p.ChangeMasterKey(ctx, mkNew[:], mkNew2[:]); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.VerifyPIN(ctx, "123456"); err != nil { // the user PIN of the blank application
+	if err := p.VerifyPIN(ctx, "123456", PINOptions{}); err != nil { // the user PIN of the blank application
 		t.Fatal(err)
 	}
-	if err := p.VerifyAdminPIN(ctx, simkeys.PKIAdminPIN(cardID)); err != nil {
+	if err := p.VerifyAdminPIN(ctx, simkeys.PKIAdminPIN(cardID), PINOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// A wrong old key fails at the ADF and changes nothing.

@@ -82,28 +82,18 @@ const MaxCertChunk = 240
 // GET CHALLENGE (16 bytes), then VERIFY 00 20 01 00 10
 // <SM4_ECB(SM3(pin)[0:16], challenge)>. The PKI ADF is selected afresh
 // first; the admin state then lasts until the ADF is selected again or the
-// card is reset. A wrong PIN returns an error wrapping *apdu.AuthError (with
-// the tries left); 6983 gives ErrPINBlocked.
-func (p *PKI) VerifyAdminPIN(ctx context.Context, pin [4]byte) error {
+// card is reset. As every PIN, its try counter is read first:
+// ErrPINLastTry with one try left unless opts.Force, ErrPINBlocked (the
+// PIN not sent) when blocked. A wrong PIN returns an error wrapping
+// *apdu.AuthError (with the tries left).
+func (p *PKI) VerifyAdminPIN(ctx context.Context, pin [4]byte, opts PINOptions) error {
 	return p.s.do(ctx, func() error {
 		if err := p.s.selectPKI(ctx); err != nil {
 			return err
 		}
-		return p.verifyAdminPIN(ctx, pin)
+		key := sm.PKIPINKey(pin[:])
+		return p.s.presentPIN(ctx, pinAttempt{ref: pinRefPKIAdmin, cmd: pinVerify, op: "PKI verify admin PIN", force: opts.Force, pkiKey: &key})
 	})
-}
-
-func (p *PKI) verifyAdminPIN(ctx context.Context, pin [4]byte) error {
-	key := sm.PKIPINKey(pin[:])
-	defer clear(key[:])
-	c, err := p.challengeResponse(ctx, key[:])
-	if err != nil {
-		return err
-	}
-	if _, err := p.s.tx.Do(ctx, apdu.Command{INS: 0x20, P1: 0x01, P2: 0x00, Data: c[:]}); err != nil {
-		return pinError("PKI verify admin PIN", err)
-	}
-	return nil
 }
 
 // challengeResponse asks the card for a 16-byte challenge and answers it
@@ -323,6 +313,10 @@ type PersonaliseInput struct {
 	MasterKey    [16]byte  // ZKMY (32 hex digits)
 	NewAdminPIN  *[4]byte  // when set, the admin PIN is changed (CTK = the ADF master key: MasterKey, NewMasterKey once changed)
 	NewMasterKey *[16]byte // when set, the master key is changed, last (ADF then DDF)
+	// ForceAdminPIN allows the last try of the admin PIN; without it a
+	// card with one admin PIN try left is refused with ErrPINLastTry
+	// before the PIN is sent.
+	ForceAdminPIN bool
 	// CA issues the certificates and the enveloped encryption pair for
 	// the new signing key. keysystem.SIMCA{} for software cards;
 	// keysystem.HTTPCA for a CA reached over HTTP. Not used when Delivery
@@ -491,7 +485,7 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 			bytes.Equal(signCert.Raw, in.Delivery.SigningCert) && bytes.Equal(encCert.Raw, in.Delivery.EncryptionCert))
 	}
 
-	if err := p.VerifyAdminPIN(ctx, in.AdminPIN); err != nil {
+	if err := p.VerifyAdminPIN(ctx, in.AdminPIN, PINOptions{Force: in.ForceAdminPIN}); err != nil {
 		return nil, fail(StepPKIAdmin, err)
 	}
 	ok(StepPKIAdmin, JournalEntry{})
@@ -531,7 +525,7 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 	case in.NewAdminPIN != nil:
 		// Select the ADF afresh and verify again, so the admin state holds
 		// whatever the reads above did.
-		err := p.VerifyAdminPIN(ctx, in.AdminPIN)
+		err := p.VerifyAdminPIN(ctx, in.AdminPIN, PINOptions{Force: in.ForceAdminPIN})
 		if err == nil {
 			err = p.ChangeAdminPIN(ctx, adfKey, *in.NewAdminPIN)
 		}
@@ -541,7 +535,7 @@ func PersonalisePKI(ctx context.Context, s *Session, in PersonaliseInput) (*Pers
 		// The card has the new PIN from here on: journal it at once.
 		ok(StepPKIAdminPIN, JournalEntry{})
 		// The new PIN must work before the master key is touched.
-		if err := p.VerifyAdminPIN(ctx, *in.NewAdminPIN); err != nil {
+		if err := p.VerifyAdminPIN(ctx, *in.NewAdminPIN, PINOptions{Force: in.ForceAdminPIN}); err != nil {
 			return nil, fail(StepPKIAdminPIN, fmt.Errorf("the admin PIN was changed, but the new one does not verify: %w", err))
 		}
 	}

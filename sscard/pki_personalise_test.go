@@ -54,7 +54,7 @@ func checkSigning(t *testing.T, s *Session, wantPub string) {
 	if got := strings.ToUpper(hexString(xy)); got != wantPub {
 		t.Fatalf("EF 0012 = %s, report says %s", got, wantPub)
 	}
-	if err := p.VerifyPIN(ctx, "123456"); err != nil {
+	if err := p.VerifyPIN(ctx, "123456", PINOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	msg := []byte("personalised")
@@ -213,7 +213,7 @@ func TestPersonalisePKIChangeSecrets(t *testing.T) {
 		t.Fatalf("old master key: %v", err)
 	}
 	// The old master key as CTK of an admin PIN change fails too.
-	if err := s.PKI().VerifyAdminPIN(ctx, newPIN); err != nil {
+	if err := s.PKI().VerifyAdminPIN(ctx, newPIN, PINOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	oldKey := simkeys.PKIMasterKey(cardID)

@@ -262,7 +262,7 @@ func TestPersonalisePKIResumeRemoval(t *testing.T) {
 		checkSigning(t, sess, rep.PublicKey)
 		checkEncryption(t, sess, cardID, rep)
 		checkLevelKeys(t, sess, mkNew, mkNew, simKey)
-		if err := sess.PKI().VerifyAdminPIN(ctx, resumePIN); err != nil {
+		if err := sess.PKI().VerifyAdminPIN(ctx, resumePIN, PINOptions{}); err != nil {
 			t.Errorf("removed after %d (%s): new admin PIN: %v", k, name, err)
 		}
 		closeCard()
@@ -382,7 +382,7 @@ func TestPersonalisePKIResumeFresh(t *testing.T) {
 
 	// The card's own journal, but the key changed since: all again.
 	p := s.PKI()
-	if err := p.VerifyAdminPIN(ctx, [4]byte{1, 2, 3, 4}); err != nil {
+	if err := p.VerifyAdminPIN(ctx, [4]byte{1, 2, 3, 4}, PINOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.GenerateSigningKey(ctx); err != nil {
@@ -427,7 +427,7 @@ func TestPersonalisePKIResumeFresh(t *testing.T) {
 	}
 	// No try was spent: a wrong admin PIN now leaves 4.
 	var ae *apdu.AuthError
-	if err := p.VerifyAdminPIN(ctx, [4]byte{9, 9, 9, 9}); !errors.As(err, &ae) || ae.Retries != 4 {
+	if err := p.VerifyAdminPIN(ctx, [4]byte{9, 9, 9, 9}, PINOptions{}); !errors.As(err, &ae) || ae.Retries != 4 {
 		t.Fatalf("tries after the refusals: %v", err)
 	}
 }

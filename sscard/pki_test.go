@@ -33,13 +33,13 @@ func TestPKI(t *testing.T) {
 				t.Fatalf("sign without PIN: %v", err)
 			}
 			var ae *apdu.AuthError
-			if err := pki.VerifyPIN(ctx, "000000"); !errors.As(err, &ae) || ae.Retries != 2 {
+			if err := pki.VerifyPIN(ctx, "000000", PINOptions{}); !errors.As(err, &ae) || ae.Retries != 2 {
 				t.Fatalf("wrong PIN: %v", err)
 			}
-			if err := pki.VerifyPIN(ctx, "12345"); !errors.Is(err, ErrPINFormat) {
+			if err := pki.VerifyPIN(ctx, "12345", PINOptions{}); !errors.Is(err, ErrPINFormat) {
 				t.Fatalf("format: %v", err)
 			}
-			if err := pki.VerifyPIN(ctx, "123456"); err != nil {
+			if err := pki.VerifyPIN(ctx, "123456", PINOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			sig, err := pki.Sign(ctx, []byte("hello"))

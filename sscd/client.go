@@ -142,7 +142,9 @@ func (c *Client) VerifyPIN(ctx context.Context, readerName string, req VerifyPIN
 }
 
 // ChangePIN changes the SSSE PIN (req.Old and req.New, or both on the
-// reader's keypad with req.PINPad).
+// reader's keypad with req.PINPad). Like VerifyPIN it refuses the last try
+// (ErrPINLastTry, nothing sent) unless req.Force; every PIN request may
+// answer ErrPINRateLimited (Error.RetryAfter: seconds to wait).
 func (c *Client) ChangePIN(ctx context.Context, readerName string, req ChangePINRequest, opts CardOptions) (*ChangePINResult, error) {
 	var res ChangePINResult
 	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "pin/change"), cardQuery(opts), req, &res)
@@ -150,7 +152,8 @@ func (c *Client) ChangePIN(ctx context.Context, readerName string, req ChangePIN
 
 // Link builds the link bundle of the card in readerName for the e-card
 // platform: the card's identity (and bank account for level 2) signed by
-// the card over the origin and nonce. Verify it with package link.
+// the card over the origin and nonce. Verify it with package link. The PKI
+// PIN's last try is refused (ErrPINLastTry) unless req.Force.
 func (c *Client) Link(ctx context.Context, readerName string, req LinkRequest, opts CardOptions) (*link.Bundle, error) {
 	var b link.Bundle
 	return &b, c.do(ctx, http.MethodPost, readerPath(readerName, "link"), cardQuery(opts), req, &b)

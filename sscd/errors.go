@@ -47,6 +47,7 @@ const (
 	CodeNotSupported      Code = "not_supported"      // the reader cannot do what was asked (400)
 	CodePINPadCancelled   Code = "pinpad_cancelled"   // PIN entry cancelled on the reader's keypad (422)
 	CodePINPadTimeout     Code = "pinpad_timeout"     // PIN entry timed out on the reader's keypad (422)
+	CodePINRateLimited    Code = "pin_rate_limited"   // too many wrong PIN attempts on this card insertion; retry_after (429)
 	CodeInternal          Code = "internal"           // 500
 )
 
@@ -88,6 +89,7 @@ var (
 	ErrNotSupported      = errors.New("sscd: not supported by the reader")
 	ErrPINPadCancelled   = errors.New("sscd: PIN entry cancelled on the keypad")
 	ErrPINPadTimeout     = errors.New("sscd: PIN entry timed out on the keypad")
+	ErrPINRateLimited    = errors.New("sscd: too many wrong PIN attempts on this card")
 	ErrInternal          = errors.New("sscd: internal error")
 )
 
@@ -128,6 +130,7 @@ var sentinels = map[Code]error{
 	CodeNotSupported:      ErrNotSupported,
 	CodePINPadCancelled:   ErrPINPadCancelled,
 	CodePINPadTimeout:     ErrPINPadTimeout,
+	CodePINRateLimited:    ErrPINRateLimited,
 	CodeInternal:          ErrInternal,
 }
 
@@ -168,6 +171,7 @@ var statuses = map[Code]int{
 	CodeNotSupported:      400,
 	CodePINPadCancelled:   422,
 	CodePINPadTimeout:     422,
+	CodePINRateLimited:    429,
 	CodeInternal:          500,
 }
 
@@ -186,6 +190,10 @@ type Error struct {
 	Message string `json:"message"`
 	// SW is the card's status word (4 hex digits) when the card caused it.
 	SW string `json:"sw,omitempty"`
+	// RetryAfter, with pin_rate_limited, is how many seconds to wait
+	// before a PIN may be presented to the card again (also the
+	// Retry-After header).
+	RetryAfter int `json:"retry_after,omitempty"`
 	// Status is the HTTP status it came with (client side only).
 	Status int `json:"-"`
 }

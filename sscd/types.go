@@ -183,6 +183,9 @@ type ChangePINRequest struct {
 	New string `json:"new,omitempty"`
 	// PINPad has the reader's keypad collect both PINs (Old and New empty).
 	PINPad bool `json:"pinpad,omitempty"`
+	// Force allows using the last remaining try (a wrong old PIN spends a
+	// try); without it the daemon answers pin_last_try.
+	Force bool `json:"force,omitempty"`
 }
 
 // ChangePINResult is the answer of a successful PIN change.
@@ -205,6 +208,9 @@ type LinkRequest struct {
 	// PIN is the user PIN of the card's PKI application, which signs the
 	// proof. It is never logged.
 	PIN string `json:"pin"`
+	// Force allows the last try of the PKI PIN; without it the daemon
+	// answers pin_last_try before the card is read.
+	Force bool `json:"force,omitempty"`
 }
 
 // APDURequest is the body of POST /v1/readers/{reader}/apdu (administrators
@@ -242,6 +248,8 @@ type BridgeLinkRequest struct {
 	Nonce     HexBytes `json:"nonce"`
 	PIN       string   `json:"pin"`
 	Insertion uint64   `json:"insertion,omitempty"`
+	// Force allows the last try of the PKI PIN (pin_last_try otherwise).
+	Force bool `json:"force,omitempty"`
 }
 
 // BridgePINStatusRequest is the body of POST /v1/readers/{reader}/pin on
@@ -311,6 +319,8 @@ type PKIPersonaliseRequest struct {
 	MasterKey    HexBytes `json:"master_key"`               // ZKMY, 16 bytes
 	NewAdminPIN  HexBytes `json:"new_admin_pin,omitempty"`  // 4 bytes: change the admin PIN
 	NewMasterKey HexBytes `json:"new_master_key,omitempty"` // 16 bytes: change the master key
+	// Force allows the last try of the admin PIN (pin_last_try otherwise).
+	Force bool `json:"force,omitempty"`
 	// Delivery, when set, is the CA's delivery obtained out of band
 	// ({"QMZS","JMZS","JMMY"}, base64): no key is generated and no CA is
 	// asked; the card's signing key (EF 0012) must be the one QMZS

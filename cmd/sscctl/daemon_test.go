@@ -44,7 +44,7 @@ func serveDaemon(simProfile string, backends ...reader.Backend) (socket string, 
 		}
 		backends = append(backends, sb)
 	}
-	d, err := daemon.New(daemon.Config{Socket: socket, HSM: "sim", Logger: slog.New(slog.DiscardHandler)}, reader.Open(backends...))
+	d, err := daemon.New(daemon.Config{Socket: socket, HSM: "sim", PINLimit: daemon.PINLimitConfig{Attempts: 4}, Logger: slog.New(slog.DiscardHandler)}, reader.Open(backends...))
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", nil, err

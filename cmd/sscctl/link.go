@@ -154,7 +154,7 @@ func (a *app) linkCreateCommand() *cobra.Command {
 	var src pinSource
 	var origin, nonceHex, hsmName, caFile, out string
 	var level int
-	var force bool
+	var force, forcePIN bool
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Build the link bundle of the card for the e-card platform (PKI PIN needed)",
@@ -169,7 +169,9 @@ func (a *app) linkCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req := cardlink.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "-"}
+			// A well-formed stand-in PIN: the request is checked before the
+			// prompt, the PIN itself once read.
+			req := cardlink.Request{Level: level, Origin: origin, Nonce: nonce, PIN: "000000", Force: forcePIN}
 			if err := req.Check(); err != nil {
 				return usageError{err}
 			}
@@ -182,11 +184,14 @@ func (a *app) linkCreateCommand() *cobra.Command {
 				return err
 			}
 			req.PIN = pins[0]
+			if err := sscard.CheckPIN(req.PIN); err != nil {
+				return linkFailure(err)
+			}
 			var b *link.Bundle
 			if c, r, ok, err := a.viaDaemon(ctx); err != nil {
 				return err
 			} else if ok {
-				b, err = c.Link(ctx, r.Name, sscd.LinkRequest{Level: level, Origin: origin, Nonce: nonce, PIN: req.PIN}, cardOpts(r))
+				b, err = c.Link(ctx, r.Name, sscd.LinkRequest{Level: level, Origin: origin, Nonce: nonce, PIN: req.PIN, Force: forcePIN}, cardOpts(r))
 				if err != nil {
 					return linkFailure(fromDaemon(err, r.Name))
 				}
@@ -227,6 +232,7 @@ func (a *app) linkCreateCommand() *cobra.Command {
 	f.StringVar(&caFile, "ca", "", "payment CA key table (or \"sim\") to authenticate the bank application for level 2 (direct mode)")
 	f.StringVarP(&out, "output", "o", "", "write the bundle to `FILE`")
 	f.BoolVar(&force, "force", false, "overwrite the -o file")
+	f.BoolVar(&forcePIN, "force-pin", false, "try the PKI PIN even when only one try is left")
 	src.addFlags(f, false)
 	return cmd
 }
@@ -239,5 +245,5 @@ func linkFailure(err error) error {
 	case errors.Is(err, sscard.ErrNeedsHSM):
 		return fmt.Errorf("%w (use --hsm sim for a software card, --hsm URL for a key system)", err)
 	}
-	return pinFailure("PKI PIN", err)
+	return pinFailureFlag("PKI PIN", "--force-pin", err)
 }

@@ -163,10 +163,10 @@ func (a *app) pinVerifyCommand() *cobra.Command {
 
 func (a *app) pinChangeCommand() *cobra.Command {
 	var src pinSource
-	var pinpad bool
+	var pinpad, force bool
 	cmd := &cobra.Command{
 		Use:   "change",
-		Short: "Change the PIN (old PIN, then new PIN)",
+		Short: "Change the PIN (old PIN, then new PIN; refuses to use the last try without --force)",
 		Long: "change asks for the old PIN and the new one: --pin-env OLD --new-pin-env NEW, " +
 			"--pin-stdin with two lines (old, new), or the prompt (the new PIN twice). --pinpad has the " +
 			"cardholder type them on the reader's keypad (current PIN, then the new one twice).",
@@ -177,7 +177,7 @@ func (a *app) pinChangeCommand() *cobra.Command {
 				if src.given() {
 					return usagef("--pinpad takes the PINs on the reader's keypad: no --pin-stdin/--pin-env")
 				}
-				return a.changePINPad(ctx)
+				return a.changePINPad(ctx, force)
 			}
 			if (src.env == "") != (src.newEnv == "") && !src.stdin {
 				return usagef("give both --pin-env and --new-pin-env, or --pin-stdin with two lines")
@@ -200,7 +200,7 @@ func (a *app) pinChangeCommand() *cobra.Command {
 			if c, r, ok, err := a.viaDaemon(ctx); err != nil {
 				return err
 			} else if ok {
-				_, err := c.ChangePIN(ctx, r.Name, sscd.ChangePINRequest{Old: pins[0], New: pins[1]}, cardOpts(r))
+				_, err := c.ChangePIN(ctx, r.Name, sscd.ChangePINRequest{Old: pins[0], New: pins[1], Force: force}, cardOpts(r))
 				if err != nil {
 					return pinFailure("old PIN", fromDaemon(err, r.Name))
 				}
@@ -211,25 +211,26 @@ func (a *app) pinChangeCommand() *cobra.Command {
 				return err
 			}
 			defer closeAll()
-			if err := sess.ChangePIN(ctx, pins[0], pins[1]); err != nil {
+			if err := sess.ChangePIN(ctx, pins[0], pins[1], sscard.PINOptions{Force: force}); err != nil {
 				return pinFailure("old PIN", err)
 			}
 			return a.done("PIN changed")
 		},
 	}
 	src.addFlags(cmd.Flags(), true)
+	cmd.Flags().BoolVar(&force, "force", false, "try even when only one try is left (a wrong old PIN would block it)")
 	cmd.Flags().BoolVar(&pinpad, "pinpad", false, "enter the PINs on the reader's keypad")
 	return cmd
 }
 
 // changePINPad changes the PIN on the reader's keypad, through the daemon
 // when it runs.
-func (a *app) changePINPad(ctx context.Context) error {
+func (a *app) changePINPad(ctx context.Context, force bool) error {
 	fmt.Fprintln(a.stderr, "enter the current PIN, then the new PIN twice, on the reader's keypad")
 	if c, r, ok, err := a.viaDaemon(ctx); err != nil {
 		return err
 	} else if ok {
-		if _, err := c.ChangePIN(ctx, r.Name, sscd.ChangePINRequest{PINPad: true}, cardOpts(r)); err != nil {
+		if _, err := c.ChangePIN(ctx, r.Name, sscd.ChangePINRequest{PINPad: true, Force: force}, cardOpts(r)); err != nil {
 			return changePadFailure(fromDaemon(err, r.Name))
 		}
 		return a.done("PIN changed")
@@ -239,7 +240,7 @@ func (a *app) changePINPad(ctx context.Context) error {
 		return err
 	}
 	defer closeAll()
-	if err := sess.ChangePINPad(ctx); err != nil {
+	if err := sess.ChangePINPad(ctx, sscard.PINOptions{Force: force}); err != nil {
 		return changePadFailure(err)
 	}
 	return a.done("PIN changed")

@@ -15,6 +15,7 @@ import (
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
 )
 
 // pinSource says where PINs come from. There is deliberately no flag that
@@ -109,13 +110,20 @@ func (a *app) promptPIN(ctx context.Context, prompt string) (string, error) {
 }
 
 // pinFailure turns the sscard PIN errors into short messages without PINs.
-func pinFailure(what string, err error) error {
+func pinFailure(what string, err error) error { return pinFailureFlag(what, "--force", err) }
+
+// pinFailureFlag is pinFailure for a command whose last-try flag is
+// forceFlag (link create's --force overwrites its output file).
+func pinFailureFlag(what, forceFlag string, err error) error {
 	var ae *apdu.AuthError
+	var se *sscd.Error
 	switch {
 	case errors.Is(err, sscard.ErrPINFormat):
 		return usagef("%s must be 6 digits", what)
 	case errors.Is(err, sscard.ErrPINLastTry):
-		return fmt.Errorf("only one %s try left: not trying without --force (a wrong PIN would block it)", what)
+		return fmt.Errorf("only one %s try left: not trying without %s (a wrong PIN would block it)", what, forceFlag)
+	case errors.As(err, &se) && se.Code == sscd.CodePINRateLimited:
+		return fmt.Errorf("too many wrong PIN attempts on this card: sscd sends no %s to it for %d s (no try used)", what, se.RetryAfter)
 	case errors.Is(err, apdu.ErrBlocked):
 		return fmt.Errorf("%s blocked: it must be reset (sscctl pin reset with the update key, or at the card issuer)", what)
 	case errors.As(err, &ae) && ae.Retries > 0:

@@ -200,9 +200,10 @@ func (a *app) pkiVerifyCommand() *cobra.Command {
 func (a *app) pkiSignCommand() *cobra.Command {
 	var src pinSource
 	var in string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "sign",
-		Short: "Sign a message with the card's SM2 key (PKI PIN needed)",
+		Short: "Sign a message with the card's SM2 key (PKI PIN needed; refuses to use its last try without --force)",
 		Long: "sign verifies the PKI user PIN (--pin-env NAME, --pin-stdin or the prompt), signs the message " +
 			"of --in FILE (\"-\": stdin) with SM2/SM3 (default signer id) and checks the signature with the " +
 			"card's public key. It prints the signature as r||s and as DER, in hex.",
@@ -229,7 +230,7 @@ func (a *app) pkiSignCommand() *cobra.Command {
 				return err
 			}
 			return a.withPKI(ctx, func(p *sscard.PKI) error {
-				if err := p.VerifyPIN(ctx, pins[0]); err != nil {
+				if err := p.VerifyPIN(ctx, pins[0], sscard.PINOptions{Force: force}); err != nil {
 					return pinFailure("PKI PIN", err)
 				}
 				sig, err := p.Sign(ctx, msg)
@@ -273,6 +274,7 @@ func (a *app) pkiSignCommand() *cobra.Command {
 		},
 	}
 	src.addFlags(cmd.Flags(), false)
+	cmd.Flags().BoolVar(&force, "force", false, "try the PKI PIN even when only one try is left")
 	cmd.Flags().StringVar(&in, "in", "", "message file, or - for stdin")
 	return cmd
 }

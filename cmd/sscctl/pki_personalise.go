@@ -20,7 +20,7 @@ import (
 type personaliseFlags struct {
 	hsm, ca, delivery, journal, roots    string
 	pinEnv, keyEnv, newPinEnv, newKeyEnv string
-	resume                               bool
+	resume, force                        bool
 }
 
 func (a *app) pkiPersonaliseCommand() *cobra.Command {
@@ -69,6 +69,7 @@ func (a *app) pkiPersonaliseCommand() *cobra.Command {
 	f.StringVar(&p.roots, "roots", "", "PEM file of trusted roots for the written certificates (default: the SIM test root with --ca sim; otherwise only the keys are checked)")
 	f.StringVar(&p.journal, "journal", "", "append every step to this journal `FILE` (JSON lines, no secrets)")
 	f.BoolVar(&p.resume, "resume", false, "continue the last personalisation of the card recorded in --journal")
+	f.BoolVar(&p.force, "force", false, "try the admin PIN even when only one try is left")
 	cmd.AddCommand(a.pkiPersonaliseStatusCommand())
 	return cmd
 }
@@ -104,6 +105,7 @@ func (p *personaliseFlags) input() (in sscard.PersonaliseInput, simPIN, simKey b
 			return fail(usagef("--ca %v", err))
 		}
 	}
+	in.ForceAdminPIN = p.force
 	simPIN, simKey = p.pinEnv == "", p.keyEnv == ""
 	if !simPIN {
 		if err := hexSecret(p.pinEnv, "admin PIN", in.AdminPIN[:]); err != nil {
@@ -165,6 +167,9 @@ func (a *app) personalise(ctx context.Context, in sscard.PersonaliseInput, journ
 		return nil, err
 	}
 	rep, err := sscard.PersonalisePKI(ctx, sess, in)
+	if errors.Is(err, sscard.ErrPINLastTry) {
+		return nil, pinFailure("admin PIN", err)
+	}
 	if err != nil {
 		return nil, pkiMissing(err)
 	}

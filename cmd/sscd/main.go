@@ -38,6 +38,7 @@ type options struct {
 	bridgePort  int
 	bridgeHTTP  bool
 	origins     []string
+	pinOrigins  []string
 	logFormat   string
 	logLevel    string
 	checkConfig bool
@@ -55,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (*pflag.FlagSet, options, error
 	fs.StringVar(&o.hsm, "hsm", "", "HSM adapter: \"sim\" or an http(s) URL")
 	fs.IntVar(&o.bridgePort, "bridge-port", 0, "serve the browser bridge on 127.0.0.1 and [::1] at this `port` (0: off)")
 	fs.StringArrayVar(&o.origins, "bridge-origin", nil, "web `origin` allowed to use the browser bridge (repeatable; replaces bridge.origins)")
+	fs.StringArrayVar(&o.pinOrigins, "bridge-pin-origin", nil, "web `origin` (also a --bridge-origin) whose pages may present a PIN through the bridge (repeatable; replaces bridge.pin_origins)")
 	fs.BoolVar(&o.bridgeHTTP, "bridge-allow-http-localhost", false, "allow http:// loopback origins on the bridge (development)")
 	fs.StringVar(&o.logFormat, "log-format", "", "log `format` on stderr: text or json (default text)")
 	fs.StringVar(&o.logLevel, "log-level", "", "least `level` logged: debug, info, warn or error (default info)")
@@ -95,6 +97,9 @@ func config(fs *pflag.FlagSet, o options) (daemon.Config, error) {
 	}
 	if fs.Changed("bridge-origin") {
 		cfg.Bridge.Origins = o.origins
+	}
+	if fs.Changed("bridge-pin-origin") {
+		cfg.Bridge.PINOrigins = o.pinOrigins
 	}
 	if fs.Changed("log-format") {
 		cfg.LogFormat = o.logFormat
@@ -148,8 +153,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.checkConfig {
 		if cfg.Bridge.Port != 0 {
 			issue := ""
+			if len(cfg.Bridge.PINOrigins) > 0 {
+				issue += ", PINs for " + strings.Join(cfg.Bridge.PINOrigins, " ")
+			}
 			if len(cfg.Bridge.IssueOrigins) > 0 {
-				issue = ", issuance for " + strings.Join(cfg.Bridge.IssueOrigins, " ")
+				issue += ", issuance for " + strings.Join(cfg.Bridge.IssueOrigins, " ")
 			}
 			fmt.Fprintf(stdout, "configuration OK (socket %s, browser bridge http://127.0.0.1:%d for %s%s)\n",
 				cfg.Socket, cfg.Bridge.Port, strings.Join(cfg.Bridge.Origins, " "), issue)
@@ -199,6 +207,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}()
 		logger.Info("browser bridge", "origins", strings.Join(cfg.Bridge.Origins, " "))
+		if len(cfg.Bridge.PINOrigins) > 0 {
+			logger.Info("browser bridge: PIN presentation", "origins", strings.Join(cfg.Bridge.PINOrigins, " "))
+		}
 		if len(cfg.Bridge.IssueOrigins) > 0 {
 			logger.Info("browser bridge: counter issuance", "origins", strings.Join(cfg.Bridge.IssueOrigins, " "))
 		}

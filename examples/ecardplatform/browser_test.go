@@ -121,7 +121,7 @@ func newStack(t *testing.T) *stack {
 		Socket:     s.sock,
 		HSM:        "sim",
 		PBOCCAKeys: "sim",
-		Bridge:     daemon.BridgeConfig{Port: bport, Origins: []string{s.origin}, AllowHTTPLocalhost: true},
+		Bridge:     daemon.BridgeConfig{Port: bport, Origins: []string{s.origin}, PINOrigins: []string{s.origin}, AllowHTTPLocalhost: true},
 		Logger:     slog.New(slog.NewTextHandler(t.Output(), nil)),
 	}
 	d, err := daemon.New(cfg, reader.Open(pcsc.New()))

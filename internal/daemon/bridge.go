@@ -261,7 +261,16 @@ func (d *Daemon) bridgeLink(w http.ResponseWriter, r *http.Request) {
 		writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed, "no verified origin"))
 		return
 	}
-	d.link(w, withQuery(r, req.Insertion, url.Values{}), cardlink.Request{Level: req.Level, Origin: origin, Nonce: req.Nonce, PIN: req.PIN})
+	// No PIN from the bridge unless the configuration allows it for this
+	// origin (read at each request: a reload takes effect at once). Any
+	// local process can forge an Origin header.
+	if !slices.Contains(d.conf().cfg.Bridge.PINOrigins, origin) {
+		writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed,
+			"origin %q may read cards through this bridge but not present a PIN; an administrator adds it to bridge.pin_origins in the sscd configuration (%s) and reloads sscd (systemctl reload sscd)",
+			origin, bridgeConfigPath))
+		return
+	}
+	d.link(w, withQuery(r, req.Insertion, url.Values{}), cardlink.Request{Level: req.Level, Origin: origin, Nonce: req.Nonce, PIN: req.PIN, Force: req.Force})
 }
 
 // bridgeIssue lets only the pages of bridge.issue_origins (read at each

@@ -33,7 +33,7 @@ func freePort(t testing.TB) int {
 }
 
 func bridgeConfig(port int) Config {
-	return Config{HSM: "sim", Bridge: BridgeConfig{Port: port, Origins: []string{testOrigin, otherAllowed}}}
+	return Config{HSM: "sim", Bridge: BridgeConfig{Port: port, Origins: []string{testOrigin, otherAllowed}, PINOrigins: []string{testOrigin, otherAllowed}}}
 }
 
 // bridgeReq describes one request to the bridge; empty fields take the
@@ -345,6 +345,7 @@ func TestBridgeReload(t *testing.T) {
 	}
 	next := d.conf().cfg
 	next.Bridge.Origins = []string{added}
+	next.Bridge.PINOrigins = nil
 	next.Bridge.Port = port + 1
 	restart, err := d.Reload(next)
 	if err != nil {
@@ -365,6 +366,7 @@ func TestBridgeReload(t *testing.T) {
 	}
 	bad := cfg
 	bad.Bridge.Origins = []string{"http://evil.example"}
+	bad.Bridge.PINOrigins = nil
 	if _, err := d.Reload(bad); err == nil {
 		t.Error("http origin accepted")
 	}

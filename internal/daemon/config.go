@@ -85,6 +85,9 @@ type Config struct {
 	// empty (the endpoint answers disabled unless the request carries a
 	// delivery).
 	PKICA string `yaml:"pki_ca"`
+	// PINLimit bounds the wrong PIN attempts per card insertion, across
+	// all callers (pinlimit.go).
+	PINLimit PINLimitConfig `yaml:"pin_rate_limit"`
 	// Bridge is the loopback HTTP listener for web pages (off when Port
 	// is 0).
 	Bridge BridgeConfig `yaml:"bridge"`
@@ -130,6 +133,12 @@ type BridgeConfig struct {
 	// run the write session of counter issuance through the bridge
 	// (docs/browser.md); empty: none may.
 	IssueOrigins []string `yaml:"issue_origins"`
+	// PINOrigins are the origins (each also in Origins) whose pages may
+	// present a PIN through the bridge (link, with the PKI PIN); empty:
+	// none may. The Origin header keeps other web pages out, but any local
+	// process can send one: an origin listed here lets every local process
+	// spend PIN tries (within the last-try guard and pin_rate_limit).
+	PINOrigins []string `yaml:"pin_origins"`
 }
 
 // AdminConfig enables the administrators' endpoints.
@@ -247,6 +256,9 @@ func (c Config) Validate() error {
 	if err := c.checkPKICA(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.PINLimit.Attempts < 0 || c.PINLimit.Window < 0 {
+		errs = append(errs, errors.New("pin_rate_limit: attempts and window must not be negative (0: the default)"))
+	}
 	if c.Audit.MaxSize < 0 || c.Audit.Keep < 0 {
 		errs = append(errs, errors.New("audit: max_size and keep must not be negative"))
 	}
@@ -296,6 +308,16 @@ func (b BridgeConfig) validate() []error {
 		} else if !b.AllowHTTPLocalhost {
 			errs = append(errs, fmt.Errorf("bridge.origins: %q: http:// loopback origins need bridge.allow_http_localhost (development only)", o))
 		}
+	}
+	seenPIN := map[string]bool{}
+	for _, o := range b.PINOrigins {
+		switch {
+		case seenPIN[o]:
+			errs = append(errs, fmt.Errorf("bridge.pin_origins: %q listed twice", o))
+		case !seen[o]:
+			errs = append(errs, fmt.Errorf("bridge.pin_origins: %q is not in bridge.origins (an origin that may present PINs must also be allowed on the bridge)", o))
+		}
+		seenPIN[o] = true
 	}
 	seenIssue := map[string]bool{}
 	for _, o := range b.IssueOrigins {

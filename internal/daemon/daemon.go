@@ -27,7 +27,9 @@ type Daemon struct {
 	hsmSess sessionTable[*hsmSession]
 	// issueSess are the write sessions between their steps (issue_session.go).
 	issueSess sessionTable[*issueSession]
-	started   time.Time
+	// pins counts the wrong PIN attempts per card insertion (pinlimit.go).
+	pins    pinLimiter
+	started time.Time
 	// resetDue are the readers whose card must be reset before the next
 	// operation (the reset after a raised security state was skipped).
 	resetDue sync.Map

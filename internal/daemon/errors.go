@@ -31,6 +31,12 @@ func apiError(err error) *sscd.Error {
 		issueStep = ie.Step
 	}
 	switch {
+	// The PIN guard's refusals first: they may come from an issuance step
+	// (the PKI admin PIN) and must not read as issue_failed.
+	case errors.Is(err, sscard.ErrPINLastTry):
+		code = sscd.CodePINLastTry
+	case errors.Is(err, sscard.ErrPINBlocked) && !errors.Is(err, reader.ErrCardRemoved):
+		code = sscd.CodePINBlocked
 	case errors.Is(err, sscard.ErrWriteInfo):
 		code = sscd.CodeBadRequest
 	case errors.Is(err, sscard.ErrWrongCard):

@@ -203,10 +203,13 @@ func (d *Daemon) handleVerifyPIN(w http.ResponseWriter, r *http.Request) {
 		// Reset afterwards whatever the outcome: a verified PIN must not
 		// outlive this request.
 		op.raised = true
-		if req.PINPad {
-			return op.sess.VerifyPINPad(ctx, sscard.PINOptions{Force: req.Force})
-		}
-		return op.sess.VerifyPIN(ctx, req.PIN, sscard.PINOptions{Force: req.Force})
+		opts := sscard.PINOptions{Force: req.Force}
+		return d.presentPIN(op, func() error {
+			if req.PINPad {
+				return op.sess.VerifyPINPad(ctx, opts)
+			}
+			return op.sess.VerifyPIN(ctx, req.PIN, opts)
+		})
 	})
 	if err != nil {
 		writeError(w, err)
@@ -225,12 +228,24 @@ func (d *Daemon) handleChangePIN(w http.ResponseWriter, r *http.Request) {
 		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "give old and new, or pinpad=true"))
 		return
 	}
+	if !req.PINPad {
+		// Both PINs' format before the card is touched.
+		for _, p := range []string{req.Old, req.New} {
+			if err := sscard.CheckPIN(p); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
+	}
 	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
 		op.raised = true
-		if req.PINPad {
-			return op.sess.ChangePINPad(ctx)
-		}
-		return op.sess.ChangePIN(ctx, req.Old, req.New)
+		opts := sscard.PINOptions{Force: req.Force}
+		return d.presentPIN(op, func() error {
+			if req.PINPad {
+				return op.sess.ChangePINPad(ctx, opts)
+			}
+			return op.sess.ChangePIN(ctx, req.Old, req.New, opts)
+		})
 	})
 	if err != nil {
 		writeError(w, err)
@@ -376,6 +391,9 @@ func writeError(w http.ResponseWriter, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	w.WriteHeader(e.Code.HTTPStatus())
 	json.NewEncoder(w).Encode(sscd.Envelope{Error: e})
 }

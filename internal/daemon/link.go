@@ -19,7 +19,7 @@ func (d *Daemon) handleLink(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	d.link(w, r, cardlink.Request{Level: req.Level, Origin: req.Origin, Nonce: req.Nonce, PIN: req.PIN})
+	d.link(w, r, cardlink.Request{Level: req.Level, Origin: req.Origin, Nonce: req.Nonce, PIN: req.PIN, Force: req.Force})
 }
 
 // link runs a link request whose origin the caller has established (the
@@ -36,7 +36,10 @@ func (d *Daemon) link(w http.ResponseWriter, r *http.Request, req cardlink.Reque
 	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
 		op.raised = true // HSM authentication, PKI PIN
 		var err error
-		b, err = cardlink.Create(ctx, op.card, op.sess, req, opts)
+		err = d.presentPIN(op, func() error {
+			b, err = cardlink.Create(ctx, op.card, op.sess, req, opts)
+			return err
+		})
 		if err == nil {
 			op.note.set(op.reader, b.Card.CardNumber)
 			if b.Bank != nil {

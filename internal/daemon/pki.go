@@ -32,7 +32,7 @@ func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set := d.conf()
-	in := sscard.PersonaliseInput{CA: set.ca, Delivery: req.Delivery, HSM: set.hsm}
+	in := sscard.PersonaliseInput{CA: set.ca, Delivery: req.Delivery, HSM: set.hsm, ForceAdminPIN: req.Force}
 	if in.CA == nil && in.Delivery == nil {
 		writeError(w, sscd.Errorf(sscd.CodeDisabled, "no certificate authority configured (pki_ca) and no delivery in the request"))
 		return
@@ -82,8 +82,12 @@ func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
 	err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
 		op.raised = true // admin PIN, master key
 		var err error
-		rep, err = sscard.PersonalisePKI(ctx, op.sess, in)
-		return err
+		// Under the PIN rate limit: a wrong admin PIN (or master key)
+		// counts like any wrong PIN attempt on this card.
+		return d.presentPIN(op, func() error {
+			rep, err = sscard.PersonalisePKI(ctx, op.sess, in)
+			return err
+		})
 	})
 	if err != nil {
 		writeError(w, err)

@@ -38,7 +38,7 @@ func (l *Lib) ChangePIN(iType int) Result {
 	}
 	err := l.doPIN(iType, func(ctx context.Context, c *conn) error {
 		c.reset = true
-		return c.sess.ChangePINPad(ctx)
+		return c.sess.ChangePINPad(ctx, sscard.PINOptions{}) // never the last try: the ministry call has no way to ask for it
 	}, func(ctx context.Context, name string) error {
 		_, err := l.daemon.ChangePIN(ctx, name, sscd.ChangePINRequest{PINPad: true}, sscd.CardOptions{})
 		return err

@@ -41,7 +41,7 @@ func (l *Lib) SignData(userPIN, inData string, iType int) Result {
 	var sig, cert []byte
 	err := l.withCard(iType, l.cfg.OpTimeout, true, func(ctx context.Context, c *conn) error {
 		p := c.sess.PKI()
-		if err := p.VerifyPIN(ctx, userPIN); err != nil {
+		if err := p.VerifyPIN(ctx, userPIN, sscard.PINOptions{}); err != nil {
 			return err
 		}
 		var err error

@@ -30,13 +30,21 @@ type Options struct {
 // Create builds the link bundle of the card: it reads the identity from
 // SSSE (with the HSM on a 3rd-gen card), for level 2 the bank account from
 // the PBOC application (refusing a missing or blocked one), then verifies
-// the PKI PIN, reads the signing certificate and has the card sign
+// the PKI PIN (its try counter is read first, before anything else: see
+// sscard's PIN guard), reads the signing certificate and has the card sign
 // link.SignedMessage. sess is the card's SSSE session on card.
 //
 // The card's security state is raised (HSM authentication, PKI PIN): the
 // caller must reset the card afterwards before anyone else uses it.
 func Create(ctx context.Context, card reader.Card, sess *sscard.Session, req Request, opts Options) (*link.Bundle, error) {
 	if err := req.Check(); err != nil {
+		return nil, err
+	}
+	pki := sess.PKI()
+	// The PKI PIN's try counter before the HSM and bank reads: a blocked
+	// PIN, or its last try without Force, is refused at once (VerifyPIN
+	// checks again before the PIN is sent).
+	if err := checkPKIPIN(ctx, pki, req.Force); err != nil {
 		return nil, err
 	}
 	info, err := sscard.ReadAuto(ctx, sess, opts.HSM, sscard.ReadOptions{})
@@ -68,8 +76,7 @@ func Create(ctx context.Context, card reader.Card, sess *sscard.Session, req Req
 	if err != nil {
 		return nil, err
 	}
-	pki := sess.PKI()
-	if err := pki.VerifyPIN(ctx, req.PIN); err != nil {
+	if err := pki.VerifyPIN(ctx, req.PIN, sscard.PINOptions{Force: req.Force}); err != nil {
 		if errors.Is(err, apdu.ErrNotFound) {
 			return nil, fmt.Errorf("%w: %w", ErrNoPKI, err)
 		}
@@ -85,4 +92,20 @@ func Create(ctx context.Context, card reader.Card, sess *sscard.Session, req Req
 	}
 	b.Proof = link.Proof{Alg: link.AlgSM2SM3, Signature: sig, Certificates: [][]byte{cert.Raw}}
 	return b, nil
+}
+
+// checkPKIPIN reads the PKI PIN's try counter (no try spent): a card
+// without PKI gives ErrNoPKI, a blocked PIN sscard.ErrPINBlocked, one try
+// left without force sscard.ErrPINLastTry.
+func checkPKIPIN(ctx context.Context, pki *sscard.PKI, force bool) error {
+	tries, err := pki.PINStatus(ctx)
+	switch {
+	case errors.Is(err, apdu.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrNoPKI, err)
+	case err != nil:
+		return fmt.Errorf("cardlink: PKI PIN: %w", err)
+	case tries == 1 && !force:
+		return fmt.Errorf("cardlink: PKI PIN: %w", sscard.ErrPINLastTry)
+	}
+	return nil
 }

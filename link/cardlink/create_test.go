@@ -80,3 +80,64 @@ func TestCreate(t *testing.T) {
 		})
 	}
 }
+
+// insCard records the INS bytes a card receives.
+type insCard struct {
+	reader.Card
+	ins []byte
+}
+
+func (c *insCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	if len(cmd) > 1 {
+		c.ins = append(c.ins, cmd[1])
+	}
+	return c.Card.Transmit(ctx, cmd)
+}
+
+// TestCreatePKIPINFirst: the PKI PIN is checked before the HSM and bank
+// reads (issue 18): a malformed PIN sends nothing, a blocked PIN or its
+// last try without Force stops before any record is read or the HSM is
+// asked.
+func TestCreatePKIPINFirst(t *testing.T) {
+	ctx := context.Background()
+	origin := "https://ecard.example.gov.cn"
+	nonce := bytes.Repeat([]byte{7}, 32)
+	opts := cardlink.Options{HSM: keysystem.SIM{}}
+	open := func(t *testing.T) (*insCard, *sscard.Session) {
+		ic := &insCard{Card: simtest.Connect(t, simtest.Card(t, "gen3", nil))}
+		sess, err := sscard.Open(ctx, ic, sscard.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ic.ins = nil
+		return ic, sess
+	}
+	readOrPIN := func(ins []byte) bool {
+		return bytes.ContainsAny(ins, "\xB2\xB0\x88\x82") || bytes.Count(ins, []byte{0x20}) > 1
+	}
+
+	ic, sess := open(t)
+	_, err := cardlink.Create(ctx, ic, sess, cardlink.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "12345a"}, opts)
+	if !errors.Is(err, sscard.ErrPINFormat) || len(ic.ins) != 0 {
+		t.Fatalf("malformed PIN: %v, %d APDUs", err, len(ic.ins))
+	}
+
+	ic, sess = open(t)
+	for range 2 {
+		_ = sess.PKI().VerifyPIN(ctx, "000000", sscard.PINOptions{})
+	}
+	ic.ins = nil
+	_, err = cardlink.Create(ctx, ic, sess, cardlink.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "000000"}, opts)
+	if !errors.Is(err, sscard.ErrPINLastTry) || readOrPIN(ic.ins) {
+		t.Fatalf("last try: %v, INS % X", err, ic.ins)
+	}
+	if n, err := sess.PKI().PINStatus(ctx); err != nil || n != 1 {
+		t.Fatalf("after: %d, %v", n, err)
+	}
+	_ = sess.PKI().VerifyPIN(ctx, "000000", sscard.PINOptions{Force: true})
+	ic.ins = nil
+	_, err = cardlink.Create(ctx, ic, sess, cardlink.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "123456", Force: true}, opts)
+	if !errors.Is(err, sscard.ErrPINBlocked) || readOrPIN(ic.ins) {
+		t.Fatalf("blocked: %v, INS % X", err, ic.ins)
+	}
+}

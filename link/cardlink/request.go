@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/sscard"
 )
 
 // Request is what the platform asks for.
@@ -13,6 +14,10 @@ type Request struct {
 	Nonce  []byte
 	// PIN is the user PIN of the card's PKI application.
 	PIN string
+	// Force allows the last try of the PKI PIN; without it a card with one
+	// try left is refused with sscard.ErrPINLastTry before anything is
+	// read.
+	Force bool
 }
 
 // Check validates the request before any card access.
@@ -28,6 +33,10 @@ func (r Request) Check() error {
 	}
 	if r.PIN == "" {
 		return fmt.Errorf("%w: the PKI PIN is required to sign the proof", ErrRequest)
+	}
+	// The PIN's format before any card access (the HSM, the bank reads).
+	if err := sscard.CheckPIN(r.PIN); err != nil {
+		return fmt.Errorf("cardlink: PKI PIN: %w", err)
 	}
 	return nil
 }

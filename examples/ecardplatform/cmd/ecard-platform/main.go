@@ -6,7 +6,7 @@
 //
 // and sscd with the bridge on, allowing this page's origin:
 //
-//	sscd --sim --hsm sim --bridge-port 24800 --bridge-origin http://localhost:8443 --bridge-allow-http-localhost
+//	sscd --sim --hsm sim --bridge-port 24800 --bridge-origin http://localhost:8443 --bridge-pin-origin http://localhost:8443 --bridge-allow-http-localhost
 //
 // Then open http://localhost:8443/ (the origin must match). See
 // docs/browser.md.
