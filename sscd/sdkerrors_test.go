@@ -28,6 +28,7 @@ var daemonOnly = map[Code]string{
 	CodeOriginNotAllowed:  "the browser bridge",
 	CodeBadHost:           "the browser bridge",
 	CodeIssueFailed:       "an sscard.IssueError the client cannot rebuild; the message says the step",
+	CodeTooMany:           "the daemon's connection caps",
 	CodeInternal:          "a bug",
 }
 

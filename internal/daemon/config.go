@@ -85,6 +85,9 @@ type Config struct {
 	// empty (the endpoint answers disabled unless the request carries a
 	// delivery).
 	PKICA string `yaml:"pki_ca"`
+	// Limits caps connections and event streams and bounds reading and
+	// writing (limits.go).
+	Limits LimitsConfig `yaml:"limits"`
 	// Bridge is the loopback HTTP listener for web pages (off when Port
 	// is 0).
 	Bridge BridgeConfig `yaml:"bridge"`
@@ -265,6 +268,7 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.Bridge.validate()...)
+	errs = append(errs, c.Limits.validate()...)
 	return errors.Join(errs...)
 }
 
