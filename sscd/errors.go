@@ -11,45 +11,48 @@ type Code string
 // Error codes. They are part of the API: new ones may be added, existing ones
 // keep their meaning.
 const (
-	CodeBadRequest        Code = "bad_request"          // malformed path, query or body (HTTP 400)
-	CodeForbidden         Code = "forbidden"            // peer uid/gid not allowed (403)
-	CodeNotFound          Code = "not_found"            // no such endpoint (404)
-	CodeMethodNotAllowed  Code = "method_not_allowed"   // wrong HTTP method (405)
-	CodeReaderNotFound    Code = "reader_not_found"     // 404
-	CodeNoCard            Code = "no_card"              // 409
-	CodeCardChanged       Code = "card_changed"         // not the expected insertion (409)
-	CodeCardRemoved       Code = "card_removed"         // removed during the operation (409)
-	CodeBusy              Code = "busy"                 // reader busy past the operation timeout (503)
-	CodeTimeout           Code = "timeout"              // card operation timed out (504)
-	CodeNeedsHSM          Code = "needs_hsm"            // protected data without an HSM (409)
-	CodeNotSSC            Code = "not_ssc"              // not a social security card (422)
-	CodeReaderUnavailable Code = "reader_unavailable"   // reader unplugged, pcscd gone (503)
-	CodeCardError         Code = "card_error"           // the card refused (sw set) (422)
-	CodeWrongPIN          Code = "wrong_pin"            // sw 63Cx: tries left in SW2 (422)
-	CodePINBlocked        Code = "pin_blocked"          // 422
-	CodePINLastTry        Code = "pin_last_try"         // one try left and force not set (409)
-	CodeHSMError          Code = "hsm_error"            // the configured HSM failed (502)
-	CodeSessionNotFound   Code = "session_not_found"    // unknown, finished or expired HSM session (404)
-	CodeBankAppMissing    Code = "bank_app_missing"     // level 2 on a card without the bank application (422)
-	CodeBankAppBlocked    Code = "bank_app_blocked"     // level 2 with the bank application blocked (422)
-	CodeNoPKI             Code = "no_pki"               // the card has no PKI application to sign with (422)
-	CodePINPadUnsupported Code = "pinpad_unsupported"   // the operation cannot use the reader's keypad (409)
-	CodeDisabled          Code = "disabled"             // the endpoint is off in the configuration (403)
-	CodeOriginNotAllowed  Code = "origin_not_allowed"   // browser bridge: no, null or another Origin (403)
-	CodeBadHost           Code = "bad_host"             // browser bridge: Host is not the loopback listener (403)
-	CodeWrongCard         Code = "wrong_card"           // issuance: the card is not the one the data is for (409)
-	CodeAlreadyIssued     Code = "already_issued"       // issuance: the card holds another holder's data (409)
-	CodeIssueFailed       Code = "issue_failed"         // issuance failed after writing started; see the message (502)
-	CodeNotIssued         Code = "not_issued"           // PKI personalisation of a card without holder data (409)
-	CodePINFormat         Code = "pin_format"           // a PIN is not 6 digits (400)
-	CodeMinistryFormat    Code = "ministry_format"      // a key system's answer does not parse (400)
-	CodeHSMAnswer         Code = "hsm_answer"           // a key system's answer belongs to another request (400)
-	CodeNotSupported      Code = "not_supported"        // the reader cannot do what was asked (400)
-	CodePINPadCancelled   Code = "pinpad_cancelled"     // PIN entry cancelled on the reader's keypad (422)
-	CodePINPadTimeout     Code = "pinpad_timeout"       // PIN entry timed out on the reader's keypad (422)
-	CodeTooMany           Code = "too_many_connections" // a connection, per-uid or event-stream cap is reached (429)
-	CodeInternal          Code = "internal"             // 500
+	CodeBadRequest        Code = "bad_request"        // malformed path, query or body (HTTP 400)
+	CodeForbidden         Code = "forbidden"          // peer uid/gid not allowed (403)
+	CodeNotFound          Code = "not_found"          // no such endpoint (404)
+	CodeMethodNotAllowed  Code = "method_not_allowed" // wrong HTTP method (405)
+	CodeReaderNotFound    Code = "reader_not_found"   // 404
+	CodeNoCard            Code = "no_card"            // 409
+	CodeCardChanged       Code = "card_changed"       // not the expected insertion (409)
+	CodeCardRemoved       Code = "card_removed"       // removed during the operation (409)
+	CodeBusy              Code = "busy"               // reader busy past the operation timeout (503)
+	CodeTimeout           Code = "timeout"            // card operation timed out (504)
+	CodeNeedsHSM          Code = "needs_hsm"          // protected data without an HSM (409)
+	CodeNotSSC            Code = "not_ssc"            // not a social security card (422)
+	CodeReaderUnavailable Code = "reader_unavailable" // reader unplugged, pcscd gone (503)
+	CodeCardError         Code = "card_error"         // the card refused (sw set) (422)
+	CodeWrongPIN          Code = "wrong_pin"          // sw 63Cx: tries left in SW2 (422)
+	CodePINBlocked        Code = "pin_blocked"        // 422
+	CodePINLastTry        Code = "pin_last_try"       // one try left and force not set (409)
+	CodeHSMError          Code = "hsm_error"          // the configured HSM failed (502)
+	CodeSessionNotFound   Code = "session_not_found"  // unknown, finished or expired HSM session (404)
+	CodeBankAppMissing    Code = "bank_app_missing"   // level 2 on a card without the bank application (422)
+	CodeBankAppBlocked    Code = "bank_app_blocked"   // level 2 with the bank application blocked (422)
+	CodeNoPKI             Code = "no_pki"             // the card has no PKI application to sign with (422)
+	CodePINPadUnsupported Code = "pinpad_unsupported" // the operation cannot use the reader's keypad (409)
+	CodeDisabled          Code = "disabled"           // the endpoint is off in the configuration (403)
+	CodeOriginNotAllowed  Code = "origin_not_allowed" // browser bridge: no, null or another Origin (403)
+	CodeBadHost           Code = "bad_host"           // browser bridge: Host is not the loopback listener (403)
+	CodeWrongCard         Code = "wrong_card"         // issuance: the card is not the one the data is for (409)
+	CodeAlreadyIssued     Code = "already_issued"     // issuance: the card holds another holder's data (409)
+	CodeIssueFailed       Code = "issue_failed"       // issuance failed after writing started; see the message (502)
+	CodeNotIssued         Code = "not_issued"         // PKI personalisation of a card without holder data (409)
+	CodePINFormat         Code = "pin_format"         // a PIN is not 6 digits (400)
+	CodeMinistryFormat    Code = "ministry_format"    // a key system's answer does not parse (400)
+	CodeHSMAnswer         Code = "hsm_answer"         // a key system's answer belongs to another request (400)
+	CodeNotSupported      Code = "not_supported"      // the reader cannot do what was asked (400)
+	CodePINPadCancelled   Code = "pinpad_cancelled"   // PIN entry cancelled on the reader's keypad (422)
+	CodePINPadTimeout     Code = "pinpad_timeout"     // PIN entry timed out on the reader's keypad (422)
+	CodeInternal          Code = "internal"           // 500
 )
+
+// CodeTooMany: a connection cap of the daemon (per listener, per peer uid,
+// event streams) was reached (HTTP 429); try again later.
+const CodeTooMany Code = "too_many_connections"
 
 // Sentinels, one per code; *Error matches the one of its code with errors.Is.
 var (
@@ -89,8 +92,8 @@ var (
 	ErrNotSupported      = errors.New("sscd: not supported by the reader")
 	ErrPINPadCancelled   = errors.New("sscd: PIN entry cancelled on the keypad")
 	ErrPINPadTimeout     = errors.New("sscd: PIN entry timed out on the keypad")
-	ErrTooMany           = errors.New("sscd: too many connections")
 	ErrInternal          = errors.New("sscd: internal error")
+	ErrTooMany           = errors.New("sscd: too many connections")
 )
 
 var sentinels = map[Code]error{
@@ -130,8 +133,8 @@ var sentinels = map[Code]error{
 	CodeNotSupported:      ErrNotSupported,
 	CodePINPadCancelled:   ErrPINPadCancelled,
 	CodePINPadTimeout:     ErrPINPadTimeout,
-	CodeTooMany:           ErrTooMany,
 	CodeInternal:          ErrInternal,
+	CodeTooMany:           ErrTooMany,
 }
 
 var statuses = map[Code]int{
@@ -171,8 +174,8 @@ var statuses = map[Code]int{
 	CodeNotSupported:      400,
 	CodePINPadCancelled:   422,
 	CodePINPadTimeout:     422,
-	CodeTooMany:           429,
 	CodeInternal:          500,
+	CodeTooMany:           429,
 }
 
 // HTTPStatus is the HTTP status the daemon answers with for code (500 for an

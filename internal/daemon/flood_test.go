@@ -430,7 +430,7 @@ func TestAuditFlood(t *testing.T) {
 	}
 	f.stop() // writes the summary and closes the log
 	files, _ := filepath.Glob(path + "*")
-	var ok, summaries, total, long, echoes int
+	var ok, summaries, summarised, total, long, echoes int
 	for _, fn := range files {
 		data, err := os.ReadFile(fn)
 		if err != nil {
@@ -454,8 +454,9 @@ func TestAuditFlood(t *testing.T) {
 			switch {
 			case m["op"] == "info" && m["outcome"] == "ok" && m["card"] != nil:
 				ok++
-			case m["client"] == "summary" && m["outcome"] == "reader_not_found" && m["count"] == float64(floods):
+			case m["client"] == "summary" && m["op"] == "info" && m["outcome"] == "reader_not_found":
 				summaries++
+				summarised += int(m["count"].(float64))
 			}
 		}
 	}
@@ -466,8 +467,9 @@ func TestAuditFlood(t *testing.T) {
 	if ok != 3 {
 		t.Errorf("%d audit lines of the card reads before the flood, want 3", ok)
 	}
-	if summaries != 1 {
-		t.Errorf("%d summary lines of %d reader_not_found, want 1", summaries, floods)
+	// One a minute: a slow run (-race) may span two windows.
+	if summarised != floods || summaries < 1 || summaries > 3 {
+		t.Errorf("%d summary lines of %d reader_not_found, want 1 to 3 of %d", summaries, summarised, floods)
 	}
 }
 
