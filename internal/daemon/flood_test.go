@@ -39,6 +39,9 @@ const floodEnv = "SSCD_TEST_FLOOD"
 // group is set to it) when it is about the per-uid cap.
 const nobody = 65534
 
+// outsider is a user outside the socket's group: it floods the bridge.
+const outsider = 65533
+
 // floodN is the number of connections held to each listener: the issue's
 // 2,000, well past both the caps and the file limit the test sets.
 const floodN = 2000
@@ -206,7 +209,7 @@ func lowerFileLimit(t *testing.T, extra uint64) uint64 {
 
 // startFlood runs the flooding child as nobody; it returns once the child
 // holds its connections, and the returned function ends the flood.
-func startFlood(t *testing.T, f *floodDaemon) (stop func()) {
+func startFlood(t *testing.T, f *floodDaemon, uid uint32) (stop func()) {
 	t.Helper()
 	if os.Getuid() != 0 {
 		t.Fatal("the flood tests run the flooder as another user: run them as root (as CI does)")
@@ -234,7 +237,7 @@ func startFlood(t *testing.T, f *floodDaemon) (stop func()) {
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), floodEnv+"=1",
 		"SSCD_FLOOD_SOCK="+f.sock, "SSCD_FLOOD_PORT="+strconv.Itoa(f.port), "SSCD_FLOOD_N="+strconv.Itoa(floodN))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +256,7 @@ func startFlood(t *testing.T, f *floodDaemon) (stop func()) {
 		cmd.Wait()
 		t.Fatalf("flooder: %v", err)
 	}
-	t.Logf("flooder (uid %d): %s", nobody, strings.TrimSpace(line))
+	t.Logf("flooder (uid %d): %s", uid, strings.TrimSpace(line))
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -325,8 +328,9 @@ func floodChild() int {
 }
 
 // TestConnectionFlood (issue 18, defect 3): another local user holds 2,000
-// slow connections on the socket and 2,000 on the bridge, more than the
-// file limit; a client of the socket is still served within its deadline,
+// slow connections on the socket and 2,000 on the bridge, and a user
+// outside the socket's group 2,000 more on the bridge, more than the file
+// limit; a client of the socket is still served within its deadline,
 // and /v1/health answers, throughout. The bridge's own page gets an
 // answer (its card, or too_many_connections) in bounded time, never a hang.
 func TestConnectionFlood(t *testing.T) {
@@ -337,7 +341,10 @@ func TestConnectionFlood(t *testing.T) {
 	}
 	limit := lowerFileLimit(t, 400)
 	rssBefore := rssKB()
-	stopFlood := startFlood(t, f)
+	// nobody is in the socket's group and floods both listeners; another
+	// user, outside it, can only reach the bridge (its socket dials fail).
+	stopFlood := startFlood(t, f, nobody)
+	stopOutsider := startFlood(t, f, outsider)
 	bound := DefaultOpTimeout + 5*time.Second
 	served, bridgeOK, bridgeRefused := 0, 0, 0
 	rssPeak := 0
@@ -371,6 +378,7 @@ func TestConnectionFlood(t *testing.T) {
 	refused := f.metric(t, `sscd_connections_refused_total{listener="socket"}`)
 	brefused := f.metric(t, `sscd_connections_refused_total{listener="bridge"}`)
 	stopFlood()
+	stopOutsider()
 	t.Logf("file limit %d; %d rounds served (bridge page: %d answered, %d too_many_connections); refused connections: socket %.0f, bridge %.0f; RSS %d kB before, %d kB peak under the flood, %d kB after",
 		limit, served, bridgeOK, bridgeRefused, refused, brefused, rssBefore, rssPeak, rssKB())
 	if refused <= 0 || brefused <= 0 {
