@@ -51,6 +51,10 @@ const (
 	CodeInternal          Code = "internal"           // 500
 )
 
+// CodeTooMany: a connection cap of the daemon (per listener, per peer uid,
+// event streams) was reached (HTTP 429); try again later.
+const CodeTooMany Code = "too_many_connections"
+
 // Sentinels, one per code; *Error matches the one of its code with errors.Is.
 var (
 	ErrBadRequest        = errors.New("sscd: bad request")
@@ -91,6 +95,7 @@ var (
 	ErrPINPadTimeout     = errors.New("sscd: PIN entry timed out on the keypad")
 	ErrPINRateLimited    = errors.New("sscd: too many wrong PIN attempts on this card")
 	ErrInternal          = errors.New("sscd: internal error")
+	ErrTooMany           = errors.New("sscd: too many connections")
 )
 
 var sentinels = map[Code]error{
@@ -132,6 +137,7 @@ var sentinels = map[Code]error{
 	CodePINPadTimeout:     ErrPINPadTimeout,
 	CodePINRateLimited:    ErrPINRateLimited,
 	CodeInternal:          ErrInternal,
+	CodeTooMany:           ErrTooMany,
 }
 
 var statuses = map[Code]int{
@@ -173,6 +179,7 @@ var statuses = map[Code]int{
 	CodePINPadTimeout:     422,
 	CodePINRateLimited:    429,
 	CodeInternal:          500,
+	CodeTooMany:           429,
 }
 
 // HTTPStatus is the HTTP status the daemon answers with for code (500 for an

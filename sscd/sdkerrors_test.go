@@ -29,6 +29,7 @@ var daemonOnly = map[Code]string{
 	CodeBadHost:           "the browser bridge",
 	CodeIssueFailed:       "an sscard.IssueError the client cannot rebuild; the message says the step",
 	CodePINRateLimited:    "the daemon's PIN rate limit per card insertion",
+	CodeTooMany:           "the daemon's connection caps",
 	CodeInternal:          "a bug",
 }
 

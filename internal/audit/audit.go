@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/sm3"
 )
@@ -82,6 +83,28 @@ type Entry struct {
 	Duration float64 `json:"duration_ms"`
 	// Insertion is the reader's insertion id of the card.
 	Insertion uint64 `json:"insertion,omitempty"`
+	// Count, on a summary line, is the number of refused requests of Op
+	// that ended with Outcome since Time (none reached a card); Duration is
+	// then the window in milliseconds and Client is "summary".
+	Count int `json:"count,omitempty"`
+}
+
+// MaxField is the most bytes Record writes of a text field (Client, Op,
+// Reader, Card, PAN, Outcome, Error); longer values are cut at a character
+// boundary and end with "…", so no request can make a line long.
+const MaxField = 256
+
+// capField cuts s to MaxField bytes.
+func capField(s string) string {
+	if len(s) <= MaxField {
+		return s
+	}
+	const ell = "…"
+	cut := MaxField - len(ell)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ell
 }
 
 // Milliseconds converts d for Entry.Duration.
@@ -189,8 +212,10 @@ func (l *Log) Record(e Entry) error {
 		e.Time = time.Now()
 	}
 	e.Time = e.Time.UTC()
-	e.PAN = Scrub(e.PAN)
-	e.Error = Scrub(e.Error)
+	e.PAN = capField(Scrub(e.PAN))
+	e.Error = capField(Scrub(e.Error))
+	e.Client, e.Op, e.Reader = capField(e.Client), capField(e.Op), capField(e.Reader)
+	e.Card, e.Outcome = capField(e.Card), capField(e.Outcome)
 
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
@@ -397,7 +398,7 @@ func TestConcurrentRecord(t *testing.T) {
 			ins := int(m["insertion"].(float64))
 			g := (ins - 1) / perG
 			errMsg, _ := m["error"].(string)
-			if m["client"] != fmt.Sprintf("uid:%d", g) || errMsg != strings.Repeat("x", g*7) {
+			if m["client"] != fmt.Sprintf("uid:%d", g) || errMsg != capField(strings.Repeat("x", g*7)) {
 				t.Fatalf("line %v corrupt", m)
 			}
 			if seen[ins] {
@@ -569,4 +570,25 @@ func BenchmarkRecord(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestFieldCap: no field of a line exceeds MaxField, whatever is recorded,
+// and a cut never splits a character.
+func TestFieldCap(t *testing.T) {
+	l := openTest(t, Options{})
+	long := strings.Repeat("名", 6000) // 18 KB, 3 bytes a character
+	if err := l.Record(Entry{Client: long, Op: long, Reader: long, Outcome: long, Error: long, PAN: long, Card: long}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	lines := readLines(t, l.path)
+	if len(lines) != 1 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for _, k := range []string{"client", "op", "reader", "outcome", "error", "pan", "card"} {
+		v, _ := lines[0][k].(string)
+		if len(v) > MaxField || !utf8.ValidString(v) || !strings.HasSuffix(v, "…") {
+			t.Errorf("%s: %d bytes (valid UTF-8 %v), want at most %d ending in …", k, len(v), utf8.ValidString(v), MaxField)
+		}
+	}
 }

@@ -380,7 +380,7 @@ func (d *Daemon) ServeBridge(ls []net.Listener) error {
 	}
 	errs := make(chan error, len(ls))
 	for _, l := range ls {
-		go func() { errs <- d.bridgeSrv.Serve(l) }()
+		go func() { errs <- d.bridgeSrv.Serve(&limitListener{Listener: l, lim: d.bridgeLimit}) }()
 	}
 	var first error
 	for range ls {

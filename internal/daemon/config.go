@@ -88,6 +88,9 @@ type Config struct {
 	// PINLimit bounds the wrong PIN attempts per card insertion, across
 	// all callers (pinlimit.go).
 	PINLimit PINLimitConfig `yaml:"pin_rate_limit"`
+	// Limits caps connections and event streams and bounds reading and
+	// writing (limits.go).
+	Limits LimitsConfig `yaml:"limits"`
 	// Bridge is the loopback HTTP listener for web pages (off when Port
 	// is 0).
 	Bridge BridgeConfig `yaml:"bridge"`
@@ -277,6 +280,7 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.Bridge.validate()...)
+	errs = append(errs, c.Limits.validate()...)
 	return errors.Join(errs...)
 }
 

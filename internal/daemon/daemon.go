@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sscard/ssc/internal/metrics"
 	"github.com/sscard/ssc/reader"
 )
@@ -44,6 +46,13 @@ type Daemon struct {
 	srv           *http.Server
 	bridgeSrv     *http.Server // the browser bridge (ServeBridge)
 	wg            sync.WaitGroup
+
+	// Connection caps of the two listeners and event-stream slots
+	// (limits.go).
+	sockLimit, bridgeLimit *connLimiter
+	streamSlots            streamSlots
+	connRefused            *prometheus.CounterVec
+	refusals               refusals // refused requests, counted and summarised (refusals.go)
 }
 
 // New starts watching the readers of sys (which the Daemon then owns and
@@ -70,6 +79,8 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 	}
 	d.set.Store(set)
 	d.metrics = metrics.New(buildVersion())
+	d.connRefused = newConnRefused(d.metrics.Registry())
+	d.sockLimit, d.bridgeLimit = d.newLimiter(false), d.newLimiter(true)
 	d.metrics.SetReaderSource(d.readerStates)
 	d.metrics.SetQueueSource(d.queues.lengths)
 	d.state.visible = cfg.visible
@@ -100,29 +111,34 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 	// The servers' own errors (accept errors, a handler writing its
 	// header twice) go to the daemon's log, not to stderr.
 	errorLog := slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)
+	// Body and answer deadlines are set per request (limits.go: event
+	// streams renew theirs at each write); the idle timeout changes at a
+	// restart only.
+	idle := time.Duration(cfg.Limits.withDefaults().IdleTimeout)
 	d.srv = &http.Server{
-		Handler:           d.Handler(),
+		Handler:           d.bounded(d.Handler()),
 		ErrorLog:          errorLog,
 		ConnContext:       connContext,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: headerTimeout,
+		IdleTimeout:       idle,
 		MaxHeaderBytes:    16 << 10,
 	}
 	d.bridgeSrv = &http.Server{
-		Handler:           d.BridgeHandler(),
+		Handler:           d.bounded(d.BridgeHandler()),
 		ErrorLog:          errorLog,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: headerTimeout,
+		IdleTimeout:       idle,
 		MaxHeaderBytes:    16 << 10,
 	}
+	d.refusals.init(d)
 	return d, nil
 }
 
 // Serve serves the API on l until Shutdown; it returns nil after Shutdown.
 func (d *Daemon) Serve(l net.Listener) error {
-	err := d.srv.Serve(l)
+	err := d.srv.Serve(&limitListener{Listener: l, lim: d.sockLimit})
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -160,6 +176,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	if cerr := d.sys.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
+	d.refusals.stop()
 	if cerr := d.audit.close(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -23,6 +23,12 @@ func (d *Daemon) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, sscd.Errorf(sscd.CodeInternal, "streaming not supported"))
 		return
 	}
+	release, err := d.acquireStream(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer release()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	stop := context.AfterFunc(d.streams, cancel)
@@ -37,6 +43,7 @@ func (d *Daemon) handleEvents(w http.ResponseWriter, r *http.Request) {
 		rs, seq, changed := d.state.snapshot()
 		return seq, changed, writeEvent(w, sscd.Event{Seq: seq, Type: sscd.EventSnapshot, Time: time.Now(), Readers: rs})
 	}
+	d.streamWriteDeadline(w)
 	seq, changed, err := sendSnapshot()
 	for err == nil {
 		fl.Flush()
@@ -44,6 +51,7 @@ func (d *Daemon) handleEvents(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			d.streamWriteDeadline(w)
 			_, err = fmt.Fprint(w, ": keep-alive\n\n")
 			continue
 		case <-changed:
@@ -54,6 +62,7 @@ func (d *Daemon) handleEvents(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		changed = ch
+		d.streamWriteDeadline(w)
 		for _, ev := range evs {
 			if err = writeEvent(w, ev); err != nil {
 				break

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/sscard/ssc/internal/audit"
 	"github.com/sscard/ssc/reader"
@@ -432,11 +433,33 @@ func errorPages(mux *http.ServeMux) http.Handler {
 				writeError(w, sscd.Errorf(sscd.CodeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
 				return
 			}
+			if readerRoute(mux, r) {
+				writeError(w, sscd.Errorf(sscd.CodeReaderNotFound, "no reader of that name"))
+				return
+			}
 			writeError(w, sscd.Errorf(sscd.CodeNotFound, "no endpoint %s", r.URL.Path))
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// readerRoute says whether r is a reader's endpoint whose reader segment
+// the mux could not match: a name such as "%2F" decodes to a slash, and the
+// mux then cleans the path into another one. Such a name names no reader.
+func readerRoute(mux *http.ServeMux, r *http.Request) bool {
+	segs := strings.Split(r.URL.EscapedPath(), "/")
+	if len(segs) < 5 || segs[0] != "" || segs[1] != "v1" || segs[2] != "readers" || segs[3] == "" {
+		return false
+	}
+	segs[3] = "x"
+	probe := r.Clone(r.Context())
+	u := *r.URL
+	u.RawPath = ""
+	u.Path = strings.Join(segs, "/")
+	probe.URL = &u
+	_, pattern := mux.Handler(probe)
+	return pattern != ""
 }
 
 // statusRecorder captures the status of the mux's own error pages.

@@ -86,7 +86,8 @@ func (w *outcomeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe wraps the handler of one operation: it counts it in the metrics
 // and, for the operations that touch a card (audited), writes one audit
-// line when it ends.
+// line when it ends — if it reached a card or a session; refusals before
+// that are summarised (refusals.go).
 func (d *Daemon) observe(op string, audited bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -113,6 +114,13 @@ func (d *Daemon) observe(op string, audited bool, h http.HandlerFunc) http.Handl
 			return
 		}
 		n.mu.Lock()
+		if n.Reader == "" && outcome != "ok" {
+			// Refused before it reached a card or a session: counted and
+			// summarised, never one line each (refusals.go).
+			n.mu.Unlock()
+			d.refusals.add(op, outcome)
+			return
+		}
 		e := audit.Entry{
 			Time:      start.UTC(),
 			Client:    clientName(r),

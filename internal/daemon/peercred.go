@@ -25,6 +25,8 @@ type peer struct {
 
 // connContext stores the peer credentials of a Unix connection.
 func connContext(ctx context.Context, c net.Conn) context.Context {
+	ctx = limitContext(ctx, c)
+	c = unwrapConn(c)
 	var p peer
 	if uc, ok := c.(*net.UnixConn); ok {
 		if raw, err := uc.SyscallConn(); err == nil {
