@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sscard/ssc/internal/hostile"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/reader/pcsc"
@@ -391,6 +392,8 @@ func TestConnectionFlood(t *testing.T) {
 	if err := f.health(ctx); err != nil {
 		t.Fatal(err)
 	}
+	hostile.Record(t, "daemon socket", "slow-header and slow-body connection flood by a group member, file limit lowered: a card read and health keep answering", map[string]int{"connections": 2 * floodN})
+	hostile.Record(t, "bridge", "connection flood by a user outside the socket's group: socket clients keep being served, bridge pages get 429", map[string]int{"connections": floodN})
 }
 
 // TestAuditFlood (issue 18, defect 4): 4,000 refused requests with 15 KB
@@ -479,6 +482,7 @@ func TestAuditFlood(t *testing.T) {
 	if summarised != floods || summaries < 1 || summaries > 3 {
 		t.Errorf("%d summary lines of %d reader_not_found, want 1 to 3 of %d", summaries, summarised, floods)
 	}
+	hostile.Record(t, "audit", "refused requests with 15 KB reader names after card reads: the card lines survive, no line long or echoing", map[string]int{"requests": floods})
 }
 
 // TestRequestRules (issue 18, defect 9) through both listeners: HEAD runs
@@ -696,6 +700,7 @@ func TestSlowBody(t *testing.T) {
 			if el := time.Since(start); el > 10*time.Second {
 				t.Fatalf("slow body held %v", el)
 			}
+			hostile.Record(t, "daemon socket", "a body trickled one byte every 200 ms: cut at read_timeout", map[string]int{"connections": 1})
 			return
 		case <-tick.C:
 			c.Write([]byte(" ")) // a trickle

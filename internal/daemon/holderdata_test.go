@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sscard/ssc/internal/hostile"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
@@ -135,4 +136,5 @@ func TestIssueErrorsCarryNoHolderData(t *testing.T) {
 		check(f.what, string(b))
 	}
 	check("daemon log", logs.String())
+	hostile.Record(t, "personal data", "issuance requests with each holder field invalid or mismatched (JSON and ministry string, one call and step 1): no value in the answer, journal, audit log or daemon log", map[string]int{"cases": len(cases)})
 }

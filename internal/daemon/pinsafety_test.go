@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sscard/ssc/internal/hostile"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/reader/pcsc"
 	"github.com/sscard/ssc/sim"
@@ -249,6 +250,7 @@ func TestE2EBridgePKIPIN(t *testing.T) {
 					t.Errorf("after reinsertion: %v", err)
 				}
 			}
+			hostile.Record(t, "bridge", "POST /link with a forged Origin and a wrong PKI PIN (without pin_origins, at the last try, past the rate limit): the PKI PIN never blocked", map[string]int{"requests": 4})
 		})
 	}
 }
