@@ -366,7 +366,7 @@ func TestPCSCPINPad(t *testing.T) {
 		}
 	}
 	// Change back through sscard (its own template on top of reader.PINPad).
-	if err := s.ChangePINPad(ctx); err != nil {
+	if err := s.ChangePINPad(ctx, sscard.PINOptions{}); err != nil {
 		t.Errorf("sscard ChangePINPad: %v", err)
 	}
 	if err := s.VerifyPIN(ctx, "123456", sscard.PINOptions{}); err != nil {
