@@ -39,8 +39,9 @@ done
 
 echo "== go test -race ./..."
 # The hostile and fault tests record what they did here (internal/hostile).
-hostile_log=$(mktemp -t ssc-hostile.XXXXXX)
-trap 'rm -f "$hostile_log"' EXIT
+# Kept after the run (like the test log) so the table can be rewritten from it.
+hostile_log=/tmp/ssc-hostile.jsonl
+rm -f "$hostile_log"
 SSC_HOSTILE_LOG=$hostile_log go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/ssc-test.log
 
 echo "== fuzz: a short pass over a rotating third of the fuzz targets"
@@ -49,6 +50,8 @@ echo "== fuzz: a short pass over a rotating third of the fuzz targets"
 FUZZTIME=${FUZZTIME:-2s} FUZZ_SHARD="$((10#$(date +%j) % 3))/3" ./scripts/fuzz.sh
 
 echo "== docs/reliability.md: the table of hostile tests matches this run"
-# UPDATE_RELIABILITY=1 rewrites the table instead of checking it.
+# UPDATE_RELIABILITY=1 rewrites the table instead of checking it; so does
+# `SSC_HOSTILE_CHECK=/tmp/ssc-hostile.jsonl go test ./internal/hostile -run TestReliabilityTable -args -update`
+# after a run.
 SSC_HOSTILE_CHECK=$hostile_log go test -count=1 -run '^TestReliabilityTable$' ./internal/hostile \
 	${UPDATE_RELIABILITY:+-args -update}
