@@ -2,7 +2,7 @@ package link
 
 import "errors"
 
-// Errors of ParseBundle, Check, Verify and NonceBook. Every error these
+// Errors of ParseBundle, Check, Verify and the NonceStores. Every error these
 // return wraps exactly one of them (errors.Is), and the cause where there
 // is one (for example sm.ErrCertExpired under ErrUntrusted).
 var (
@@ -19,6 +19,11 @@ var (
 	ErrNonceExpired = errors.New("link: nonce expired")
 	// ErrNonceReplayed: the nonce was already redeemed.
 	ErrNonceReplayed = errors.New("link: nonce already used")
+	// ErrNonceStore: the NonceStore could not issue or consume a nonce —
+	// the store is unreachable, too slow (timeout, cancelled context) or
+	// answered something unexpected. Verification fails closed: the bundle
+	// is refused and the platform asks for a new link.
+	ErrNonceStore = errors.New("link: nonce store unavailable")
 	// ErrUntrusted: the card's certificate does not verify against the
 	// trusted roots (unknown issuer, expired, not SM2, key usage, ...); the
 	// sm.ErrCert* cause is wrapped.

@@ -1,7 +1,7 @@
 package link
 
 import (
-	"crypto/rand"
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -14,16 +14,17 @@ const DefaultNonceTTL = 5 * time.Minute
 // NonceSize is the size of the nonces NonceBook.Issue makes (MinNonceSize).
 const NonceSize = MinNonceSize
 
-// NonceBook issues the platform's single-use nonces and redeems them: a
-// nonce is accepted once, before its time to live is over. It is safe for
-// concurrent use. The zero value is ready to use, with DefaultNonceTTL.
+// NonceBook is the in-memory NonceStore: it issues the platform's
+// single-use nonces and redeems them — a nonce is accepted once, before its
+// time to live is over. It is safe for concurrent use. The zero value is
+// ready to use, with DefaultNonceTTL.
 //
 // Memory is bounded: an entry is dropped one ttl after its expiry (until
 // then an expired nonce is reported as ErrNonceExpired, a used one as
 // ErrNonceReplayed; afterwards both are unknown, ErrNonce). A nonce can
 // never be redeemed after its expiry, so dropping it loses no protection.
-// The book lives in memory: a platform with several instances needs a
-// shared store with the same semantics.
+// The book lives in one process: several platform instances share a
+// nonce space through link/redisnonce.
 type NonceBook struct {
 	mu      sync.Mutex
 	ttl     time.Duration
@@ -32,10 +33,15 @@ type NonceBook struct {
 	queue   []*nonceEntry // in issue order, for pruning
 }
 
+var _ NonceStore = (*NonceBook)(nil)
+
 type nonceEntry struct {
-	key     string
-	expires time.Time
-	used    bool
+	key      string
+	origin   string // "" = any origin (Issue)
+	minLevel int
+	expires  time.Time
+	ttl      time.Duration
+	used     bool
 }
 
 // NewNonceBook returns an empty book whose nonces live ttl (DefaultNonceTTL
@@ -63,14 +69,15 @@ func (n *NonceBook) clock() time.Time {
 }
 
 // prune drops the entries more than one ttl past their expiry. n.mu is
-// held. Entries are queued in issue order with a constant ttl, so they
-// expire in order; a clock going backwards only delays pruning.
+// held. Entries are queued in issue order; with the book's ttl they expire
+// in order. An entry issued with a longer ttl holds back the ones behind it
+// until it goes (memory stays bounded by the longest ttl); a clock going
+// backwards only delays pruning.
 func (n *NonceBook) prune(now time.Time) {
-	ttl := n.TTL()
 	i := 0
 	for ; i < len(n.queue); i++ {
 		e := n.queue[i]
-		if now.Before(e.expires.Add(ttl)) {
+		if now.Before(e.expires.Add(e.ttl)) {
 			break
 		}
 		if n.entries[e.key] == e {
@@ -92,13 +99,28 @@ func (n *NonceBook) Len() int {
 	return len(n.entries)
 }
 
-// Issue returns a new nonce of NonceSize bytes from crypto/rand and
-// remembers it until its expiry. Hand it to the daemon (hex) for the link
-// request and redeem it with Redeem, or Verify with Options.Nonces.
+// Issue returns a new nonce of NonceSize bytes from crypto/rand, valid for
+// the book's ttl for any origin and level, and remembers it until its
+// expiry. Hand it to the daemon (hex) for the link request and redeem it
+// with Redeem, or Verify with Options.Nonces. IssueNonce binds it to an
+// origin and a level.
 func (n *NonceBook) Issue() ([]byte, error) {
-	nonce := make([]byte, NonceSize)
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("link: nonce: %w", err)
+	v, err := n.IssueNonce(context.Background(), "", 0, 0)
+	return v.Value, err
+}
+
+// IssueNonce implements NonceStore: a nonce for origin ("" = any) and a
+// bundle level of at least minLevel, valid for ttl (the book's when <= 0).
+func (n *NonceBook) IssueNonce(ctx context.Context, origin string, minLevel int, ttl time.Duration) (Nonce, error) {
+	if err := ctx.Err(); err != nil {
+		return Nonce{}, fmt.Errorf("%w: %w", ErrNonceStore, err)
+	}
+	if ttl <= 0 {
+		ttl = n.TTL()
+	}
+	nonce, err := newNonce()
+	if err != nil {
+		return Nonce{}, err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -109,31 +131,43 @@ func (n *NonceBook) Issue() ([]byte, error) {
 	}
 	key := string(nonce)
 	if _, dup := n.entries[key]; dup { // 2^-256: crypto/rand is broken
-		return nil, fmt.Errorf("link: nonce: crypto/rand repeated itself")
+		return Nonce{}, fmt.Errorf("%w: crypto/rand repeated itself", ErrNonceStore)
 	}
-	e := &nonceEntry{key: key, expires: now.Add(n.TTL())}
+	e := &nonceEntry{key: key, origin: origin, minLevel: minLevel, expires: now.Add(ttl), ttl: ttl}
 	n.entries[key] = e
 	n.queue = append(n.queue, e)
-	return nonce, nil
+	return Nonce{Value: nonce, Expires: e.expires}, nil
 }
 
-// Redeem accepts a nonce of the book once: it returns nil the first time
+// Redeem accepts a nonce of Issue once: it returns nil the first time
 // for a nonce issued less than a ttl ago, an error wrapping
 // ErrNonceReplayed when it was already redeemed, ErrNonceExpired when its
-// time is over, and ErrNonce when the book does not know it.
+// time is over, and ErrNonce when the book does not know it (or it was
+// issued by IssueNonce for an origin).
 func (n *NonceBook) Redeem(nonce []byte) error {
+	return n.ConsumeNonce(context.Background(), "", nonce, Level2)
+}
+
+// ConsumeNonce implements NonceStore. A nonce issued for any origin (Issue)
+// matches every origin.
+func (n *NonceBook) ConsumeNonce(ctx context.Context, origin string, nonce []byte, level int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrNonceStore, err)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	now := n.clock()
 	n.prune(now)
 	e, ok := n.entries[string(nonce)]
 	switch {
-	case !ok:
-		return fmt.Errorf("%w: nonce %s was not issued by this book (or is long gone)", ErrNonce, nonceLabel(nonce))
+	case !ok || (e.origin != "" && e.origin != origin):
+		return fmt.Errorf("%w: nonce %s was not issued by this book for this origin (or is long gone)", ErrNonce, nonceLabel(nonce))
 	case e.used:
 		return fmt.Errorf("%w: nonce %s was redeemed before", ErrNonceReplayed, nonceLabel(nonce))
 	case !now.Before(e.expires):
 		return fmt.Errorf("%w: nonce %s expired %s", ErrNonceExpired, nonceLabel(nonce), e.expires.UTC().Format(time.RFC3339))
+	case level < e.minLevel:
+		return fmt.Errorf("%w: level %d, the nonce was issued for level %d", ErrLevel, level, e.minLevel)
 	}
 	e.used = true
 	return nil

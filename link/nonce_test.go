@@ -2,6 +2,7 @@ package link_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -164,5 +165,56 @@ func TestVerifyConcurrentReplay(t *testing.T) {
 	wg.Wait()
 	if ok.Load() != 1 {
 		t.Fatalf("%d verifications accepted, want 1", ok.Load())
+	}
+}
+
+// IssueNonce binds a nonce to an origin and a level: another origin does
+// not know it, a lower level is refused without using it up, a cancelled
+// context fails closed.
+func TestNonceBookStore(t *testing.T) {
+	ctx := context.Background()
+	book, clk := newBook(time.Minute)
+	var store link.NonceStore = book
+	n, err := store.IssueNonce(ctx, testOrigin, link.Level2, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.Expires.Equal(clk.now().Add(10 * time.Second)) {
+		t.Fatalf("expires %v", n.Expires)
+	}
+	steps := []struct {
+		name   string
+		origin string
+		level  int
+		want   error
+	}{
+		{"other origin", "https://other.example", link.Level2, link.ErrNonce},
+		{"Redeem (no origin)", "", link.Level2, link.ErrNonce},
+		{"level too low", testOrigin, link.Level1, link.ErrLevel},
+		{"right", testOrigin, link.Level2, nil},
+		{"replay", testOrigin, link.Level2, link.ErrNonceReplayed},
+	}
+	for _, s := range steps {
+		err := store.ConsumeNonce(ctx, s.origin, n.Value, s.level)
+		if s.want == nil && err != nil || s.want != nil && !errors.Is(err, s.want) {
+			t.Fatalf("%s: %v, want %v", s.name, err, s.want)
+		}
+	}
+	m, _ := store.IssueNonce(ctx, testOrigin, 0, 10*time.Second)
+	clk.add(10 * time.Second)
+	if err := store.ConsumeNonce(ctx, testOrigin, m.Value, 1); !errors.Is(err, link.ErrNonceExpired) {
+		t.Fatalf("own ttl: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := store.IssueNonce(cctx, testOrigin, 0, 0); !errors.Is(err, link.ErrNonceStore) {
+		t.Fatal(err)
+	}
+	k, _ := store.IssueNonce(ctx, testOrigin, 0, 0)
+	if err := store.ConsumeNonce(cctx, testOrigin, k.Value, 1); !errors.Is(err, link.ErrNonceStore) {
+		t.Fatal(err)
+	}
+	if err := store.ConsumeNonce(ctx, testOrigin, k.Value, 1); err != nil {
+		t.Fatalf("after a cancelled consume: %v", err)
 	}
 }

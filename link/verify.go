@@ -1,6 +1,7 @@
 package link
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -20,9 +21,11 @@ type Options struct {
 	Origin string
 	// Nonce is the nonce the platform issued for this link, or
 	Nonce []byte
-	// Nonces is a book the bundle's nonce is redeemed in (single use),
-	// after every other check passed. Exactly one of Nonce and Nonces.
-	Nonces *NonceBook
+	// Nonces is the store the bundle's nonce is consumed in (single use,
+	// for Origin and the bundle's level), after every other check passed:
+	// a *NonceBook in one process, a redisnonce.Store across instances.
+	// Exactly one of Nonce and Nonces.
+	Nonces NonceStore
 	// MinLevel is the lowest acceptable level (0 = any).
 	MinLevel int
 	// Time is the time the certificates must be valid at; zero = now.
@@ -92,12 +95,20 @@ type Verified struct {
 //     certificate's key: ErrSignature;
 //  8. the level is at least opts.MinLevel: ErrLevel; a level 2 bank
 //     application is not blocked: ErrBankBlocked;
-//  9. with opts.Nonces, the nonce is redeemed: ErrNonce, ErrNonceExpired,
-//     ErrNonceReplayed.
+//  9. with opts.Nonces, the nonce is consumed: ErrNonce, ErrNonceExpired,
+//     ErrNonceReplayed, ErrLevel (below the level the nonce was issued
+//     for), ErrNonceStore (the store did not answer: refused, fail closed).
 //
-// The nonce is redeemed last, so a bundle that fails any other check does
+// The nonce is consumed last, so a bundle that fails any other check does
 // not use up a legitimate nonce. Unusable options give ErrOptions.
+// Verify is VerifyContext with context.Background().
 func Verify(b *Bundle, opts Options) (*Verified, error) {
+	return VerifyContext(context.Background(), b, opts)
+}
+
+// VerifyContext is Verify with a context for the nonce store: when ctx ends
+// before the store answers, the bundle is refused with ErrNonceStore.
+func VerifyContext(ctx context.Context, b *Bundle, opts Options) (*Verified, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
@@ -153,7 +164,7 @@ func Verify(b *Bundle, opts Options) (*Verified, error) {
 	}
 
 	if opts.Nonces != nil {
-		if err := opts.Nonces.Redeem(b.Nonce); err != nil {
+		if err := opts.Nonces.ConsumeNonce(ctx, opts.Origin, b.Nonce, b.Level); err != nil {
 			return nil, err
 		}
 	}

@@ -42,28 +42,59 @@ func PSEName() []byte { return []byte(pseName) }
 // environment, "2PAY.SYS.DDF01".
 func PPSEName() []byte { return []byte(ppseName) }
 
-// TerminalAID is one entry of the terminal's AID list.
+// Payment scheme AIDs (RID + PIX) of the default terminal list beside
+// UnionPay's: the international schemes bank counters in China also
+// accept.
+const (
+	aidVisa       = "\xA0\x00\x00\x00\x03\x10\x10"
+	aidMastercard = "\xA0\x00\x00\x00\x04\x10\x10"
+	aidJCB        = "\xA0\x00\x00\x00\x65\x10\x10"
+	aidAmex       = "\xA0\x00\x00\x00\x25\x01"
+	aidDiscover   = "\xA0\x00\x00\x01\x52\x30\x10"
+)
+
+// TerminalAID is one entry of the terminal's AID list (EMV Book 1 §12.3:
+// the terminal's list of supported applications, each with its
+// Application Selection Indicator).
 type TerminalAID struct {
 	AID []byte
-	// Partial allows card AIDs that extend AID (ASI "partial match"),
-	// found with SELECT next occurrence.
+	// Partial allows card AIDs that extend AID (ASI "partial match
+	// allowed"): a directory entry matches when it begins with AID, and
+	// the list of AIDs method finds them with SELECT next occurrence.
+	// Without it only an exactly equal AID matches.
 	Partial bool
+	// Name is the terminal's name for the application (for messages and
+	// listings; "" = AIDName).
+	Name string
 }
 
-// DefaultAIDs is the UnionPay list a terminal in China uses: the PBOC
-// debit/credit family by partial match (A0000003330101 matches
-// ...010101, ...010102, ...), then e-cash exactly.
+// DefaultAIDs is the list a bank-counter terminal in China uses, in the
+// terminal's order: UnionPay debit, credit, quasi-credit (partial match,
+// so issuer extensions of these AIDs are accepted), e-cash (exact: the
+// e-cash application is not extended), UnionPay US common debit, then the
+// international schemes with partial match — Visa, Mastercard, JCB,
+// American Express and Discover/Diners Club International. Load another
+// list with LoadAIDList (docs/pboc.md).
 func DefaultAIDs() []TerminalAID {
 	// Fresh slices: callers may modify the list they get.
 	return []TerminalAID{
-		{AID: AIDDebit()[:7], Partial: true},
-		{AID: AIDECash()},
+		{AID: AIDDebit(), Partial: true, Name: "UnionPay Debit"},
+		{AID: AIDCredit(), Partial: true, Name: "UnionPay Credit"},
+		{AID: AIDQuasiCredit(), Partial: true, Name: "UnionPay Quasi-credit"},
+		{AID: AIDECash(), Name: "UnionPay e-Cash"},
+		{AID: AIDUnionPayUS(), Partial: true, Name: "UnionPay US Common Debit"},
+		{AID: []byte(aidVisa), Partial: true, Name: "Visa"},
+		{AID: []byte(aidMastercard), Partial: true, Name: "Mastercard"},
+		{AID: []byte(aidJCB), Partial: true, Name: "JCB"},
+		{AID: []byte(aidAmex), Partial: true, Name: "American Express"},
+		{AID: []byte(aidDiscover), Partial: true, Name: "Discover / Diners Club"},
 	}
 }
 
 // AIDName returns the name of a known AID ("UnionPay Debit", "UnionPay
 // Credit", "UnionPay Quasi-credit", "UnionPay e-Cash", "UnionPay US
-// Common Debit"), or "".
+// Common Debit", "Visa", "Mastercard", "JCB", "American Express",
+// "Discover / Diners Club"), or "".
 //
 // An AID that extends a known one (a PIX extension) gets its name too.
 func AIDName(aid []byte) string {
@@ -84,4 +115,9 @@ var knownAIDs = []struct {
 	{aidQuasiCredit, "UnionPay Quasi-credit"},
 	{aidECash, "UnionPay e-Cash"},
 	{aidUnionPayUS, "UnionPay US Common Debit"},
+	{aidVisa, "Visa"},
+	{aidMastercard, "Mastercard"},
+	{aidJCB, "JCB"},
+	{aidAmex, "American Express"},
+	{aidDiscover, "Discover / Diners Club"},
 }

@@ -124,3 +124,50 @@ func TestPCSCBadCertificate(t *testing.T) {
 		t.Fatalf("reading %+v", r)
 	}
 }
+
+// The terminal's AID list through PC/SC: the software card's directory
+// (PSE contact, PPSE contactless) on a Visa/Mastercard-only terminal gives
+// an UnsupportedError naming the card's UnionPay applications with their
+// labels, after the terminal tried its own list; on the UnionPay-only list
+// file the card reads as usual.
+func TestPCSCTerminalAIDList(t *testing.T) {
+	ctx := context.Background()
+	international := []pboc.TerminalAID{{AID: h("A0000000031010"), Partial: true}, {AID: h("A0000000041010"), Partial: true}}
+	unionPayOnly, err := pboc.LoadAIDList("testdata/unionpay-only.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range simModes {
+		t.Run(m.name, func(t *testing.T) {
+			card := insertPCSC(t, newSimChip(t, m.mode, nil), m.mode)
+			opts := simOptions(new(int))
+			opts.AIDs = international
+			list, err := pboc.NewSession(card, opts).Applications(ctx)
+			var ue *pboc.UnsupportedError
+			if !errors.Is(err, pboc.ErrNoApplication) || !errors.As(err, &ue) {
+				t.Fatalf("Visa/Mastercard terminal: %v", err)
+			}
+			if list.Method != "AID list" || !slices.Equal(aidsOfEntries(ue.Apps), []string{debitHex, ecashHex}) ||
+				!bytes.Contains([]byte(err.Error()), []byte(debitHex)) || !bytes.Contains([]byte(err.Error()), []byte(ecashHex)) {
+				t.Fatalf("list %+v, error %v", list, err)
+			}
+			opts.AIDs = unionPayOnly
+			s := pboc.NewSession(card, opts)
+			list, err = s.Applications(ctx)
+			if err != nil || list.Method != m.method || !slices.Equal(aids(list.Candidates), []string{debitHex, ecashHex}) || len(list.Unsupported) != 0 {
+				t.Fatalf("UnionPay terminal: %+v %v", list, err)
+			}
+			if r, err := s.Read(ctx, pboc.ReadOptions{}); err != nil || r.Account.PAN != "6217991000001234561" {
+				t.Fatalf("Read: %v", err)
+			}
+		})
+	}
+}
+
+func aidsOfEntries(es []pboc.DirectoryEntry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.AID.String())
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sscard/ssc/apdu"
 )
@@ -53,6 +54,12 @@ func (s *Session) selectApplications(ctx context.Context) (*CandidateList, error
 	if err != nil {
 		return nil, err
 	}
+	list.Directory = entries
+	for _, e := range entries {
+		if _, ok := Supports(aids, e.AID); !ok {
+			list.Unsupported = append(list.Unsupported, e)
+		}
+	}
 	if reason == "" {
 		matched := matchEntries(entries, aids)
 		if len(matched) == 0 {
@@ -65,7 +72,8 @@ func (s *Session) selectApplications(ctx context.Context) (*CandidateList, error
 	}
 	if reason != "" {
 		// EMV Book 1 §12.3: no usable directory means the list of AIDs method.
-		*list = CandidateList{Method: MethodAIDList, Fallback: reason, Skipped: list.Skipped}
+		*list = CandidateList{Method: MethodAIDList, Fallback: reason, Skipped: list.Skipped,
+			Directory: list.Directory, Unsupported: list.Unsupported}
 		if err := s.aidList(ctx, list, aids); err != nil {
 			return nil, err
 		}
@@ -318,8 +326,58 @@ func noApplication(list *CandidateList) error {
 		return fmt.Errorf("%w: %d application(s) need cardholder confirmation", ErrNoApplication, len(list.Candidates))
 	case len(list.Blocked) > 0:
 		return &noAppError{blocked: len(list.Blocked)}
+	case len(list.Unsupported) > 0 && len(list.Unsupported) == len(list.Directory):
+		return &UnsupportedError{Apps: slices.Clone(list.Unsupported)}
 	}
 	return ErrNoApplication
+}
+
+// UnsupportedError is ErrNoApplication for a card whose directory (PSE or
+// PPSE) lists applications, none of them in the terminal's AID list (and
+// none found by the list of AIDs method): it names them, so the clerk
+// knows the card is, say, a Visa card on a UnionPay-only terminal.
+type UnsupportedError struct {
+	// Apps are the directory entries the terminal does not support.
+	Apps []DirectoryEntry
+}
+
+func (e *UnsupportedError) Error() string {
+	var b strings.Builder
+	b.WriteString(ErrNoApplication.Error())
+	b.WriteString(": the card offers only applications this terminal does not support: ")
+	for i, a := range e.Apps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%X", []byte(a.AID))
+		label := printableLabel(a.Label)
+		if label == "" {
+			label = AIDName(a.AID)
+		}
+		if label != "" {
+			fmt.Fprintf(&b, " (%s)", label)
+		}
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrNoApplication) true.
+func (e *UnsupportedError) Is(target error) bool { return target == ErrNoApplication }
+
+// printableLabel keeps a card-supplied label printable and short for
+// messages (labels are "ans", ASCII letters, digits and spaces).
+func printableLabel(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7E {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) > 32 {
+		s = s[:32]
+	}
+	return s
 }
 
 // selectName sends SELECT by DF name, first (P2 00) or next occurrence

@@ -82,6 +82,12 @@ type CandidateList struct {
 	// Skipped says why matching applications were left out (not found at
 	// the final SELECT, malformed FCI, ...), one line each.
 	Skipped []string `json:"skipped,omitempty"`
+	// Directory is every application entry of the card's PSE or PPSE as
+	// read, supported or not (empty when there is no usable directory).
+	Directory []DirectoryEntry `json:"directory,omitempty"`
+	// Unsupported are the Directory entries outside the terminal's AID
+	// list.
+	Unsupported []DirectoryEntry `json:"unsupported,omitempty"`
 }
 
 // Record is one record read through the AFL.

@@ -57,7 +57,7 @@ func TestApplications(t *testing.T) {
 		{name: "PSE", method: "PSE", want: []string{debitHex, ecashHex}, sentPrefix: "00B2010C"},
 		{name: "PPSE", o: fakeOpts{contactless: true}, method: "PPSE", want: []string{debitHex, ecashHex}, sentPrefix: "00A404000E325041592E5359532E4444463031"},
 		{name: "PSE missing", o: fakeOpts{noPSE: true}, method: "AID list", fallback: "6A82", want: []string{debitHex, ecashHex},
-			sentPrefix: "00A4040207A0000003330101"},
+			sentPrefix: "00A4040208A000000333010101", sentPrefix2: "00A4040007A000000003101000"},
 		{name: "PPSE missing", o: fakeOpts{noPSE: true, contactless: true}, method: "AID list", fallback: "6A82", want: []string{debitHex, ecashHex}},
 		{name: "PSE blocked", edit: func(f *fakeICC) { f.pseSW = apdu.SWFileInvalidated }, method: "AID list", fallback: "6283", want: []string{debitHex, ecashHex}},
 		{name: "card blocked", edit: func(f *fakeICC) { f.pseSW = apdu.SWFunctionNotSupported }, err: pboc.ErrCardBlocked},
@@ -78,7 +78,7 @@ func TestApplications(t *testing.T) {
 		{name: "debit blocked", edit: func(f *fakeICC) { f.apps[0].blocked = true }, method: "PSE", want: []string{ecashHex}, blocked: []string{debitHex}},
 		{name: "debit blocked, AID list", o: fakeOpts{noPSE: true}, edit: func(f *fakeICC) { f.apps[0].blocked = true }, method: "AID list", want: []string{ecashHex}, blocked: []string{debitHex}},
 		// Without an FCI the blocked application is only known by the terminal AID.
-		{name: "debit blocked without FCI", o: fakeOpts{noPSE: true}, edit: func(f *fakeICC) { f.apps[0].blocked, f.apps[0].fci = true, nil }, method: "AID list", want: []string{ecashHex}, blocked: []string{"A0000003330101"}},
+		{name: "debit blocked without FCI", o: fakeOpts{noPSE: true}, edit: func(f *fakeICC) { f.apps[0].blocked, f.apps[0].fci = true, nil }, method: "AID list", want: []string{ecashHex}, blocked: []string{debitHex}},
 		{name: "all blocked", edit: func(f *fakeICC) { f.apps[0].blocked, f.apps[1].blocked = true, true }, method: "PSE", blocked: []string{debitHex, ecashHex}, err: pboc.ErrApplicationBlocked},
 		{name: "partial next occurrence", o: fakeOpts{noPSE: true}, edit: extraApp(aidCredit, h("03")),
 			aids:   []pboc.TerminalAID{{AID: h("A0000003330101"), Partial: true}},

@@ -38,9 +38,10 @@ ssc_install_deps() {
 }
 
 # Debian packages only the tests need: headless Chromium for the browser
-# tests of the demo e-card platform (examples/ecardplatform, chromedp) and a
-# CJK font so its screenshots show the Chinese text.
-SSC_TEST_PACKAGES="chromium fonts-wqy-microhei"
+# tests of the demo e-card platform (examples/ecardplatform, chromedp), a
+# CJK font so its screenshots show the Chinese text, and redis-server for
+# the shared nonce store (link/redisnonce; each test starts a private one).
+SSC_TEST_PACKAGES="chromium fonts-wqy-microhei redis-server"
 
 ssc_install_test_deps() {
 	SSC_DEBIAN_PACKAGES="$SSC_TEST_PACKAGES" ssc_install_deps

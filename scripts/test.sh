@@ -4,7 +4,8 @@
 # need pcscd start their own private pcscd with the vpcd driver; with
 # SSC_REQUIRE_PCSC=1 (set here) a missing PC/SC stack fails the run instead of
 # skipping it; with SSC_REQUIRE_BROWSER=1 (set here too) so does a missing
-# Chromium for the browser tests.
+# Chromium for the browser tests, and with SSC_REQUIRE_REDIS=1 a missing
+# redis-server for the shared nonce store tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -12,6 +13,7 @@ ssc_need_go
 ssc_install_deps
 ssc_install_test_deps
 export SSC_REQUIRE_PCSC=1
+export SSC_REQUIRE_REDIS=1
 export SSC_REQUIRE_BROWSER=1
 
 echo "== gofmt, go vet"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ type pbocFlags struct {
 	aid    string
 	amount string
 	caFile string
+	aids   string
 }
 
 func (a *app) pbocCommand() *cobra.Command {
@@ -33,7 +35,9 @@ func (a *app) pbocCommand() *cobra.Command {
 			"terminal does. Contact readers use the PSE, contactless readers the PPSE and the qPBOC flow " +
 			"(--interface auto decides from the ATR). Offline data authentication checks the SM2 " +
 			"certificates against a CA key table: the SIM test CA by default (it only authenticates " +
-			"software cards), or --ca FILE with lines \"RID INDEX PUBLICKEY\" (hex; the key as X||Y or 04||X||Y).",
+			"software cards), or --ca FILE with lines \"RID INDEX PUBLICKEY\" (hex; the key as X||Y or 04||X||Y). " +
+			"The terminal's supported applications are UnionPay's and the international schemes' by default, " +
+			"or the AID list of --aids FILE (YAML or JSON, see docs/pboc.md).",
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return usagef("pboc needs a subcommand: apps, read, balance, log or oda")
@@ -44,6 +48,7 @@ func (a *app) pbocCommand() *cobra.Command {
 	pf.StringVar(&f.aid, "aid", "", "use this application (hex AID) instead of the first candidate")
 	pf.StringVar(&f.amount, "amount", "0", "transaction amount in yuan for the GPO data (e.g. 12.50)")
 	pf.StringVar(&f.caFile, "ca", "", "CA public key table file, or \"sim\" (default: the SIM test payment CA)")
+	pf.StringVar(&f.aids, "aids", "", "the terminal's AID list file (YAML or JSON; default: UnionPay and the international schemes)")
 	cmd.AddCommand(a.pbocAppsCommand(&f), a.pbocReadCommand(&f), a.pbocBalanceCommand(&f),
 		a.pbocLogCommand(&f), a.pbocODACommand(&f))
 	return cmd
@@ -105,6 +110,12 @@ func (f *pbocFlags) options() (pboc.Options, []byte, error) {
 			return opts, nil, usagef("--aid must be 5 to 16 bytes, got %d", len(aid))
 		}
 	}
+	if f.aids != "" {
+		opts.AIDs, err = pboc.LoadAIDList(f.aids)
+		if err != nil {
+			return opts, nil, usagef("--aids: %v", err)
+		}
+	}
 	if f.caFile != "" {
 		opts.CAKeys, err = stack.CAKeys(f.caFile)
 		if err != nil {
@@ -150,7 +161,7 @@ func (a *app) withPBOCApp(ctx context.Context, f *pbocFlags, fn func(s *pboc.Ses
 func (a *app) pbocAppsCommand(f *pbocFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "apps",
-		Short: "List the payment applications (candidate list, blocked ones too)",
+		Short: "List the payment applications (candidate list, blocked ones, and every directory entry marked supported or not)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withPBOC(cmd.Context(), f, func(s *pboc.Session, _ []byte) error {
@@ -163,7 +174,7 @@ func (a *app) pbocAppsCommand(f *pbocFlags) *cobra.Command {
 					if werr := writeJSON(a.stdout, list); werr != nil {
 						return werr
 					}
-				} else if perr := printCandidates(a.stdout, list); perr != nil {
+				} else if perr := printCandidates(a.stdout, list, f.terminalAIDs()); perr != nil {
 					return perr
 				}
 				return err
@@ -172,10 +183,25 @@ func (a *app) pbocAppsCommand(f *pbocFlags) *cobra.Command {
 	}
 }
 
-func printCandidates(w io.Writer, list *pboc.CandidateList) error {
+// terminalAIDs is the terminal list in use (for listings).
+func (f *pbocFlags) terminalAIDs() []pboc.TerminalAID {
+	if f.aids != "" {
+		if l, err := pboc.LoadAIDList(f.aids); err == nil {
+			return l
+		}
+	}
+	return pboc.DefaultAIDs()
+}
+
+func printCandidates(w io.Writer, list *pboc.CandidateList, terminal []pboc.TerminalAID) error {
 	fmt.Fprintf(w, "method: %s\n", list.Method)
 	if list.Fallback != "" {
 		fmt.Fprintf(w, "fallback: %s\n", list.Fallback)
+	}
+	if len(list.Directory) > 0 {
+		if err := printDirectory(w, list.Directory, terminal); err != nil {
+			return err
+		}
 	}
 	if len(list.Candidates)+len(list.Blocked) == 0 {
 		fmt.Fprintln(w, "no payment application found")
@@ -212,6 +238,29 @@ func printCandidates(w io.Writer, list *pboc.CandidateList) error {
 		fmt.Fprintf(w, "skipped: %s\n", why)
 	}
 	return nil
+}
+
+// printDirectory lists every PSE/PPSE entry, marking whether the
+// terminal's AID list supports it (and by which entry).
+func printDirectory(w io.Writer, dir []pboc.DirectoryEntry, terminal []pboc.TerminalAID) error {
+	fmt.Fprintln(w, "directory:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  AID\tpriority\tterminal\tname\tlabel")
+	for _, e := range dir {
+		prio := "-"
+		if e.HasPriority {
+			prio = strconv.Itoa(e.Priority.Rank())
+		}
+		support := "not supported"
+		if t, ok := pboc.Supports(terminal, e.AID); ok {
+			support = "supported"
+			if t.Partial && !bytes.Equal(t.AID, e.AID) {
+				support = fmt.Sprintf("supported (partial %X)", t.AID)
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.AID, prio, support, orDash(pboc.AIDName(e.AID)), orDash(e.Label))
+	}
+	return tw.Flush()
 }
 
 func orDash(s string) string {

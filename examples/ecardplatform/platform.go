@@ -5,12 +5,15 @@
 //
 // The page talks to the card through the reader daemon's browser bridge
 // (sscd, loopback HTTP); the platform itself never sees the reader nor the
-// PIN. It is an example: the nonces live in memory, and the default roots
-// are the public SIM test root. See docs/browser.md.
+// PIN. It is an example: the nonces live in memory unless Config.Nonces is
+// a shared store (link/redisnonce: several instances behind a load
+// balancer), and the default roots are the public SIM test root. See
+// docs/browser.md and docs/link.md.
 package ecardplatform
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -52,6 +55,14 @@ type Config struct {
 	Roots *sm.CertPool
 	// NonceTTL is the life of a nonce (link.DefaultNonceTTL when 0).
 	NonceTTL time.Duration
+	// Nonces is where nonces are issued and consumed, with the level each
+	// link asked for; nil = an in-memory link.NonceBook (one instance).
+	// Instances sharing a redisnonce.Store accept a nonce once between
+	// them.
+	Nonces link.NonceStore
+	// NonceTimeout bounds the nonce store's answer per request (5 s when
+	// 0); a store that does not answer refuses the bundle.
+	NonceTimeout time.Duration
 	// Logf receives one line per verification (nil: none). It never gets
 	// a PIN (the platform never sees one).
 	Logf func(format string, args ...any)
@@ -99,6 +110,7 @@ const (
 	CodeBadSignature  = "bad_signature"
 	CodeLevelTooLow   = "level_too_low"
 	CodeBankBlocked   = "bank_blocked"
+	CodeUnavailable   = "unavailable"
 	CodeBadRequest    = "bad_request"
 	CodeInternal      = "internal"
 )
@@ -121,25 +133,20 @@ var verifyErrors = []struct {
 	{link.ErrSignature, CodeBadSignature, "卡片签名无效 / The card's signature is invalid — the data was changed"},
 	{link.ErrLevel, CodeLevelTooLow, "签发级别不足 / Level too low — level 2 needs the bank account"},
 	{link.ErrBankBlocked, CodeBankBlocked, "银行账户已锁定 / The card's bank account is blocked — level 2 is not possible"},
+	{link.ErrNonceStore, CodeUnavailable, "平台暂时无法校验 / The platform cannot check the request now — try again shortly"},
 }
 
 // Server is the platform.
 type Server struct {
-	cfg  Config
-	book *link.NonceBook
-	page *template.Template
-	csp  string
+	cfg   Config
+	nonce link.NonceStore
+	page  *template.Template
+	csp   string
 
 	mu       sync.Mutex
-	levels   map[string]nonceLevel // hex nonce → requested level
 	verified int
 	refused  int
 	last     Result
-}
-
-type nonceLevel struct {
-	level   int
-	expires time.Time
 }
 
 // New checks cfg and makes the platform.
@@ -158,15 +165,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NonceTTL <= 0 {
 		cfg.NonceTTL = link.DefaultNonceTTL
 	}
+	if cfg.NonceTimeout <= 0 {
+		cfg.NonceTimeout = 5 * time.Second
+	}
+	if cfg.Nonces == nil {
+		cfg.Nonces = link.NewNonceBook(cfg.NonceTTL)
+	}
 	page, err := template.ParseFS(staticFS, "static/index.html")
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		cfg:    cfg,
-		book:   link.NewNonceBook(cfg.NonceTTL),
-		page:   page,
-		levels: make(map[string]nonceLevel),
+		cfg:   cfg,
+		nonce: cfg.Nonces,
+		page:  page,
 		csp: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 			"connect-src 'self' " + bridge + "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 	}
@@ -279,23 +291,19 @@ func (s *Server) handleNonce(w http.ResponseWriter, r *http.Request) {
 		writeResult(w, http.StatusBadRequest, Result{Code: CodeBadRequest, Message: "签发级别只能是 1 或 2 / The level must be 1 or 2"})
 		return
 	}
-	nonce, err := s.book.Issue()
+	// The store keeps the level with the nonce, so whichever instance
+	// verifies the bundle enforces it.
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.NonceTimeout)
+	defer cancel()
+	n, err := s.nonce.IssueNonce(ctx, s.cfg.Origin, req.Level, s.cfg.NonceTTL)
 	if err != nil {
-		writeResult(w, http.StatusInternalServerError, Result{Code: CodeInternal, Message: "平台内部错误 / Platform error — try again"})
+		if s.cfg.Logf != nil {
+			s.cfg.Logf("ecard-platform: nonce: %v", err)
+		}
+		writeResult(w, http.StatusServiceUnavailable, refusal(err))
 		return
 	}
-	now := time.Now()
-	expires := now.Add(s.book.TTL())
-	key := hex.EncodeToString(nonce)
-	s.mu.Lock()
-	for k, v := range s.levels { // bounded by the nonces of two ttl's
-		if now.After(v.expires.Add(s.book.TTL())) {
-			delete(s.levels, k)
-		}
-	}
-	s.levels[key] = nonceLevel{level: req.Level, expires: expires}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, nonceResponse{Nonce: strings.ToUpper(key), Expires: expires.UTC().Format(time.RFC3339)})
+	writeJSON(w, http.StatusOK, nonceResponse{Nonce: strings.ToUpper(hex.EncodeToString(n.Value)), Expires: n.Expires.UTC().Format(time.RFC3339)})
 }
 
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
@@ -303,7 +311,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, status := s.verify(data)
+	res, status, err := s.verify(r.Context(), data)
 	s.mu.Lock()
 	if res.Verified {
 		s.verified++
@@ -317,26 +325,29 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Logf("ecard-platform: verified level %d card %s", res.Level, res.Card.CardNumber)
 		} else {
 			s.cfg.Logf("ecard-platform: refused: %s", res.Code)
+			if errors.Is(err, link.ErrNonceStore) {
+				s.cfg.Logf("ecard-platform: %v", err)
+			}
 		}
 	}
 	writeResult(w, status, res)
 }
 
-// verify parses and verifies a bundle.
-func (s *Server) verify(data []byte) (Result, int) {
+// verify parses and verifies a bundle; the level the link asked for is
+// enforced by the nonce store.
+func (s *Server) verify(ctx context.Context, data []byte) (Result, int, error) {
 	b, err := link.ParseBundle(data)
 	if err != nil {
-		return refusal(err), http.StatusUnprocessableEntity
+		return refusal(err), http.StatusUnprocessableEntity, err
 	}
-	minLevel := link.Level1
-	s.mu.Lock()
-	if nl, ok := s.levels[hex.EncodeToString(b.Nonce)]; ok {
-		minLevel = nl.level
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.NonceTimeout)
+	defer cancel()
+	v, err := link.VerifyContext(ctx, b, link.Options{Roots: s.cfg.Roots, Origin: s.cfg.Origin, Nonces: s.nonce, MinLevel: link.Level1})
+	if errors.Is(err, link.ErrNonceStore) {
+		return refusal(err), http.StatusServiceUnavailable, err
 	}
-	s.mu.Unlock()
-	v, err := link.Verify(b, link.Options{Roots: s.cfg.Roots, Origin: s.cfg.Origin, Nonces: s.book, MinLevel: minLevel})
 	if err != nil {
-		return refusal(err), http.StatusUnprocessableEntity
+		return refusal(err), http.StatusUnprocessableEntity, err
 	}
 	c := v.Bundle.Card
 	res := Result{
@@ -354,7 +365,7 @@ func (s *Server) verify(data []byte) (Result, int) {
 	if bk := v.Bundle.Bank; bk != nil {
 		res.Bank = &BankView{PANMasked: mask(bk.PAN, 6, 4), AID: bk.AID, Expiry: bk.Expiry}
 	}
-	return res, http.StatusOK
+	return res, http.StatusOK, nil
 }
 
 // refusal is the Result of a link error.

@@ -41,24 +41,26 @@ var allowed = map[string][]string{
 	"sscard/keysystem": {"apdu", "sm", "sm/simkeys", "sscard"},
 	"pboc":             {"apdu", "reader", "sm"},
 
-	"link":          {"apdu", "sm"},
-	"link/cardlink": {"apdu", "link", "pboc", "reader", "sm", "sscard"},
+	"link":            {"apdu", "sm"},
+	"link/cardlink":   {"apdu", "link", "pboc", "reader", "sm", "sscard"},
+	"link/redisnonce": {"link"},
 
 	"sscd": {"apdu", "link", "reader", "sscard"},
 
-	"internal/audit":    nil,
-	"internal/metrics":  nil,
-	"internal/layers":   nil,
-	"internal/hostile":  nil,
-	"internal/simtest":  {"reader", "sim"},
-	"internal/pcsctest": {"reader", "reader/pcsc", "sim"},
+	"internal/audit":     nil,
+	"internal/metrics":   nil,
+	"internal/layers":    nil,
+	"internal/hostile":   nil,
+	"internal/redistest": nil,
+	"internal/simtest":   {"reader", "sim"},
+	"internal/pcsctest":  {"reader", "reader/pcsc", "sim"},
 	"internal/stack": {"reader", "reader/pcsc", "reader/serial", "sim", "sm", "sm/simkeys", "sscard",
 		"sscard/keysystem"},
 	"internal/daemon": {"apdu", "internal/audit", "internal/metrics", "internal/stack", "link",
 		"link/cardlink", "pboc", "reader", "sim", "sm", "sscard", "sscd"},
 
 	"examples/ecardplatform":                    {"link", "sm"},
-	"examples/ecardplatform/cmd/ecard-platform": {"examples/ecardplatform", "sm", "sm/simkeys"},
+	"examples/ecardplatform/cmd/ecard-platform": {"examples/ecardplatform", "link/redisnonce", "sm", "sm/simkeys"},
 
 	"internal/ministry": {"apdu", "internal/stack", "reader", "reader/serial", "sim", "sm", "sscard", "sscd"},
 

@@ -10,6 +10,11 @@
 //
 // Then open http://localhost:8443/ (the origin must match). See
 // docs/browser.md.
+//
+// Several instances behind a load balancer share one nonce space with
+// --redis redis://HOST:PORT/DB: a nonce issued by one instance is accepted
+// once across all of them; when Redis does not answer, bundles are refused
+// (docs/link.md).
 package main
 
 import (
@@ -26,6 +31,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/examples/ecardplatform"
+	"github.com/sscard/ssc/link/redisnonce"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sm/simkeys"
 )
@@ -35,14 +41,15 @@ func main() {
 	bridge := flag.String("bridge", "http://127.0.0.1:24800", "base URL of the sscd browser bridge")
 	roots := flag.String("roots", "", "PEM file of the trusted roots of the card certificates (default: the public SIM test root)")
 	origin := flag.String("origin", "", "the origin browsers reach this platform at (default http://localhost:PORT of --listen)")
+	redisURL := flag.String("redis", "", "share nonces with other instances in Redis: redis://[user:password@]HOST:PORT/DB (default: in memory, one instance)")
 	flag.Parse()
-	if err := run(*listen, *bridge, *roots, *origin); err != nil {
+	if err := run(*listen, *bridge, *roots, *origin, *redisURL); err != nil {
 		fmt.Fprintln(os.Stderr, "ecard-platform:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, bridge, rootsFile, origin string) error {
+func run(listen, bridge, rootsFile, origin, redisURL string) error {
 	if origin == "" {
 		_, port, err := net.SplitHostPort(listen)
 		if err != nil {
@@ -68,7 +75,20 @@ func run(listen, bridge, rootsFile, origin string) error {
 			return fmt.Errorf("--roots %s: %w", rootsFile, err)
 		}
 	}
-	srv, err := ecardplatform.New(ecardplatform.Config{Origin: origin, Bridge: bridge, Roots: pool, Logf: log.Printf})
+	cfg := ecardplatform.Config{Origin: origin, Bridge: bridge, Roots: pool, Logf: log.Printf}
+	if redisURL != "" {
+		store, err := redisnonce.New(redisnonce.Config{URL: redisURL})
+		if err != nil {
+			return fmt.Errorf("--redis: %w", err)
+		}
+		defer store.Close()
+		if err := store.Ping(context.Background()); err != nil {
+			return fmt.Errorf("--redis: %w", err)
+		}
+		cfg.Nonces = store
+		log.Printf("nonces in Redis (shared with the other instances)")
+	}
+	srv, err := ecardplatform.New(cfg)
 	if err != nil {
 		return err
 	}
