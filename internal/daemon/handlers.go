@@ -430,7 +430,9 @@ func (d *Daemon) recoverer(next http.Handler) http.Handler {
 // errorPages replaces the mux's plain-text 404 and 405 with error envelopes.
 func errorPages(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodConnect && cleanPath(r.URL.Path) != r.URL.Path {
+		// As the mux, on the escaped path: an encoded slash is part of a
+		// name (reader_not_found below), not a segment.
+		if ep := r.URL.EscapedPath(); r.Method != http.MethodConnect && cleanPath(ep) != ep {
 			// The mux would answer a redirect to the cleaned path (HTML, not
 			// an envelope); a client of this API never sends such a path.
 			writeError(w, sscd.Errorf(sscd.CodeNotFound, "path not in canonical form (an empty, . or .. segment)"))
