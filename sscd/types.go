@@ -248,7 +248,9 @@ type BridgeLinkRequest struct {
 	Nonce     HexBytes `json:"nonce"`
 	PIN       string   `json:"pin"`
 	Insertion uint64   `json:"insertion,omitempty"`
-	// Force allows the last try of the PKI PIN (pin_last_try otherwise).
+	// Force is refused (bad_request): the bridge never spends the last try
+	// of the PKI PIN, which only a socket client may force. Kept so that
+	// a page sending it gets that clear error, not an unknown field.
 	Force bool `json:"force,omitempty"`
 }
 

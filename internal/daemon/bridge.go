@@ -117,7 +117,9 @@ func (d *Daemon) bridgeGuard(next http.Handler) http.Handler {
 		w := &bridgeWriter{ResponseWriter: rw}
 		bc := &d.conf().cfg.Bridge
 		if !bridgeHostOK(r.Host, bc.Port) {
-			writeError(w, sscd.Errorf(sscd.CodeBadHost, "host %q is not this bridge (use http://127.0.0.1:%d)", r.Host, bc.Port))
+			// The refusals name the header, never its value: a page or a
+			// local process chose it, and it would be echoed to the logs.
+			writeError(w, sscd.Errorf(sscd.CodeBadHost, "the Host header does not name this bridge (use http://127.0.0.1:%d)", bc.Port))
 			return
 		}
 		origins := r.Header.Values("Origin")
@@ -137,8 +139,8 @@ func (d *Daemon) bridgeGuard(next http.Handler) http.Handler {
 			return
 		case !slices.Contains(bc.Origins, origin):
 			writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed,
-				"origin %q is not allowed to use this card reader; an administrator adds it to bridge.origins in the sscd configuration (%s) and reloads sscd (systemctl reload sscd)",
-				origin, bridgeConfigPath))
+				"the Origin header names an origin not allowed to use this card reader; an administrator adds it to bridge.origins in the sscd configuration (%s) and reloads sscd (systemctl reload sscd)",
+				bridgeConfigPath))
 			return
 		}
 		w.Header().Set("Access-Control-Allow-Origin", origin)
@@ -266,11 +268,19 @@ func (d *Daemon) bridgeLink(w http.ResponseWriter, r *http.Request) {
 	// local process can forge an Origin header.
 	if !slices.Contains(d.conf().cfg.Bridge.PINOrigins, origin) {
 		writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed,
-			"origin %q may read cards through this bridge but not present a PIN; an administrator adds it to bridge.pin_origins in the sscd configuration (%s) and reloads sscd (systemctl reload sscd)",
-			origin, bridgeConfigPath))
+			"this origin may read cards through this bridge but not present a PIN; an administrator adds it to bridge.pin_origins in the sscd configuration (%s) and reloads sscd (systemctl reload sscd)",
+			bridgeConfigPath))
 		return
 	}
-	d.link(w, withQuery(r, req.Insertion, url.Values{}), cardlink.Request{Level: req.Level, Origin: origin, Nonce: req.Nonce, PIN: req.PIN, Force: req.Force})
+	// The last try of the PKI PIN is never spent from the bridge: any local
+	// process can forge an allowed Origin, and with the last try it would
+	// block the PIN within one rate-limit window. Only a socket client
+	// (whose uid the kernel vouches for) may force it.
+	if req.Force {
+		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "force is not accepted on the bridge; the last try is spent only through the socket"))
+		return
+	}
+	d.link(w, withQuery(r, req.Insertion, url.Values{}), cardlink.Request{Level: req.Level, Origin: origin, Nonce: req.Nonce, PIN: req.PIN})
 }
 
 // bridgeIssue lets only the pages of bridge.issue_origins (read at each
@@ -281,8 +291,8 @@ func (d *Daemon) bridgeIssue(h http.HandlerFunc) http.HandlerFunc {
 		origin := bridgeOrigin(r)
 		if origin == "" || !slices.Contains(d.conf().cfg.Bridge.IssueOrigins, origin) {
 			writeError(w, sscd.Errorf(sscd.CodeOriginNotAllowed,
-				"origin %q may read cards through this bridge but not issue them; an administrator adds it to bridge.issue_origins in the sscd configuration (%s) and reloads sscd (systemctl reload sscd)",
-				origin, bridgeConfigPath))
+				"this origin may read cards through this bridge but not issue them; an administrator adds it to bridge.issue_origins in the sscd configuration (%s) and reloads sscd (systemctl reload sscd)",
+				bridgeConfigPath))
 			return
 		}
 		h(w, r)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -361,7 +362,13 @@ func readJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) e
 		}
 		return sscd.Errorf(sscd.CodeBadRequest, "body: %v", err)
 	}
-	if dec.More() {
+	// Anything but white space after the value is refused. dec.More
+	// would take a stray '}' or ']' for the end of the stream.
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return sscd.Errorf(sscd.CodeBadRequest, "body larger than %d bytes", limit)
+		}
 		return sscd.Errorf(sscd.CodeBadRequest, "body: data after the JSON value")
 	}
 	return nil
@@ -423,6 +430,14 @@ func (d *Daemon) recoverer(next http.Handler) http.Handler {
 // errorPages replaces the mux's plain-text 404 and 405 with error envelopes.
 func errorPages(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// As the mux, on the escaped path: an encoded slash is part of a
+		// name (reader_not_found below), not a segment.
+		if ep := r.URL.EscapedPath(); r.Method != http.MethodConnect && cleanPath(ep) != ep {
+			// The mux would answer a redirect to the cleaned path (HTML, not
+			// an envelope); a client of this API never sends such a path.
+			writeError(w, sscd.Errorf(sscd.CodeNotFound, "path not in canonical form (an empty, . or .. segment)"))
+			return
+		}
 		_, pattern := mux.Handler(r)
 		if pattern == "" {
 			// Ask the mux what it would do: 405 has an Allow header.
@@ -442,6 +457,19 @@ func errorPages(mux *http.ServeMux) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// cleanPath is the path the mux redirects to (net/http's cleanPath): no
+// empty, . or .. segments, the trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // readerRoute says whether r is a reader's endpoint whose reader segment

@@ -40,6 +40,10 @@ func TestHostileRequests(t *testing.T) {
 		{"ambiguous reader", "GET", "/v1/readers/r/info", "", sscd.CodeReaderNotFound},
 		{"encoded slash reader", "GET", "/v1/readers/a%2Fb/info", "", sscd.CodeReaderNotFound},
 		{"empty reader", "GET", "/v1/readers//info", "", sscd.CodeNotFound},
+		// The mux used to answer these with an HTML redirect.
+		{"double slash", "GET", "/v1//readers", "", sscd.CodeNotFound},
+		{"dot segment", "GET", "/v1/./readers", "", sscd.CodeNotFound},
+		{"dot dot to a route", "POST", "/v1/readers/x/../r0/pin/verify", `{"pin":"123456"}`, sscd.CodeNotFound},
 		{"bad format", "GET", "/v1/readers/r0/info?format=xml", "", sscd.CodeBadRequest},
 		{"bad partial", "GET", "/v1/readers/r0/info?partial=maybe", "", sscd.CodeBadRequest},
 		{"bad insertion", "GET", "/v1/readers/r0/info?insertion=-1", "", sscd.CodeBadRequest},
@@ -50,6 +54,11 @@ func TestHostileRequests(t *testing.T) {
 		{"not an object", "POST", "/v1/readers/r0/pin/verify", "[1,2]", sscd.CodeBadRequest},
 		{"unknown field", "POST", "/v1/readers/r0/pin/verify", `{"pin":"123456","x":1}`, sscd.CodeBadRequest},
 		{"trailing data", "POST", "/v1/readers/r0/pin/verify", `{"pin":"123456"} {}`, sscd.CodeBadRequest},
+		// A stray '}' or ']' after the value used to pass (dec.More took it
+		// for the end) and the PIN went to the card.
+		{"trailing brace", "POST", "/v1/readers/r0/pin/verify", `{"pin":"123456"}}`, sscd.CodeBadRequest},
+		{"trailing bracket", "POST", "/v1/readers/r0/pin/change", `{"old":"123456","new":"112233"}]`, sscd.CodeBadRequest},
+		{"trailing brace link", "POST", "/v1/readers/r0/link", `{"level":1,"origin":"https://a.example","nonce":"` + strings.Repeat("AB", 32) + `","pin":"123456"}}`, sscd.CodeBadRequest},
 		{"wrong type", "POST", "/v1/readers/r0/pin/verify", `{"pin":123456}`, sscd.CodeBadRequest},
 		{"empty body", "POST", "/v1/readers/r0/pin/verify", "", sscd.CodeBadRequest},
 		{"pin and pinpad", "POST", "/v1/readers/r0/pin/verify", `{"pin":"123456","pinpad":true}`, sscd.CodeBadRequest},

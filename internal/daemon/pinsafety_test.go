@@ -171,9 +171,11 @@ func serveBridge(t *testing.T, d *Daemon, port int) string {
 //   - without bridge.pin_origins no PIN reaches the card at all;
 //   - with it, the last try is refused (pin_last_try) and the counter
 //     stays at 1;
-//   - with force, the rate limit (here 1 wrong attempt per insertion)
-//     stops the next attempts with pin_rate_limited and Retry-After, for
-//     the socket's callers too, without a try spent.
+//   - the rate limit (here 1 wrong attempt per insertion) stops the next
+//     attempts with pin_rate_limited and Retry-After, for the socket's
+//     callers too, without a try spent;
+//   - force is refused on the bridge (bad_request) with no PIN sent to the
+//     card: only a socket client may spend the last try.
 func TestE2EBridgePKIPIN(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -183,7 +185,8 @@ func TestE2EBridgePKIPIN(t *testing.T) {
 	}{
 		{"no pin_origins", false, 0, false},
 		{"last try", true, 0, false},
-		{"rate limit", true, 1, true},
+		{"rate limit", true, 1, false},
+		{"force", true, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spy := &pinSpy{Chip: newCard(t, "gen3", nil)}
@@ -204,6 +207,9 @@ func TestE2EBridgePKIPIN(t *testing.T) {
 				if apiErr == nil {
 					t.Fatalf("link with a wrong PIN: %d", status)
 				}
+				if tc.force && !strings.Contains(apiErr.Message, "force is not accepted on the bridge") {
+					t.Errorf("force refused with %q", apiErr.Message)
+				}
 				got = append(got, string(apiErr.Code))
 				retry = append(retry, h.Get("Retry-After"))
 			}
@@ -215,15 +221,17 @@ func TestE2EBridgePKIPIN(t *testing.T) {
 				want = []string{"wrong_pin", "wrong_pin", "pin_last_try", "pin_last_try"}
 			case "rate limit":
 				want = []string{"wrong_pin", "pin_rate_limited", "pin_rate_limited", "pin_rate_limited"}
+			case "force":
+				want = []string{"bad_request", "bad_request", "bad_request", "bad_request"}
 			}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("codes %v, want %v", got, want)
 			}
-			wantTries := map[string]int{"no pin_origins": 3, "last try": 1, "rate limit": 2}[tc.name]
+			wantTries := map[string]int{"no pin_origins": 3, "last try": 1, "rate limit": 2, "force": 3}[tc.name]
 			if n := pkiTries(t, r); n != wantTries {
 				t.Fatalf("PKI PIN: %d tries left, want %d", n, wantTries)
 			}
-			wantPresented := map[string]int32{"no pin_origins": 0, "last try": 2, "rate limit": 1}[tc.name]
+			wantPresented := map[string]int32{"no pin_origins": 0, "last try": 2, "rate limit": 1, "force": 0}[tc.name]
 			if n := spy.presented.Load(); n != wantPresented {
 				t.Errorf("%d PIN commands reached the card, want %d", n, wantPresented)
 			}
@@ -250,7 +258,7 @@ func TestE2EBridgePKIPIN(t *testing.T) {
 					t.Errorf("after reinsertion: %v", err)
 				}
 			}
-			hostile.Record(t, "bridge", "POST /link with a forged Origin and a wrong PKI PIN (without pin_origins, at the last try, past the rate limit): the PKI PIN never blocked", map[string]int{"requests": 4})
+			hostile.Record(t, "bridge", "POST /link with a forged Origin and a wrong PKI PIN (without pin_origins, at the last try, past the rate limit, with force): the PKI PIN never blocked", map[string]int{"requests": 4})
 		})
 	}
 }
