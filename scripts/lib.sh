@@ -98,3 +98,43 @@ ssc_stop_pcscd() {
 	done
 	kill -KILL "$SSC_PCSCD_PID" 2>/dev/null || true
 }
+
+# ssc_build_vpcd16 builds Debian's vpcd driver with 16 slots (the upstream
+# VPCDSLOTS configure option) into /var/cache/ssc/vpcd16, for the tests and
+# benchmarks of many readers (internal/pcsctest WithReaders). Debian's build
+# has 2 slots, and a second vpcd instance in one pcscd shares the first one's
+# per-slot state, so 16 readers need one 16-slot instance. The source comes
+# from Debian's source package through a private sources list (the system's
+# APT configuration is not changed).
+ssc_build_vpcd16() {
+	local out=/var/cache/ssc/vpcd16 ver
+	ver=$(dpkg-query -W -f='${Version}' vsmartcard-vpcd 2>/dev/null || true)
+	if [ -f "$out/libifdvpcd.so" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$ver" ]; then
+		return 0
+	fi
+	echo "building the 16-slot vpcd driver from Debian's source of vsmartcard $ver" >&2
+	local tmp
+	tmp=$(mktemp -d)
+	mkdir -p "$tmp/lists/partial" "$tmp/archives/partial" "$tmp/src"
+	cat >"$tmp/src.sources" <<SRC
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	local apt_opts=(-o "Dir::Etc::SourceList=$tmp/src.sources" -o "Dir::Etc::SourceParts=-"
+		-o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives" -o "APT::Sandbox::User=root")
+	apt-get "${apt_opts[@]}" update -qq >/dev/null
+	(cd "$tmp/src" && apt-get "${apt_opts[@]}" source --download-only -qq "vsmartcard=${ver%%+b*}" >/dev/null)
+	tar -xzf "$tmp"/src/vsmartcard_*.orig.tar.gz -C "$tmp/src"
+	local s
+	s=$(echo "$tmp"/src/vsmartcard-*/virtualsmartcard/src)
+	mkdir -p "$out"
+	gcc -shared -fPIC -O2 -DVPCDSLOTS=16 -DHAVE_DECL_MSG_NOSIGNAL=1 -DHAVE_SYSLOG_H=1 \
+		-I"$s/vpcd" -I"$s/ifd-vpcd" $(pkg-config --cflags libpcsclite) \
+		"$s/ifd-vpcd/ifd-vpcd.c" "$s/vpcd/vpcd.c" "$s/vpcd/lock.c" -lpthread -o "$out/libifdvpcd.so.tmp"
+	mv "$out/libifdvpcd.so.tmp" "$out/libifdvpcd.so"
+	echo "$ver" >"$out/version"
+	rm -rf "$tmp"
+}

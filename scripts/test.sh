@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 ssc_need_go
 ssc_install_deps
 ssc_install_test_deps
+ssc_build_vpcd16 # 16 readers for the many-reader tests and benchmarks (internal/pcsctest)
 export SSC_REQUIRE_PCSC=1
 export SSC_REQUIRE_REDIS=1
 export SSC_REQUIRE_BROWSER=1

@@ -6,7 +6,9 @@
 // pcscd. The test process reaches it through PCSCLITE_CSOCK_NAME, which Start
 // sets with os.Setenv. vpcd listens on a free TCP port pair: slot 0 on
 // VPCDAddr(0), slot 1 on VPCDAddr(1); a virtual card (sim.VPCD) connecting
-// there is a card inserted in ReaderName(slot).
+// there is a card inserted in ReaderName(slot). WithReaders(16) gives 16
+// slots on consecutive ports (a 16-slot build of the same vpcd driver), for
+// tests and benchmarks of many readers.
 //
 // # One Env per test process
 //
@@ -87,6 +89,13 @@ import (
 const (
 	DefaultFriendlyName = "Virtual PCD"
 	DefaultDriver       = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
+	// Driver16 is Debian's vpcd built with 16 slots (VPCDSLOTS=16, the
+	// upstream configure option), by scripts/lib.sh's ssc_build_vpcd16.
+	// Debian builds vpcd with 2 slots, and a second vpcd instance in one
+	// pcscd shares the first one's per-slot state (the driver keeps it in a
+	// static array indexed by slot), so more readers need more slots in one
+	// instance. SSC_VPCD16 overrides the path.
+	Driver16 = "/var/cache/ssc/vpcd16/libifdvpcd.so"
 	// SocketEnv is the environment variable libpcsclite reads for the
 	// daemon's socket path.
 	SocketEnv = "PCSCLITE_CSOCK_NAME"
@@ -108,6 +117,7 @@ type config struct {
 	apduLog bool
 	name    string
 	driver  string
+	slots   int // vpcd slots: 2, or MaxReaders with WithReaders
 	pcscd   string
 	serial  []serialReader // WithSerialReader
 }
@@ -122,10 +132,35 @@ func WithAPDULog() Option { return func(c *config) { c.apduLog = true } }
 // WithFriendlyName sets the reader.conf FRIENDLYNAME (default "Virtual PCD").
 func WithFriendlyName(name string) Option { return func(c *config) { c.name = name } }
 
+// MaxReaders is the most vpcd readers an Env can have: pcsc-lite serves at
+// most 16 readers (PCSCLITE_MAX_READERS_CONTEXTS).
+const MaxReaders = 16
+
+// WithReaders asks for n vpcd readers. Up to 2 is Debian's driver; more
+// uses Driver16, which always offers MaxReaders slots ("Virtual PCD 00 00"
+// to "… 00 0F") on consecutive ports, so Readers() is then 16.
+func WithReaders(n int) Option {
+	return func(c *config) {
+		if n > 2 {
+			c.slots = MaxReaders
+			if c.driver == DefaultDriver {
+				c.driver = driver16()
+			}
+		}
+	}
+}
+
+func driver16() string {
+	if p := os.Getenv("SSC_VPCD16"); p != "" {
+		return p
+	}
+	return Driver16
+}
+
 // WithDriver sets the path of the vpcd driver library.
 func WithDriver(path string) Option { return func(c *config) { c.driver = path } }
 
-// Env is a running private pcscd with two vpcd slots.
+// Env is a running private pcscd with vpcd slots (two unless WithReaders).
 type Env struct {
 	// Dir holds the configuration, the log and the socket directory.
 	Dir string
@@ -135,7 +170,7 @@ type Env struct {
 	LogPath string
 
 	cfg    config
-	port   int
+	port   int // slot k listens on port+k
 	runDir string
 
 	mu      sync.Mutex
@@ -207,7 +242,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 }
 
 func start(opts []Option) (*Env, error) {
-	cfg := config{name: DefaultFriendlyName, driver: DefaultDriver}
+	cfg := config{name: DefaultFriendlyName, driver: DefaultDriver, slots: 2}
 	if os.Getenv("SSC_PCSCD_DEBUG") == "1" {
 		cfg.debug = true
 	}
@@ -253,7 +288,7 @@ func start(opts []Option) (*Env, error) {
 
 	var lastErr error
 	for range portAttempts {
-		port, err := freePortPair()
+		port, err := freePortRun(cfg.slots)
 		if err != nil {
 			return nil, err
 		}
@@ -297,6 +332,9 @@ func preflight(cfg *config) error {
 		}
 	}
 	if _, err := os.Stat(cfg.driver); err != nil {
+		if cfg.slots > 2 {
+			return unavailable("16-slot vpcd driver %s missing (scripts/lib.sh ssc_build_vpcd16 builds it; ./scripts/test.sh does)", cfg.driver)
+		}
 		return unavailable("vpcd driver %s missing (apt-get install vsmartcard-vpcd)", cfg.driver)
 	}
 	if err := checkSerial(cfg); err != nil {
@@ -363,17 +401,23 @@ func removeStaleDirs(parent string) {
 	}
 }
 
-// freePortPair finds p such that p and p+1 are free on all addresses (vpcd
+// freePortRun finds p such that p … p+n-1 are free on all addresses (vpcd
 // binds 0.0.0.0). It avoids the ephemeral range so outgoing connections do
 // not take the ports between Stop and Restart.
-func freePortPair() (int, error) {
+func freePortRun(n int) (int, error) {
 	for range 200 {
-		p := 20000 + 2*rand.IntN(6000)
-		if portFree(p) && portFree(p+1) {
+		p := 20000 + n*rand.IntN(12000/n)
+		free := true
+		for k := range n {
+			if free = portFree(p + k); !free {
+				break
+			}
+		}
+		if free {
 			return p, nil
 		}
 	}
-	return 0, errors.New("no free TCP port pair found for vpcd")
+	return 0, fmt.Errorf("no %d consecutive free TCP ports found for vpcd", n)
 }
 
 func portFree(p int) bool {
@@ -396,12 +440,15 @@ func (e *Env) writeConf() error {
 	return e.writeSerialConf()
 }
 
-// VPCDAddr is the address a virtual card connects to for slot 0 or 1.
+// Readers is the number of vpcd readers (slots) of the Env.
+func (e *Env) Readers() int { return e.cfg.slots }
+
+// VPCDAddr is the address a virtual card connects to for a slot.
 func (e *Env) VPCDAddr(slot int) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(e.port+slot))
 }
 
-// ReaderName is the PC/SC name of the reader of slot 0 or 1.
+// ReaderName is the PC/SC name of the reader of a slot.
 func (e *Env) ReaderName(slot int) string {
 	return fmt.Sprintf("%s 00 %02X", e.cfg.name, slot)
 }

@@ -158,3 +158,34 @@ func TestNoOrphanAfterProcessDeath(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestManyReaders: WithReaders(16) gives 16 distinct readers on 16
+// addresses, and a card in the last one shows up there only.
+func TestManyReaders(t *testing.T) {
+	e := Start(t, WithReaders(MaxReaders))
+	if e.Readers() != MaxReaders {
+		t.Fatalf("Readers() = %d", e.Readers())
+	}
+	names, err := listReaders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := map[string]bool{}
+	for slot := range MaxReaders {
+		if !slices.Contains(names, e.ReaderName(slot)) {
+			t.Fatalf("readers %q lack %q", names, e.ReaderName(slot))
+		}
+		addrs[e.VPCDAddr(slot)] = true
+	}
+	if len(names) != MaxReaders || len(addrs) != MaxReaders {
+		t.Fatalf("%d readers, %d addresses, want %d distinct", len(names), len(addrs), MaxReaders)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	last := MaxReaders - 1
+	v := &sim.VPCD{Addr: e.VPCDAddr(last), Card: atrChip{}, RetryInterval: 50 * time.Millisecond}
+	served := make(chan struct{})
+	go func() { v.Serve(ctx); close(served) }()
+	defer func() { cancel(); <-served }()
+	waitPresent(t, e.ReaderName(last), true)
+	waitPresent(t, e.ReaderName(last-1), false)
+}
