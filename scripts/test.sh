@@ -4,13 +4,15 @@
 # need pcscd start their own private pcscd with the vpcd driver; with
 # SSC_REQUIRE_PCSC=1 (set here) a missing PC/SC stack fails the run instead of
 # skipping it; with SSC_REQUIRE_BROWSER=1 (set here too) so does a missing
-# Chromium for the browser tests.
+# Chromium for the browser tests. After the unit tests, the ARM64 build
+# (scripts/arm64.sh) is cross-compiled and smoke-tested under qemu-user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ssc_need_go
 ssc_install_deps
 ssc_install_test_deps
+ssc_install_arm64_deps
 export SSC_REQUIRE_PCSC=1
 export SSC_REQUIRE_BROWSER=1
 
@@ -37,3 +39,6 @@ done
 
 echo "== go test -race ./..."
 go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/ssc-test.log
+
+echo "== ARM64: cross-build, smoke test under qemu-user (scripts/arm64.sh)"
+./scripts/arm64.sh
