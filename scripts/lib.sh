@@ -47,6 +47,36 @@ ssc_install_test_deps() {
 	SSC_DEBIAN_PACKAGES="$SSC_TEST_PACKAGES" ssc_install_deps
 }
 
+# Debian packages for the ARM64 cross build and its smoke test under
+# qemu-user (scripts/arm64.sh): the aarch64 cross compiler with its C library,
+# qemu-user to run the binaries, file to check them; and from the arm64
+# architecture (multiarch) the PC/SC client library that cgo links against,
+# which also brings libc6:arm64, the loader qemu runs the binaries with.
+SSC_ARM64_PACKAGES="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user file libpcsclite-dev:arm64"
+
+# ssc_install_arm64_deps adds the arm64 architecture to dpkg (once) and
+# installs SSC_ARM64_PACKAGES. --no-remove: a multiarch install must never
+# remove amd64 packages to resolve a version skew; apt fails instead.
+ssc_install_arm64_deps() {
+	local missing="" p
+	for p in $SSC_ARM64_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "error: missing Debian packages for the ARM64 build:$missing (run as root, or apt-get install them)" >&2
+		exit 1
+	fi
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		echo "adding the arm64 architecture to dpkg (multiarch, for libpcsclite-dev:arm64)" >&2
+		dpkg --add-architecture arm64
+	fi
+	echo "installing Debian packages for the ARM64 build:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq --no-install-recommends --no-remove $missing >/dev/null
+}
+
 # ssc_free_port_pair prints a port P such that P and P+1 are free on loopback
 # (vpcd listens on both, one per virtual slot).
 ssc_free_port_pair() {

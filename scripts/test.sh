@@ -6,6 +6,8 @@
 # skipping it; with SSC_REQUIRE_BROWSER=1 (set here too) so does a missing
 # Chromium for the browser tests, and with SSC_REQUIRE_REDIS=1 a missing
 # redis-server for the shared nonce store tests.
+# After the unit tests, the ARM64 build (scripts/arm64.sh) is cross-compiled
+# and smoke-tested under qemu-user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -13,6 +15,7 @@ ssc_need_go
 ssc_install_deps
 ssc_install_test_deps
 ssc_build_vpcd16 # 16 readers for the many-reader tests and benchmarks (internal/pcsctest)
+ssc_install_arm64_deps
 export SSC_REQUIRE_PCSC=1
 export SSC_REQUIRE_REDIS=1
 export SSC_REQUIRE_BROWSER=1
@@ -46,6 +49,9 @@ echo "== go test -race ./..."
 hostile_log=/tmp/ssc-hostile.jsonl
 rm -f "$hostile_log"
 SSC_HOSTILE_LOG=$hostile_log go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/ssc-test.log
+
+echo "== ARM64: cross-build, smoke test under qemu-user (scripts/arm64.sh)"
+./scripts/arm64.sh
 
 echo "== fuzz: a short pass over a rotating third of the fuzz targets"
 # Every target's seed corpus ran above; here a third of the targets (a
