@@ -130,19 +130,32 @@ func (a *app) batchCards(ctx context.Context, j sscard.Journal, keys issueKeys, 
 		}
 		card, err := sys.Connect(ctx, in.Name, reader.ConnectOptions{})
 		if err != nil {
-			fmt.Fprintf(a.stderr, "sscctl: reader %s: %v (skipped)\n", in.Name, err)
+			cards = append(cards, brokenCard{in.Name, err}) // reported as a failed card
 			continue
 		}
 		sess, err := sscard.Open(ctx, card, sscard.Options{})
 		if err != nil {
 			card.Close()
-			fmt.Fprintf(a.stderr, "sscctl: reader %s: %v (skipped)\n", in.Name, err)
+			cards = append(cards, brokenCard{in.Name, err})
 			continue
 		}
 		closers = append(closers, func() { sess.Close(); card.Close() })
 		cards = append(cards, &batch.SessionCard{Name: in.Name, Session: sess, HSM: hsm, WriteKey: wk, Journal: j})
 	}
 	return cards, closeAll, nil
+}
+
+// brokenCard is a reader whose card could not be opened: the batch reports
+// it as a failed card.
+type brokenCard struct {
+	name string
+	err  error
+}
+
+func (b brokenCard) Reader() string                         { return b.name }
+func (b brokenCard) CardID(context.Context) ([]byte, error) { return nil, b.err }
+func (b brokenCard) Prepare(context.Context, *sscard.WriteInfo) (batch.Prepared, error) {
+	return nil, b.err
 }
 
 // batchReader says whether a batch uses the reader: with --reader, those
@@ -270,7 +283,7 @@ func (p *batchProgress) event(e batch.Event) {
 		p.skipped++
 	}
 	if p.a.json {
-		writeJSON(p.a.stdout, e) //nolint:errcheck // stdout gone: nothing to do
+		writeJSONLine(p.a.stdout, e) //nolint:errcheck // stdout gone: nothing to do
 		return
 	}
 	if p.bar {
@@ -291,7 +304,7 @@ func (p *batchProgress) done() {
 // with --json, else lines for people.
 func (a *app) printBatchSummary(s *batch.Summary) error {
 	if a.json {
-		return writeJSON(a.stdout, struct {
+		return writeJSONLine(a.stdout, struct {
 			Event string `json:"event"`
 			*batch.Summary
 		}{"summary", s})

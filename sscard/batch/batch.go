@@ -97,7 +97,8 @@ func Run(ctx context.Context, lines []Line, cards []Card, opts Options) (*Summar
 		opts.WriteTimeout = 60 * time.Second
 	}
 	bound, boundCards := replay(opts.Prior)
-	r := &run{opts: opts, bound: bound, boundCards: boundCards, sum: &Summary{Lines: len(lines)},
+	r := &run{opts: opts, bound: bound, boundCards: boundCards,
+		sum:    &Summary{Lines: len(lines), Issued: []Event{}, Failed: []Event{}, Skipped: []Event{}, Attention: []Event{}, Remaining: []int{}},
 		byHash: map[string]*Line{}, busy: map[string]bool{}}
 	for i := range lines {
 		l := &lines[i]
