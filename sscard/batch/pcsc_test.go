@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -394,7 +395,10 @@ func runChild(v string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	sum, err := batch.Run(context.Background(), lines, cards, batch.Options{Journal: j, Prior: prior})
+	// As sscctl: SIGINT stops the batch, the cards being written finish.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	sum, err := batch.Run(ctx, lines, cards, batch.Options{Journal: j, Prior: prior})
 	if err != nil || !sum.OK() {
 		fmt.Fprintln(os.Stderr, err, sum)
 		return 1
@@ -420,28 +424,7 @@ func TestPCSCBatchKill(t *testing.T) {
 	if err := os.WriteFile(inPath, []byte(input), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+inPath+"|"+path+"|"+strings.Join(r.names(slots...), ";"))
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Kill once some card has taken an UPDATE RECORD.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		n := 0
-		for _, s := range slots {
-			n += int(r.chips[s].updates.Load())
-		}
-		if n >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the batch process wrote nothing within 20 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	cmd := startChild(t, r, inPath, path, slots)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -486,4 +469,164 @@ func TestPCSCBatchKill(t *testing.T) {
 	}
 	hostile.Record(t, "card", "batch issuance: kill -9 of the batch process mid-write over 8 readers, then a rerun (no line on two cards, no entry lost)",
 		map[string]int{"kills": 1})
+}
+
+// startChild starts the batch process over slots and returns once its
+// cards have taken 3 UPDATE RECORD in all (mid-write).
+func startChild(t *testing.T, r *rig, inPath, path string, slots []int) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+inPath+"|"+path+"|"+strings.Join(r.names(slots...), ";"))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n := 0
+		for _, s := range slots {
+			n += int(r.chips[s].updates.Load())
+		}
+		if n >= 3 {
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait() //nolint:errcheck // killed
+			t.Fatal("the batch process wrote nothing within 20 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPCSCBatchInterrupt interrupts the batch process (SIGINT) while it
+// writes 8 slow cards: it exits by itself, every card whose write had begun
+// is finished (13 records, batch.issued journaled), no binding is left
+// without its outcome, and a rerun has nothing left but the cards that
+// were never started.
+func TestPCSCBatchInterrupt(t *testing.T) {
+	r := newRig(t)
+	for i := range nReaders {
+		c := newChip(t, i, "gen3-blank")
+		c.delay = 40 * time.Millisecond
+		r.insert(i, c)
+	}
+	slots := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	dir := t.TempDir()
+	input := batchInput(t, nReaders, true)
+	inPath, path := filepath.Join(dir, "batch.txt"), filepath.Join(dir, "batch.journal")
+	if err := os.WriteFile(inPath, []byte(input), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := startChild(t, r, inPath, path, slots)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the interrupted batch did not exit within 30 s")
+	}
+	entries, err := sscard.ReadJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcome := map[string]string{}
+	var assigned []string
+	for _, e := range entries {
+		switch e.Step {
+		case sscard.StepBatchAssign:
+			assigned = append(assigned, e.Line)
+		case sscard.StepBatchIssued, sscard.StepBatchFailed:
+			outcome[e.Line] = e.Step
+		}
+	}
+	for _, l := range assigned {
+		if outcome[l] != sscard.StepBatchIssued {
+			t.Errorf("line %s: bound, outcome %q (an interrupted batch finishes its cards)", l, outcome[l])
+		}
+	}
+	for _, s := range slots {
+		if n := r.chips[s].updates.Load(); n != 0 && n != 13 {
+			t.Errorf("slot %d: %d UPDATE RECORD: a card left half written", s, n)
+		}
+	}
+	sum, _ := runBatch(t, input, path, r.names(slots...))
+	if !sum.OK() || len(sum.Remaining) != 0 {
+		t.Fatalf("rerun: %+v", sum)
+	}
+	if got := checkCards(t, r, input, path, slots...); got != nReaders {
+		t.Errorf("%d cards hold their line, want %d", got, nReaders)
+	}
+}
+
+// TestPCSCBatchPCSCDRestart restarts pcscd while 8 slow cards are written
+// in this process: the cards fail with typed reasons (reader, card removed
+// or unresponsive), each bound line has its batch.failed entry, and a
+// rerun after the restart completes every line on its own card.
+func TestPCSCBatchPCSCDRestart(t *testing.T) {
+	r := newRig(t)
+	for i := range nReaders {
+		c := newChip(t, i, "gen3-blank")
+		c.delay = 40 * time.Millisecond
+		r.insert(i, c)
+	}
+	slots := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	input := batchInput(t, nReaders, true)
+	path := filepath.Join(t.TempDir(), "batch.journal")
+	go func() {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			n := 0
+			for _, s := range slots {
+				n += int(r.chips[s].updates.Load())
+			}
+			if n >= 3 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		r.env.Restart(t)
+	}()
+	sum, _ := runBatch(t, input, path, r.names(slots...))
+	if len(sum.Failed) == 0 {
+		t.Fatalf("no card failed across a pcscd restart: %+v", sum)
+	}
+	for _, f := range sum.Failed {
+		switch f.Reason {
+		case batch.ReasonReader, batch.ReasonCardRemoved, batch.ReasonUnresponsive:
+		default:
+			t.Errorf("failed %+v: want a reader, card_removed or card_unresponsive reason", f)
+		}
+	}
+	entries, err := sscard.ReadJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcome := map[string]bool{}
+	for _, e := range entries {
+		if e.Step == sscard.StepBatchIssued || e.Step == sscard.StepBatchFailed {
+			outcome[e.Line] = true
+		}
+	}
+	for _, e := range entries {
+		if e.Step == sscard.StepBatchAssign && !outcome[e.Line] {
+			t.Errorf("line %s bound without an outcome", e.Line)
+		}
+	}
+	for _, s := range slots {
+		pcsctest.WaitCard(t, r.env.ReaderName(s), true)
+	}
+	sum, _ = runBatch(t, input, path, r.names(slots...))
+	if !sum.OK() || len(sum.Remaining) != 0 {
+		t.Fatalf("rerun: %+v", sum)
+	}
+	if got := checkCards(t, r, input, path, slots...); got != nReaders {
+		t.Errorf("%d cards hold their line, want %d", got, nReaders)
+	}
+	hostile.Record(t, "pcscd", "batch issuance: pcscd restarted while 8 cards are written (typed failures, every binding journaled with its outcome, rerun completes)",
+		map[string]int{"restarts": 1})
 }
