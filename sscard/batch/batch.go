@@ -284,6 +284,20 @@ func (r *run) card(ctx context.Context, c Card) {
 		r.emit(e)
 		return
 	}
+	if ctx.Err() != nil {
+		// Interrupted while the session was prepared: nothing written.
+		p.Abort()
+		e := base
+		e.Kind, e.Reason, e.Error = EventSkipped, ReasonInterrupted, ctx.Err().Error()
+		if resumed {
+			r.setDone(l, e.Error)
+		} else {
+			r.release(l)
+			e.Released = true
+		}
+		r.emit(e)
+		return
+	}
 	if !resumed {
 		// The binding is durable before the first UPDATE RECORD.
 		if err := r.record(sscard.JournalEntry{CardID: id, Step: sscard.StepBatchAssign, Line: l.Hash, Reader: name}); err != nil {
