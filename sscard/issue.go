@@ -27,6 +27,16 @@ const (
 	StepDone   = "done"
 )
 
+// Steps of a batch issuance (package sscard/batch) in the same journal as
+// the write sessions of its cards: a line is bound to a card
+// (StepBatchAssign, before the first UPDATE RECORD), then issued or failed
+// on it. Status ignores them.
+const (
+	StepBatchAssign = "batch.assign"
+	StepBatchIssued = "batch.issued"
+	StepBatchFailed = "batch.failed"
+)
+
 // IssueOptions are what Issue needs besides the card and the data: the
 // two key systems of the write session.
 type IssueOptions struct {
@@ -124,6 +134,11 @@ type JournalEntry struct {
 	// Note qualifies a step (JournalNoteResume, JournalNoteKept,
 	// JournalNoteDone); never a secret.
 	Note string `json:"note,omitempty"`
+	// Line and Reader: the batch steps (StepBatchAssign...) name the
+	// input line by a digest of its content (never the content) and the
+	// reader that held the card.
+	Line   string `json:"line,omitempty"`
+	Reader string `json:"reader,omitempty"`
 }
 
 // Journal receives the steps of an issuance as they happen.

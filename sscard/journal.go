@@ -87,8 +87,8 @@ type JournalStatus struct {
 func Status(entries []JournalEntry, cardID string) *JournalStatus {
 	var st *JournalStatus
 	for _, e := range entries {
-		if !equalFoldHex(e.CardID, cardID) || strings.HasPrefix(e.Step, "pki.") {
-			continue // another card, or the PKI personalisation (its own steps)
+		if !equalFoldHex(e.CardID, cardID) || strings.HasPrefix(e.Step, "pki.") || strings.HasPrefix(e.Step, "batch.") {
+			continue // another card, the PKI personalisation or a batch (their own steps)
 		}
 		if e.Step == StepCheck && e.Error == "" {
 			st = &JournalStatus{CardID: e.CardID, Step: StepCheck}

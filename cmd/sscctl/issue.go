@@ -72,6 +72,7 @@ func (a *app) issueCommand() *cobra.Command {
 	f.BoolVar(&force, "force", false, "write over a card issued to another holder")
 	cmd.AddCommand(a.issueStatusCommand())
 	cmd.AddCommand(a.issueStep1Command())
+	cmd.AddCommand(a.issueBatchCommand())
 	return cmd
 }
 

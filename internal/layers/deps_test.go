@@ -39,6 +39,7 @@ var allowed = map[string][]string{
 
 	"sscard":           {"apdu", "ccid", "reader", "sm"},
 	"sscard/keysystem": {"apdu", "sm", "sm/simkeys", "sscard"},
+	"sscard/batch":     {"reader", "sscard"},
 	"pboc":             {"apdu", "reader", "sm"},
 
 	"link":            {"apdu", "sm"},
@@ -67,7 +68,7 @@ var allowed = map[string][]string{
 	"cmd/sscd":      {"internal/daemon", "reader"},
 	"cmd/libsscard": {"internal/ministry"},
 	"cmd/sscctl": {"apdu", "internal/stack", "link", "link/cardlink", "pboc", "reader", "reader/serial", "sim",
-		"sim/gempc", "sm", "sm/simkeys", "sscard", "sscard/keysystem", "sscd"},
+		"sim/gempc", "sm", "sm/simkeys", "sscard", "sscard/batch", "sscard/keysystem", "sscd"},
 }
 
 // sdk are the packages an SDK user imports. None of them may pull in a
