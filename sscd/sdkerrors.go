@@ -20,9 +20,16 @@ import (
 // link/cardlink, which sscd does not import to stay free of the card stack
 // (sdkerrors_test.go lists them).
 var sdkErrors = map[Code][]error{
-	CodeReaderNotFound:    {reader.ErrReaderNotFound},
-	CodeNoCard:            {reader.ErrNoCard},
-	CodeCardRemoved:       {reader.ErrCardRemoved},
+	CodeReaderNotFound: {reader.ErrReaderNotFound},
+	CodeNoCard:         {reader.ErrNoCard},
+	CodeCardRemoved:    {reader.ErrCardRemoved},
+	// The card of the insertion the caller meant is gone (swapped, or
+	// removed during a session): for the caller, a removed card.
+	CodeCardChanged: {reader.ErrCardRemoved},
+	// Several causes on the daemon's side; all mean "the reader cannot be
+	// used now", and a deadline is a timeout whoever set it.
+	CodeReaderUnavailable: {reader.ErrReaderUnavailable},
+	CodeTimeout:           {reader.ErrTimeout},
 	CodeNeedsHSM:          {sscard.ErrNeedsHSM},
 	CodeNotSSC:            {sscard.ErrNotSSC},
 	CodeWrongPIN:          {apdu.ErrWrongPIN},

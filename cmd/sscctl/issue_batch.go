@@ -182,7 +182,7 @@ func (d *daemonCard) Reader() string { return d.r.Name }
 func (d *daemonCard) CardID(ctx context.Context) ([]byte, error) {
 	info, err := d.c.Info(ctx, d.r.Name, sscd.InfoOptions{CardOptions: cardOpts(d.r), Fresh: true, NoHSM: true, Partial: true})
 	if err != nil {
-		return nil, daemonBatchErr(err, d.r.Name)
+		return nil, fromDaemon(err, d.r.Name)
 	}
 	return info.CardID, nil
 }
@@ -190,7 +190,7 @@ func (d *daemonCard) CardID(ctx context.Context) ([]byte, error) {
 func (d *daemonCard) Prepare(ctx context.Context, w *sscard.WriteInfo) (batch.Prepared, error) {
 	s1, err := d.c.IssueStep1(ctx, d.r.Name, sscd.IssueRequest{Data: w}, cardOpts(d.r))
 	if err != nil {
-		return nil, daemonBatchErr(err, d.r.Name)
+		return nil, fromDaemon(err, d.r.Name)
 	}
 	line, err := d.keys.readKey(ctx, s1.Step1)
 	if err != nil {
@@ -199,7 +199,7 @@ func (d *daemonCard) Prepare(ctx context.Context, w *sscard.WriteInfo) (batch.Pr
 	}
 	s2, err := d.c.IssueStep2(ctx, s1.Session, line)
 	if err != nil {
-		return nil, daemonBatchErr(err, d.r.Name)
+		return nil, fromDaemon(err, d.r.Name)
 	}
 	if line, err = d.keys.writeKey(ctx, s2.Request, nil); err != nil {
 		abortIssue(d.c, s1.Session)
@@ -217,45 +217,12 @@ type daemonPrepared struct {
 func (p *daemonPrepared) Write(ctx context.Context) (*sscard.IssueReport, error) {
 	rep, err := p.d.c.IssueStep3(ctx, p.session, p.key)
 	if err != nil {
-		return nil, daemonBatchErr(err, p.d.r.Name)
+		return nil, fromDaemon(err, p.d.r.Name)
 	}
 	return rep, nil
 }
 
 func (p *daemonPrepared) Abort() { abortIssue(p.d.c, p.session) }
-
-// daemonSentinels give daemon errors the SDK sentinels the batch reports
-// its reasons by.
-var daemonSentinels = map[sscd.Code]error{
-	sscd.CodeAlreadyIssued:     sscard.ErrAlreadyIssued,
-	sscd.CodeWrongCard:         sscard.ErrWrongCard,
-	sscd.CodeCardRemoved:       reader.ErrCardRemoved,
-	sscd.CodeNoCard:            reader.ErrNoCard,
-	sscd.CodeCardChanged:       reader.ErrCardRemoved,
-	sscd.CodeReaderUnavailable: reader.ErrReaderUnavailable,
-	sscd.CodeReaderNotFound:    reader.ErrReaderNotFound,
-	sscd.CodeTimeout:           reader.ErrTimeout,
-	sscd.CodeHSMError:          sscard.ErrHSM,
-	sscd.CodeHSMAnswer:         sscard.ErrHSMAnswer,
-}
-
-type batchDaemonError struct {
-	err      error
-	sentinel error
-}
-
-func (e *batchDaemonError) Error() string   { return e.err.Error() }
-func (e *batchDaemonError) Unwrap() []error { return []error{e.err, e.sentinel} }
-
-func daemonBatchErr(err error, readerName string) error {
-	var e *sscd.Error
-	if errors.As(err, &e) {
-		if s, ok := daemonSentinels[e.Code]; ok {
-			return &batchDaemonError{err: fromDaemon(err, readerName), sentinel: s}
-		}
-	}
-	return fromDaemon(err, readerName)
-}
 
 // batchProgress shows a progress bar on a terminal (stderr) or, with
 // --json, prints each event as a JSON line on stdout.
