@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/internal/metrics"
+	"github.com/sscard/ssc/internal/version"
 	"github.com/sscard/ssc/reader"
 )
 
@@ -64,7 +65,7 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 		d.log = slog.Default()
 	}
 	d.set.Store(set)
-	d.metrics = metrics.New(buildVersion())
+	d.metrics = metrics.New(version.Version())
 	d.metrics.SetReaderSource(d.readerStates)
 	d.metrics.SetQueueSource(d.queues.lengths)
 	d.state.visible = cfg.visible

@@ -50,18 +50,19 @@ var allowed = map[string][]string{
 	"internal/metrics":  nil,
 	"internal/layers":   nil,
 	"internal/hostile":  nil,
+	"internal/version":  nil,
 	"internal/simtest":  {"reader", "sim"},
 	"internal/pcsctest": {"reader", "reader/pcsc", "sim"},
 	"internal/stack": {"reader", "reader/pcsc", "reader/serial", "sim", "sm", "sm/simkeys", "sscard",
 		"sscard/keysystem"},
-	"internal/daemon": {"apdu", "internal/audit", "internal/metrics", "internal/stack", "link",
+	"internal/daemon": {"apdu", "internal/audit", "internal/metrics", "internal/stack", "internal/version", "link",
 		"link/cardlink", "pboc", "reader", "sim", "sm", "sscard", "sscd"},
 
 	"examples/ecardplatform":                    {"link", "sm"},
 	"examples/ecardplatform/cmd/ecard-platform": {"examples/ecardplatform", "sm", "sm/simkeys"},
 
-	"cmd/sscd": {"internal/daemon", "reader"},
-	"cmd/sscctl": {"apdu", "internal/stack", "link", "link/cardlink", "pboc", "reader", "reader/serial", "sim",
+	"cmd/sscd": {"internal/daemon", "internal/version", "reader"},
+	"cmd/sscctl": {"apdu", "internal/stack", "internal/version", "link", "link/cardlink", "pboc", "reader", "reader/serial", "sim",
 		"sim/gempc", "sm", "sm/simkeys", "sscard", "sscard/keysystem", "sscd"},
 }
 
