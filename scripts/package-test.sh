@@ -174,6 +174,8 @@ as_systemd() {
 	printf '#!/bin/sh\nexec %q --systemctl "$@"\n' "$PWD/scripts/package-test.sh" >"$shims/systemctl"
 	printf '#!/bin/sh\nexec %q --deb-systemd-invoke "$@"\n' "$PWD/scripts/package-test.sh" >"$shims/deb-systemd-invoke"
 	chmod 0755 "$shims"/*
+	# apt runs dpkg with a PATH of its own (DPkg::Path).
+	[ "$1" != apt-get ] || set -- "$1" -o "DPkg::Path=$shims:/usr/sbin:/usr/bin:/sbin:/bin" "${@:2}"
 	SSC_PKGTEST_STATE=$state PATH="$shims:$PATH" unshare -m --propagation private \
 		sh -c 'mkdir -p /run/systemd && mount -t tmpfs -o mode=0755 tmpfs /run/systemd &&
 			mkdir /run/systemd/system && exec "$@"' sh "$@"
@@ -256,7 +258,7 @@ step "systemd-analyze verify $unit"
 systemd-analyze verify "$unit" >"$work/verify.log" 2>&1 || { cat "$work/verify.log" >&2; fail "systemd-analyze verify"; }
 ! grep . "$work/verify.log" || fail "systemd-analyze verify has remarks"
 
-step "changed configuration: the HSM and a terminal number"
+step "changed configuration: the HSM (the read below needs it) and a terminal number"
 sed -i -e 's/^hsm: ""$/hsm: sim/' -e 's/^terminal_no: ""$/terminal_no: "410100813475"/' /etc/sscd/sscd.yaml
 grep -q '^hsm: sim$' /etc/sscd/sscd.yaml || fail "could not change the configuration"
 
@@ -278,7 +280,7 @@ read_card() {
 		nobody_in_sscd /usr/bin/sscctl --reader "Virtual PCD 00 00" info --hsm sim --format bas >"$work/bas" 2>"$work/bas.err" && break
 		sleep 0.2
 	done
-	grep -q '|张三|.*|410100813475|' "$work/bas" || { cat "$work/bas" "$work/bas.err" >&2; fail "card not read through sscd"; }
+	grep -q '^411600|411602199001011232|.*|张三|' "$work/bas" || { cat "$work/bas" "$work/bas.err" >&2; fail "card not read through sscd"; }
 	nobody_in_sscd /usr/bin/sscctl version | grep -q "^sscd " || fail "sscctl did not reach the daemon"
 }
 read_card
@@ -296,7 +298,7 @@ int main(void) { puts("libsscard loaded"); return 0; }
 EOF
 # shellcheck disable=SC2046
 gcc -o "$work/load" "$work/load.c" -Wl,--no-as-needed $(pkg-config --cflags --libs sscard) || fail "compile against sscard.pc"
-ldd "$work/load" | grep -q "libsscard.so.1 => /usr/lib/x86_64-linux-gnu/libsscard.so.1" || fail "libsscard.so.1 not from /usr/lib"
+ldd "$work/load" | grep -Eq "libsscard.so.1 => (/usr)?/lib/x86_64-linux-gnu/libsscard.so.1 " || fail "libsscard.so.1 not from /usr/lib"
 "$work/load" | grep -q "libsscard loaded" || fail "the C program did not run with the library"
 if [ -f examples/c/readcard.c ]; then
 	# shellcheck disable=SC2046

@@ -2,7 +2,8 @@
 # Builds the Debian packages into dist/:
 #
 #   sscd           the daemon, its hardened unit, /etc/sscd/sscd.yaml (conffile),
-#                  the system user and group sscd (maintainer scripts), sscd(8)
+#                  the system user and group sscd (maintainer scripts), sscd(8),
+#                  the polkit rule that lets user sscd use pcscd
 #   sscctl         the CLI, its man pages, bash/zsh/fish completion
 #   libsscard1     the C library libsscard.so.1 under /usr/lib/<multiarch>
 #   libsscard-dev  its header, the libsscard.so link and sscard.pc
@@ -190,6 +191,7 @@ r=$(root_of sscd)
 install -D -m 0755 "$work/bin/sscd" "$r/usr/sbin/sscd"
 install -D -m 0644 deploy/sscd.service "$r/lib/systemd/system/sscd.service"
 install -D -m 0644 deploy/sscd.yaml "$r/etc/sscd/sscd.yaml"
+install -D -m 0644 deploy/sscd-polkit.rules "$r/usr/share/polkit-1/rules.d/60-sscd.rules"
 doc_files sscd
 man_page sscd 8 "$work/docs/man8/sscd.8"
 install -d -m 0755 "$r/DEBIAN"
