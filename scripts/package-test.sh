@@ -128,11 +128,20 @@ ssc_install_deps
 SSC_DEBIAN_PACKAGES="lintian dpkg-dev file systemd util-linux" ssc_install_deps
 began=$(date +%s)
 
-pkgs="sscd sscctl libsscard1 libsscard-dev"
+all_pkgs="sscd sscctl libsscard1 libsscard-dev"
+# The library packages come from cmd/libsscard; package.sh fails when that
+# directory is there and does not build.
+# TODO(lead): once cmd/libsscard is merged, require them unconditionally.
+if [ -d cmd/libsscard ]; then
+	pkgs=$all_pkgs
+else
+	pkgs="sscd sscctl"
+	echo "NOTE: no cmd/libsscard in this tree: no library packages to test" >&2
+fi
 # A previous run that was killed leaves its marker; anything else named sscd
 # is not ours to purge.
 if [ ! -e "$state/marker" ]; then
-	if dpkg-query -W -f='${Status}\n' $pkgs 2>/dev/null | grep -q "installed" || getent passwd sscd >/dev/null ||
+	if dpkg-query -W -f='${Status}\n' $all_pkgs 2>/dev/null | grep -q "installed" || getent passwd sscd >/dev/null ||
 		getent group sscd >/dev/null; then
 		echo "error: sscd is installed or the user/group sscd exists; this test installs and purges them" >&2
 		exit 1
@@ -146,7 +155,9 @@ cleanup() {
 	unit_stop 2>/dev/null
 	[ -z "${sim_pid:-}" ] || kill "$sim_pid" 2>/dev/null
 	ssc_stop_pcscd
-	DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq -o DPkg::Lock::Timeout=300 $pkgs >/dev/null 2>&1
+	installed=$(dpkg-query -W -f='${Package} ${Status}\n' $all_pkgs 2>/dev/null | awk '$NF != "not-installed" {print $1}')
+	[ -z "$installed" ] ||
+		DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq -o DPkg::Lock::Timeout=300 $installed >/dev/null 2>&1
 	getent passwd sscd >/dev/null && userdel sscd
 	getent group sscd >/dev/null && groupdel sscd
 	rm -rf /etc/sscd /var/log/sscd /run/sscd "$state" "$work"
@@ -213,12 +224,16 @@ for p in $pkgs; do
 done
 dpkg-deb --contents "$work/dist-arm64/sscd_${version}_arm64.deb" >"$work/contents"
 grep -q ' ./usr/sbin/sscd$' "$work/contents" || fail "arm64 sscd lacks /usr/sbin/sscd"
-for f in usr/sbin/sscd usr/bin/sscctl usr/lib/aarch64-linux-gnu/libsscard.so.1; do
+elfs="usr/sbin/sscd usr/bin/sscctl"
+[ "$pkgs" = sscd\ sscctl ] || elfs="$elfs usr/lib/aarch64-linux-gnu/libsscard.so.1"
+for f in $elfs; do
 	file -b "$work/arm64/$f" | grep -q 'ELF 64-bit LSB .*ARM aarch64' || fail "$f: $(file -b "$work/arm64/$f")"
 done
-[ "$(readlink "$work/arm64/usr/lib/aarch64-linux-gnu/libsscard.so")" = libsscard.so.1 ] || fail "arm64 libsscard.so link"
-grep -q '^libdir=${prefix}/lib/aarch64-linux-gnu$' "$work/arm64/usr/lib/aarch64-linux-gnu/pkgconfig/sscard.pc" ||
-	fail "arm64 sscard.pc libdir"
+if [ "$pkgs" != "sscd sscctl" ]; then
+	[ "$(readlink "$work/arm64/usr/lib/aarch64-linux-gnu/libsscard.so")" = libsscard.so.1 ] || fail "arm64 libsscard.so link"
+	grep -q '^libdir=${prefix}/lib/aarch64-linux-gnu$' "$work/arm64/usr/lib/aarch64-linux-gnu/pkgconfig/sscard.pc" ||
+		fail "arm64 sscard.pc libdir"
+fi
 qemu-aarch64 "$work/arm64/usr/bin/sscctl" --direct version >"$work/arm64.version"
 grep -q "^sscctl $(git describe --tags --always --dirty) (commit $(git rev-parse HEAD)" "$work/arm64.version" ||
 	fail "arm64 sscctl under qemu does not report this version"
@@ -290,20 +305,22 @@ if setpriv --reuid=nobody --regid=nogroup --clear-groups -- /usr/bin/sscctl vers
 	fail "a user outside group sscd reached the daemon"
 fi
 
-step "C program: pkg-config --cflags --libs sscard"
-cat >"$work/load.c" <<'EOF'
+if [ "$pkgs" != "sscd sscctl" ]; then
+	step "C program: pkg-config --cflags --libs sscard"
+	cat >"$work/load.c" <<'EOF'
 #include <sscard.h>
 #include <stdio.h>
 int main(void) { puts("libsscard loaded"); return 0; }
 EOF
-# shellcheck disable=SC2046
-gcc -o "$work/load" "$work/load.c" -Wl,--no-as-needed $(pkg-config --cflags --libs sscard) || fail "compile against sscard.pc"
-ldd "$work/load" | grep -Eq "libsscard.so.1 => (/usr)?/lib/x86_64-linux-gnu/libsscard.so.1 " || fail "libsscard.so.1 not from /usr/lib"
-"$work/load" | grep -q "libsscard loaded" || fail "the C program did not run with the library"
-if [ -f examples/c/readcard.c ]; then
 	# shellcheck disable=SC2046
-	gcc -o "$work/readcard" examples/c/readcard.c $(pkg-config --cflags --libs sscard) || fail "examples/c/readcard.c"
-	nobody_in_sscd "$work/readcard" >"$work/readcard.out" 2>&1 || { cat "$work/readcard.out" >&2; fail "readcard"; }
+	gcc -o "$work/load" "$work/load.c" -Wl,--no-as-needed $(pkg-config --cflags --libs sscard) || fail "compile against sscard.pc"
+	ldd "$work/load" | grep -Eq "libsscard.so.1 => (/usr)?/lib/x86_64-linux-gnu/libsscard.so.1 " || fail "libsscard.so.1 not from /usr/lib"
+	"$work/load" | grep -q "libsscard loaded" || fail "the C program did not run with the library"
+	if [ -f examples/c/readcard.c ]; then
+		# shellcheck disable=SC2046
+		gcc -o "$work/readcard" examples/c/readcard.c $(pkg-config --cflags --libs sscard) || fail "examples/c/readcard.c"
+		nobody_in_sscd "$work/readcard" >"$work/readcard.out" 2>&1 || { cat "$work/readcard.out" >&2; fail "readcard"; }
+	fi
 fi
 
 step "upgrade to $version keeps the changed configuration and the audit log"
