@@ -87,8 +87,16 @@ mkdir -p "$DIST"
 echo "== building $ARCH packages $DEB_VERSION ($describe) into $DIST"
 
 # The man pages and completions come from the commands (host build).
-env -u GOOS -u GOARCH -u CC go test -count=1 -run '^TestGenerateDocs$' ./cmd/sscctl -args -docs "$work/docs" >/dev/null
-env -u GOOS -u GOARCH -u CC go test -count=1 -run '^TestGenerateManPage$' ./cmd/sscd -args -docs "$work/docs" >/dev/null
+gendocs() { # TEST PACKAGE
+	local out
+	out=$(env -u GOOS -u GOARCH -u CC go test -count=1 -run "^$1\$" "$2" -args -docs "$work/docs" 2>&1) || {
+		echo "$out" >&2
+		echo "error: $1 in $2 failed" >&2
+		exit 1
+	}
+}
+gendocs TestGenerateDocs ./cmd/sscctl
+gendocs TestGenerateManPage ./cmd/sscd
 
 # The binaries: PIE, full RELRO, bind now, the C parts fortified; no paths
 # of this machine, no VCS stamp, the version set explicitly.
