@@ -64,3 +64,8 @@ echo "== docs/reliability.md: the table of hostile tests matches this run"
 # after a run.
 SSC_HOSTILE_CHECK=$hostile_log go test -count=1 -run '^TestReliabilityTable$' ./internal/hostile \
 	${UPDATE_RELIABILITY:+-args -update}
+
+echo "== Debian packages: build (amd64 twice, arm64), lintian, install, run, upgrade, purge"
+# Installs the packages on this machine, exercises the installed files and
+# purges them again (scripts/package-test.sh).
+./scripts/package-test.sh

@@ -10,8 +10,9 @@ import (
 
 // Version is the answer of GET /v1/version.
 type Version struct {
-	Daemon string `json:"daemon"` // build version of sscd ("devel" when unknown)
-	API    string `json:"api"`    // "v1"
+	Daemon string `json:"daemon"`           // build version of sscd ("devel" when unknown)
+	Commit string `json:"commit,omitempty"` // commit sscd was built from, when known
+	API    string `json:"api"`              // "v1"
 	Go     string `json:"go"`
 }
 

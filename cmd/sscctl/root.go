@@ -116,7 +116,8 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.BoolVar(&a.direct, "direct", os.Getenv("SSC_DIRECT") == "1", "use the readers directly even when sscd runs (env SSC_DIRECT=1)")
 	root.AddCommand(a.readersCommand(), a.watchCommand(), a.atrCommand(), a.apduCommand(), a.infoCommand(), a.simCommand(),
 		a.pinCommand(), a.hsmCommand(), a.pkiCommand(),
-		a.photoCommand(), a.dumpCommand(), a.pbocCommand(), a.tlvCommand(), a.linkCommand(), a.issueCommand())
+		a.photoCommand(), a.dumpCommand(), a.pbocCommand(), a.tlvCommand(), a.linkCommand(), a.issueCommand(),
+		a.versionCommand())
 	return root
 }
 

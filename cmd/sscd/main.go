@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sscard/ssc/internal/daemon"
+	"github.com/sscard/ssc/internal/version"
 	"github.com/sscard/ssc/reader"
 )
 
@@ -42,6 +43,7 @@ type options struct {
 	logFormat   string
 	logLevel    string
 	checkConfig bool
+	version     bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*pflag.FlagSet, options, error) {
@@ -61,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*pflag.FlagSet, options, error
 	fs.StringVar(&o.logFormat, "log-format", "", "log `format` on stderr: text or json (default text)")
 	fs.StringVar(&o.logLevel, "log-level", "", "least `level` logged: debug, info, warn or error (default info)")
 	fs.BoolVar(&o.checkConfig, "check-config", false, "check the configuration and exit")
+	fs.BoolVar(&o.version, "version", false, "print the version and commit and exit")
 	err := fs.Parse(args)
 	if err == nil && fs.NArg() > 0 {
 		err = fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -145,6 +148,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "sscd", version.Get())
+		return nil
 	}
 	cfg, err := config(fs, o)
 	if err != nil {

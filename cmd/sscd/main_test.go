@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sscard/ssc/internal/version"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -29,6 +30,18 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// TestVersion: --version prints the build's version and exits before the
+// configuration is read (a package's scripts may call it with any config).
+func TestVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"--version", "--config", "/nonexistent"}, &out, &errOut); err != nil {
+		t.Fatalf("run: %v (%s)", err, errOut.String())
+	}
+	if want := "sscd " + version.Get().String() + "\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
 }
 
 func TestCheckConfig(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sscard/ssc/internal/metrics"
+	"github.com/sscard/ssc/internal/version"
 	"github.com/sscard/ssc/reader"
 )
 
@@ -78,7 +79,7 @@ func New(cfg Config, sys *reader.System) (*Daemon, error) {
 		d.log = slog.Default()
 	}
 	d.set.Store(set)
-	d.metrics = metrics.New(buildVersion())
+	d.metrics = metrics.New(version.Version())
 	d.connRefused = newConnRefused(d.metrics.Registry())
 	d.sockLimit, d.bridgeLimit = d.newLimiter(false), d.newLimiter(true)
 	d.metrics.SetReaderSource(d.readerStates)

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/sscard/ssc/internal/audit"
+	"github.com/sscard/ssc/internal/version"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
@@ -50,15 +51,8 @@ func (d *Daemon) Handler() http.Handler {
 }
 
 func (d *Daemon) handleVersion(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, sscd.Version{Daemon: buildVersion(), API: sscd.APIVersion, Go: runtime.Version()})
-}
-
-// buildVersion is the module version sscd was built as, "devel" if none.
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
+	v := version.Get()
+	writeJSON(w, sscd.Version{Daemon: v.Version, Commit: v.Commit, API: sscd.APIVersion, Go: runtime.Version()})
 }
 
 func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {

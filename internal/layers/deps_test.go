@@ -52,12 +52,13 @@ var allowed = map[string][]string{
 	"internal/metrics":   nil,
 	"internal/layers":    nil,
 	"internal/hostile":   nil,
+	"internal/version":   nil,
 	"internal/redistest": nil,
 	"internal/simtest":   {"reader", "sim"},
 	"internal/pcsctest":  {"reader", "reader/pcsc", "sim"},
 	"internal/stack": {"reader", "reader/pcsc", "reader/serial", "sim", "sm", "sm/simkeys", "sscard",
 		"sscard/keysystem"},
-	"internal/daemon": {"apdu", "internal/audit", "internal/metrics", "internal/stack", "link",
+	"internal/daemon": {"apdu", "internal/audit", "internal/metrics", "internal/stack", "internal/version", "link",
 		"link/cardlink", "pboc", "reader", "sim", "sm", "sscard", "sscd"},
 
 	"examples/ecardplatform":                    {"link", "sm"},
@@ -65,9 +66,9 @@ var allowed = map[string][]string{
 
 	"internal/ministry": {"apdu", "internal/stack", "reader", "reader/serial", "sim", "sm", "sscard", "sscd"},
 
-	"cmd/sscd":      {"internal/daemon", "reader"},
+	"cmd/sscd":      {"internal/daemon", "internal/version", "reader"},
 	"cmd/libsscard": {"internal/ministry"},
-	"cmd/sscctl": {"apdu", "internal/stack", "link", "link/cardlink", "pboc", "reader", "reader/serial", "sim",
+	"cmd/sscctl": {"apdu", "internal/stack", "internal/version", "link", "link/cardlink", "pboc", "reader", "reader/serial", "sim",
 		"sim/gempc", "sm", "sm/simkeys", "sscard", "sscard/batch", "sscard/keysystem", "sscd"},
 }
 
