@@ -4,6 +4,7 @@ import "C"
 
 import (
 	m "github.com/sscard/ssc/internal/ministry"
+	"github.com/sscard/ssc/internal/version"
 )
 
 // The exported functions: the ministry's names, argument order and types
@@ -48,6 +49,16 @@ func ssc_ReadCardBas_HSM(iType C.int, pOutInfo *C.char) (ret C.long) {
 		return C.long(m.ErrNullArg)
 	}
 	return answer(pOutInfo, m.MaxOutInfo, lib().ReadCardBasHSM(int(iType)))
+}
+
+//export ssc_GetVersion
+func ssc_GetVersion(pOutInfo *C.char) (ret C.long) {
+	defer guard(&ret, pOutInfo, m.MaxOutInfo)
+	if pOutInfo == nil {
+		return C.long(m.ErrNullArg)
+	}
+	v := version.Get()
+	return answer(pOutInfo, m.MaxOutInfo, m.Result{Out: v.Version + "|" + v.Commit + "|"})
 }
 
 //export iReadCard

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -374,6 +375,12 @@ func everyFunction(t *testing.T, d *driver, cards map[int]card, direct bool) {
 			d.want(0, "OK|", f+"_Step3", answerWriteKey(t, line))
 		}
 	}
+	// The library was built by `go build` (its version from the VCS stamp),
+	// this test binary by `go test`: compare the form, not the values.
+	if v := d.want(0, "-", "ssc_GetVersion"); !regexp.MustCompile(`^[0-9A-Za-z.~+-]+\|[0-9a-f]*\|$`).MatchString(v) {
+		t.Fatalf("ssc_GetVersion = %q, want version|commit|", v)
+	}
+	d.want(-1, "", "!ssc_GetVersion")
 	rc, out := d.call("iGetReaderInfo")
 	if rc != 0 || !strings.HasPrefix(out, cards[1].name+"\t410100813475") {
 		t.Fatalf("iGetReaderInfo = %d %q", rc, out)

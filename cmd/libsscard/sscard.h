@@ -108,6 +108,11 @@ long iReadCardBas_HSM_Step2(char* pKey, char* pOutInfo);
  * sscd with its own. */
 long ssc_ReadCardBas_HSM(int iType, char* pOutInfo);
 
+/* Extension: the library's version and the commit it was built from,
+ * pOutInfo = version|commit| (as `sscd --version` and `sscctl version` say;
+ * the Debian package version is built from the same string). */
+long ssc_GetVersion(char* pOutInfo);
+
 /* --- Generic read / write (SIM syntax, docs/c-api.md) ------------------- */
 
 /* pFileAddr: "SSSE|EF05|01|07|EF06|08|09|" — application, then each file

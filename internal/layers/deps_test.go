@@ -67,7 +67,7 @@ var allowed = map[string][]string{
 	"internal/ministry": {"apdu", "internal/stack", "reader", "reader/serial", "sim", "sm", "sscard", "sscd"},
 
 	"cmd/sscd":      {"internal/daemon", "internal/version", "reader"},
-	"cmd/libsscard": {"internal/ministry"},
+	"cmd/libsscard": {"internal/ministry", "internal/version"},
 	"cmd/sscctl": {"apdu", "internal/stack", "internal/version", "link", "link/cardlink", "pboc", "reader", "reader/serial", "sim",
 		"sim/gempc", "sm", "sm/simkeys", "sscard", "sscard/batch", "sscard/keysystem", "sscd"},
 }

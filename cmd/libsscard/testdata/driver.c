@@ -96,6 +96,7 @@ int main(void) {
 		else if (!strcmp(fn, "iReadCardBas_HSM_Step1")) rc = iReadCardBas_HSM_Step1(iarg(0), o);
 		else if (!strcmp(fn, "iReadCardBas_HSM_Step2")) rc = iReadCardBas_HSM_Step2(arg(0), o);
 		else if (!strcmp(fn, "ssc_ReadCardBas_HSM")) rc = ssc_ReadCardBas_HSM(iarg(0), o);
+		else if (!strcmp(fn, "ssc_GetVersion")) rc = ssc_GetVersion(o);
 		else if (!strcmp(fn, "iReadCard")) rc = iReadCard(iarg(0), iarg(1), arg(2), arg(3), o);
 		else if (!strcmp(fn, "iReadCard_HSM_Step1")) rc = iReadCard_HSM_Step1(iarg(0), arg(1), arg(2), o);
 		else if (!strcmp(fn, "iReadCard_HSM_Step2")) rc = iReadCard_HSM_Step2(arg(0), o);

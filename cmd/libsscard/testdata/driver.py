@@ -19,6 +19,7 @@ SIGS = {
     "iUnblockPIN_HSM_Step1": [I, S], "iUnblockPIN_HSM_Step2": [S], "iUnblockPIN_HSM_Step3": [S],
     "iDoDebit": [I, S, S], "iReadDebitRecord": [I],
     "PKI_SignData": [S, S, I], "PKI_VerifySign": [S, S, S, S, I],
+    "ssc_GetVersion": [],
 }
 
 
