@@ -17,6 +17,7 @@ go test -run '^$' -bench 'BenchmarkInfoPCSC' -benchmem -benchtime 500x -count "$
 go test -run '^$' -bench 'BenchmarkRead' -benchmem -benchtime 200x -count "$count" ./pboc
 go test -run '^$' -bench 'BenchmarkTransmitSerial' -benchmem -benchtime 3000x -count "$count" ./reader/serial ./sim/gempc
 SSC_REQUIRE_PCSC=1 go test -run '^$' -bench 'BenchmarkE2EInfo' -benchtime 1000x -count "$count" ./internal/daemon
+# Reader scaling (issue #17) and its plot: scripts/bench-readers.sh (OUT=docs/readers.png).
 go test -run '^$' -bench 'BenchmarkIdleRSS|BenchmarkLoadRSS' -benchtime 1x -count "$count" ./cmd/sscd
 go test -run '^$' -bench . -benchmem -count "$count" ./internal/audit
 # OpenSSL on the same machine, for the comparison tables.

@@ -54,6 +54,8 @@ var allowed = map[string][]string{
 	"internal/hostile":   nil,
 	"internal/version":   nil,
 	"internal/redistest": nil,
+	"internal/benchplot": nil, // draws docs/readers.png (scripts/bench-readers.sh)
+	"internal/scale":     nil, // tests only: many-readers benchmarks and churn test of sscd
 	"internal/simtest":   {"reader", "sim"},
 	"internal/pcsctest":  {"reader", "reader/pcsc", "sim"},
 	"internal/stack": {"reader", "reader/pcsc", "reader/serial", "sim", "sm", "sm/simkeys", "sscard",

@@ -316,7 +316,7 @@ func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	var rsp []byte
 	err, running := blocking(ctx, op, c.reader, func() error {
 		var err error
-		rsp, err = h.Transmit(cmd)
+		rsp, err = transmit(h, cmd)
 		return err
 	}, func(error) { c.unref(pc) })
 	if running {
@@ -327,8 +327,7 @@ func (c *pcscCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	if err != nil {
 		return nil, c.opErr(op, pc, err)
 	}
-	// ebfe/scard returns a slice of a 64 KiB buffer: do not pin it.
-	return bytes.Clone(rsp), nil
+	return rsp, nil
 }
 
 // BeginTransaction implements reader.Card. It waits while another application holds

@@ -14,6 +14,9 @@ import (
 
 // Watch tuning.
 const (
+	// pcscMaxStates is pcsc-lite's PCSCLITE_MAX_READERS_CONTEXTS: the
+	// most reader states one SCardGetStatusChange accepts.
+	pcscMaxStates = 16
 	// pcscWatchPoll bounds each GetStatusChange. Cancellation normally
 	// interrupts it at once (SCardCancel); the bound is a safety net, and
 	// each time it expires the reader list is read again in case a reader
@@ -203,7 +206,13 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 		for _, r := range w.readers {
 			states = append(states, scard.ReaderState{Reader: r.name, CurrentState: r.state})
 		}
-		if usePnP {
+		// pcsc-lite refuses more than PCSCLITE_MAX_READERS_CONTEXTS (16)
+		// states in one call (SCARD_E_INVALID_PARAMETER), so with 16
+		// readers the PnP entry is left out: readers that come or go are
+		// then found by the relist after each poll timeout, and a reader
+		// going away also shows in its own state.
+		withPnP := usePnP && len(states) < pcscMaxStates
+		if withPnP {
 			states = append(states, pnp)
 		}
 		if len(states) == 0 {
@@ -252,7 +261,7 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 		}
 		readerStates := states
 		readersChanged := false
-		if usePnP {
+		if withPnP {
 			n := len(states) - 1
 			readerStates = states[:n]
 			readersChanged = states[n].EventState&scard.StateChanged != 0
