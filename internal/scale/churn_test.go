@@ -1,3 +1,5 @@
+//go:build cgo && !nopcsc
+
 package scale
 
 import (
