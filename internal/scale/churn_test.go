@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebfe/scard"
 	"github.com/sscard/ssc/internal/hostile"
 	"github.com/sscard/ssc/internal/pcsctest"
 	"github.com/sscard/ssc/internal/simtest"
@@ -86,15 +85,8 @@ func TestChurnEvents(t *testing.T) {
 		names[i] = env.ReaderName(i)
 		pcsctest.WaitCard(t, names[i], false)
 	}
-	// pcscd's own view, through ebfe/scard. The context is made before the
-	// daemon starts and released after it stops: libpcsclite 1.9.9 crashes
-	// when a context is created or released during another thread's
-	// SCardDisconnect (docs/protocol-notes.md), and the daemon disconnects.
-	sctx, err := scard.EstablishContext()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sctx.Release() })
+	// pcscd's own view, from a process of its own (pcscview_test.go).
+	sctx := startViewer(t)
 	sock, c := startDaemon(t)
 	waitDaemon(t, c, names, func(r sscd.Reader) bool { return !r.CardPresent })
 	plan, wantInsertions := newChurnPlan(readers)
@@ -271,30 +263,12 @@ func insert(addr string, chip sim.Chip) (remove func()) {
 	}
 }
 
-// pcscView is pcscd's state of the readers: present and ATR (hex), by name.
-func pcscView(sctx *scard.Context, names []string) (map[string]string, error) {
-	rs := make([]scard.ReaderState, len(names))
-	for i, n := range names {
-		rs[i] = scard.ReaderState{Reader: n, CurrentState: scard.StateUnaware}
-	}
-	if err := sctx.GetStatusChange(rs, 0); err != nil {
-		return nil, err
-	}
-	view := map[string]string{}
-	for _, s := range rs {
-		if s.EventState&scard.StatePresent != 0 {
-			view[s.Reader] = fmt.Sprintf("%X", s.Atr)
-		}
-	}
-	return view, nil
-}
-
 // waitPCSC waits until pcscd reports the card in (or out of) the reader:
 // pcscd polls vpcd's presence every 400 ms.
-func waitPCSC(sctx *scard.Context, name string, present bool) error {
+func waitPCSC(sctx *pcscViewer, name string, present bool) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		view, err := pcscView(sctx, []string{name})
+		view, err := sctx.view([]string{name})
 		if err == nil {
 			if _, in := view[name]; in == present {
 				return nil
@@ -307,12 +281,12 @@ func waitPCSC(sctx *scard.Context, name string, present bool) error {
 
 // agree waits (bounded) until /v1/readers equals pcscd's view: the same
 // readers holding a card, with the same ATR, and an insertion id for each.
-func agree(t *testing.T, c *sscd.Client, sctx *scard.Context, names []string, round int) {
+func agree(t *testing.T, c *sscd.Client, sctx *pcscViewer, names []string, round int) {
 	t.Helper()
 	var last string
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		view, err := pcscView(sctx, names)
+		view, err := sctx.view(names)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@
 package scale
 
 import (
+	"os"
 	"testing"
 
 	"github.com/sscard/ssc/internal/pcsctest"
@@ -13,5 +14,8 @@ import (
 // re-executed, see pcsctest.StartCardProcess); the churn test's cards are
 // served from the test process so it can pull and insert them quickly.
 func TestMain(m *testing.M) {
+	if os.Getenv(viewEnv) != "" {
+		os.Exit(runViewer())
+	}
 	pcsctest.MainWithCards(m, pcsctest.BuiltinCard, pcsctest.WithReaders(pcsctest.MaxReaders))
 }
