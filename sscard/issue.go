@@ -103,6 +103,28 @@ func Issue(ctx context.Context, s *Session, w *WriteInfo, opts IssueOptions) (*I
 	if err != nil {
 		return nil, err
 	}
+	return ws.run(ctx, opts)
+}
+
+// Update changes some fields of an issued card in one call, like Issue:
+// the write session of BeginUpdate (cardID may be nil; update gets the
+// card's fields and returns them changed), with both key-system round
+// trips of opts. Only the records of fields are written, then read back
+// and compared.
+func Update(ctx context.Context, s *Session, cardID HexBytes, fields FieldSet, update func(card *WriteInfo) (*WriteInfo, error), opts IssueOptions) (*IssueReport, error) {
+	if opts.HSM == nil || opts.WriteKey == nil {
+		return nil, fmt.Errorf("%w: writing needs the read-key HSM and the write-key system", ErrHSM)
+	}
+	ws, err := s.BeginUpdate(ctx, cardID, fields, update, WriteOptions{Journal: opts.Journal})
+	if err != nil {
+		return nil, err
+	}
+	return ws.run(ctx, opts)
+}
+
+// run completes a session begun in this process with the key systems of
+// opts: steps 2 and 3 of Issue.
+func (ws *WriteSession) run(ctx context.Context, opts IssueOptions) (*IssueReport, error) {
 	ans, err := opts.HSM.Authenticate(ctx, ws.Step1())
 	if err != nil {
 		return nil, ws.fail(fmt.Errorf("%w: %w", ErrHSM, err))

@@ -95,6 +95,16 @@ func defByTag(sfi, tag byte) *recordDef {
 	return nil
 }
 
+// fieldByName is the field of a record's JSON name (0 if none).
+func fieldByName(name string) FieldSet {
+	for i := range records {
+		if records[i].name == name {
+			return records[i].field
+		}
+	}
+	return 0
+}
+
 // DecodeRecord decodes one whole SIMPLE-TLV record of EF05 (sfi 5) or EF06
 // (sfi 6), as READ RECORD returns it, into info. The tag selects the field;
 // the length must be the specified one and the value must be well formed,

@@ -55,6 +55,10 @@ type WriteSession struct {
 	before  *BasicInfo
 	read    bool // before holds every field (step 2 read them)
 	rewrite bool
+	// A partial write (BeginUpdate): update gives the data in step 2;
+	// only the records of only are written and compared.
+	update func(*WriteInfo) (*WriteInfo, error)
+	only   FieldSet
 }
 
 // BeginWrite is step 1 of a write session. It validates w (nothing is sent
@@ -72,15 +76,39 @@ func (s *Session) BeginWrite(ctx context.Context, w *WriteInfo, opts WriteOption
 	if err != nil {
 		return nil, err
 	}
+	wc := *w // the caller may reuse w meanwhile
+	wc.CardID, wc.Institution = slices.Clone(w.CardID), slices.Clone(w.Institution)
+	return s.beginWrite(ctx, &WriteSession{w: &wc, recs: recs, opts: opts, cardID: upperHex(w.CardID)})
+}
+
+// BeginUpdate is step 1 of a write session that changes some fields of an
+// issued card (a partial write, libsscard's iWriteCard): like BeginWrite,
+// but the card identification code is checked only when cardID is not
+// nil, and the data are known in step 2: Authorize reads every field,
+// passes them to update as a WriteInfo, validates what update returns as a
+// whole (ErrWriteInfo naming the field: the card's other fields must be
+// valid too) and writes only the records of fields, which Write reads back
+// and compares. fields must be write-info fields (FieldsWritable).
+// ErrAlreadyIssued does not apply.
+func (s *Session) BeginUpdate(ctx context.Context, cardID HexBytes, fields FieldSet, update func(card *WriteInfo) (*WriteInfo, error), opts WriteOptions) (*WriteSession, error) {
+	if fields == 0 || fields&^FieldsWritable != 0 {
+		return nil, wiErr("", "fields to update must be write-info fields")
+	}
+	if update == nil {
+		return nil, wiErr("", "no update")
+	}
+	return s.beginWrite(ctx, &WriteSession{w: &WriteInfo{CardID: slices.Clone(cardID)}, opts: opts,
+		cardID: upperHex(cardID), update: update, only: fields})
+}
+
+func (s *Session) beginWrite(ctx context.Context, ws *WriteSession) (*WriteSession, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pending != nil {
 		return nil, ErrBusy
 	}
-	wc := *w // the caller may reuse w meanwhile
-	wc.CardID, wc.Institution = slices.Clone(w.CardID), slices.Clone(w.Institution)
-	ws := &WriteSession{s: s, w: &wc, recs: recs, opts: opts, cardID: upperHex(w.CardID)}
-	ws.j = journal{j: opts.Journal, cardID: ws.cardID}
+	ws.s = s
+	ws.j = journal{j: ws.opts.Journal, cardID: ws.cardID}
 	if err := ws.j.add(JournalEntry{Step: StepCheck}); err != nil {
 		return nil, err
 	}
@@ -108,8 +136,12 @@ func (ws *WriteSession) begin(ctx context.Context) error {
 	if err := s.readFields(ctx, info, FieldsFree, false, false); err != nil {
 		return err
 	}
-	if !bytes.Equal(info.CardID, ws.w.CardID) {
+	if ws.w.CardID != nil && !bytes.Equal(info.CardID, ws.w.CardID) {
 		return fmt.Errorf("%w: the card identification code differs from card_id", ErrWrongCard)
+	}
+	if ws.cardID == "" {
+		ws.cardID = upperHex(info.CardID)
+		ws.j.cardID = ws.cardID
 	}
 	ch, err := s.challenges(ctx, 4) // O1, F1, O2, F2
 	if err != nil {
@@ -185,10 +217,16 @@ func (ws *WriteSession) authorize(ctx context.Context, ans Step2Input) error {
 		return err
 	}
 	ws.before, ws.read = &before, true
-	w := ws.w
-	ws.rewrite = before.SSN == w.SSN && before.CardNumber == w.CardNumber
-	if !ws.opts.Force && !ws.rewrite && (before.SSN != "" && before.SSN != w.SSN || before.CardNumber != "" && before.CardNumber != w.CardNumber) {
-		return ErrAlreadyIssued
+	if ws.update != nil {
+		if err := ws.prepareUpdate(); err != nil {
+			return err
+		}
+	} else {
+		w := ws.w
+		ws.rewrite = before.SSN == w.SSN && before.CardNumber == w.CardNumber
+		if !ws.opts.Force && !ws.rewrite && (before.SSN != "" && before.SSN != w.SSN || before.CardNumber != "" && before.CardNumber != w.CardNumber) {
+			return ErrAlreadyIssued
+		}
 	}
 	ch, err := s.challenges(ctx, 2) // ODATA, then KEYFAC (the card's last)
 	if err != nil {
@@ -196,6 +234,27 @@ func (ws *WriteSession) authorize(ctx context.Context, ans Step2Input) error {
 	}
 	ws.req = WriteKeyRequest{Region: st.Region, ATRHistorical: slices.Clone(st.ATRHistorical), Algorithm: st.Algorithm,
 		CardID: slices.Clone(st.CardID), Factor: ch[1], Orig: ch[0]}
+	return nil
+}
+
+// prepareUpdate builds the data of a partial write from the card's fields
+// read in step 2: nothing is sent to the card when they are invalid.
+func (ws *WriteSession) prepareUpdate() error {
+	w, err := ws.update(writeInfoOf(ws.before))
+	if err != nil {
+		return err
+	}
+	recs, err := w.Records() // validates w as a whole
+	if err != nil {
+		return err
+	}
+	ws.recs = ws.recs[:0]
+	for _, r := range recs {
+		if ws.only&fieldByName(r.Field) != 0 {
+			ws.recs = append(ws.recs, r)
+		}
+	}
+	ws.w, ws.rewrite = w, true
 	return nil
 }
 
@@ -269,7 +328,11 @@ func (ws *WriteSession) write(ctx context.Context, ans WriteKeyAnswer) (string, 
 			return StepVerify, written, err
 		}
 	}
-	if err := ws.w.Matches(after); err != nil {
+	only := FieldsAll
+	if ws.update != nil {
+		only = ws.only
+	}
+	if err := ws.w.matches(after, only); err != nil {
 		return StepVerify, written, err
 	}
 	return "", written, nil

@@ -369,3 +369,32 @@ func ExampleParseWriteInfo() {
 	// EF06/1 ssn 0812343131363032313939303031303131323332
 	// sscard: write info: ssn: wrong check digit (GB 11643)
 }
+
+// TestWriteInfoWith: the fields named are replaced and the whole is
+// validated like ParseWriteInfo; w itself is unchanged.
+func TestWriteInfoWith(t *testing.T) {
+	w := sampleWI()
+	got, err := w.With(map[string]string{"name": "李四", "expiry_date": "20391231"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "李四" || got.ExpiryDate != "20391231" || got.SSN != w.SSN || w.Name == "李四" {
+		t.Fatalf("With = %+v (from %+v)", got, w)
+	}
+	for _, c := range []struct {
+		values map[string]string
+		field  string
+	}{
+		{map[string]string{"name": "a|b"}, "name"},
+		{map[string]string{"category": "3"}, "category"},
+		{map[string]string{"expiry_date": w.IssueDate}, "expiry_date"},
+		{map[string]string{"sex": "5"}, "sex"},
+		{map[string]string{"name": ""}, "name"},
+	} {
+		_, err := w.With(c.values)
+		var wie *WriteInfoError
+		if !errors.As(err, &wie) || wie.Field != c.field {
+			t.Errorf("With(%v) = %v, want a WriteInfoError of %s", c.values, err, c.field)
+		}
+	}
+}

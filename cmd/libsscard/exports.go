@@ -145,6 +145,12 @@ func iWriteCard_HSM_Step2(pKey *C.char, pWriteData *C.char, pOutInfo *C.char) (r
 	return answer(pOutInfo, m.MaxOutInfo, lib().WriteCardStep2(key, data))
 }
 
+//export iWriteCard_HSM_Step3
+func iWriteCard_HSM_Step3(pKey *C.char, pOutInfo *C.char) (ret C.long) {
+	defer guard(&ret, pOutInfo, m.MaxOutInfo)
+	return keyStep(pKey, pOutInfo, lib().WriteCardStep3)
+}
+
 //export iVerifyPIN
 func iVerifyPIN(iType C.int, pOutInfo *C.char) (ret C.long) {
 	defer guard(&ret, pOutInfo, m.MaxOutInfo)

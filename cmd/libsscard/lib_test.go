@@ -562,6 +562,10 @@ func TestDaemon(t *testing.T) {
 			e := append(baseEnv(t, env), "SSC_SOCKET="+socket)
 			d := startDriver(t, kind, e)
 			everyFunction(t, d, cards, false)
+			// sscd has no partial write: -51 once writing is allowed.
+			w := startDriver(t, kind, append(e, "SSC_ALLOW_WRITE=1"))
+			w.want(-51, "-", "iWriteCard", "2", "<EMPTY>", "SSSE|EF06|09|", "李四|")
+			w.want(-51, "-", "iWriteCard_HSM_Step1", "2", "<EMPTY>", "SSSE|EF06|09|")
 			if kind == "c" {
 				parallel(t, d, map[string]string{"T1": cards[1].free, "T2": cards[2].free})
 			}
@@ -646,4 +650,98 @@ func regexpDefine(h, name string, v int) bool {
 		}
 	}
 	return false
+}
+
+// readBack reads the card in name with the SDK (HSM read with the SIM key
+// system), as a check independent of the library.
+func readBack(t *testing.T, name string) *sscard.BasicInfo {
+	t.Helper()
+	return expect(t, name).info
+}
+
+// TestWrite: iWriteCard and its HSM steps write items of a 3rd-gen
+// software card through pcscd; iReadCard, iReadCardBas and the SDK read
+// them back. Refusals write nothing.
+func TestWrite(t *testing.T) {
+	env := pcsctest.Shared(t)
+	built(t)
+	for _, kind := range []string{"c", "python"} {
+		t.Run(kind, func(t *testing.T) {
+			insertCards(t, env, slot{"gen3", sim.Contact}, slot{"gen3", sim.Contactless})
+			name := env.ReaderName(0)
+			before := readBack(t, name)
+			cardID := fmt.Sprintf("%X", []byte(before.CardID))
+
+			// Writing off: -50 whatever the data.
+			off := startDriver(t, kind, baseEnv(t, env))
+			off.want(-50, "-", "iWriteCard", "1", "<EMPTY>", "SSSE|EF05|06|", "20391231|")
+			off.want(-50, "-", "iWriteCard_HSM_Step1", "1", "<EMPTY>", "SSSE|EF05|06|")
+			off.want(-50, "-", "iWriteCard_HSM_Step2", strings.Repeat("0", 32)+"|"+strings.Repeat("0", 32)+"|", "x|")
+
+			d := startDriver(t, kind, baseEnv(t, env, "SSC_ALLOW_WRITE=1"))
+			// One call: the expiry date, then the name (GBK on the card).
+			d.want(0, "OK|", "iWriteCard", "1", cardID, "SSSE|EF05|06|", "20391231|")
+			d.want(0, "20391231|", "iReadCard", "1", "0", "<EMPTY>", "SSSE|EF05|06|")
+			d.want(0, "OK|", "iWriteCard", "1", "<EMPTY>", "SSSE|EF06|09|EF05|06|", "张三丰|20401130|")
+			d.want(0, "张三丰|20401130|", "iReadCard", "1", "1", "<EMPTY>", "SSSE|EF06|09|EF05|06|")
+			after := readBack(t, name)
+			if after.Name != "张三丰" || after.ExpiryDate != "20401130" || after.SSN != before.SSN || after.IssueDate != before.IssueDate {
+				t.Fatalf("SDK reads name/expiry/ssn/issue %q %q %q %q after the write", after.Name, after.ExpiryDate, after.SSN, after.IssueDate)
+			}
+			if !strings.Contains(d.want(0, "-", "ssc_ReadCardBas_HSM", "1"), "|张三丰|") {
+				t.Fatal("iReadCardBas does not show the written name")
+			}
+
+			// Two-step: the HIS's key system answers both lines.
+			line := d.want(0, "-", "iWriteCard_HSM_Step1", "1", cardID, "SSSE|EF06|09|")
+			line = d.want(0, "-", "iWriteCard_HSM_Step2", answerStep1(t, line), "李四|")
+			if _, err := sscard.ParseWriteKeyRequest(line); err != nil {
+				t.Fatalf("step 2 line %q: %v", line, err)
+			}
+			d.want(0, "OK|", "iWriteCard_HSM_Step3", answerWriteKey(t, line))
+			d.want(0, "李四|", "iReadCard", "1", "1", "<EMPTY>", "SSSE|EF06|09|")
+
+			// Refusals; the card keeps 李四 and 20401130.
+			d.want(-52, "-", "iWriteCard", "1", "<EMPTY>", "SSSE|EF05|03|", "3.00|")
+			d.want(-52, "-", "iWriteCard_HSM_Step1", "1", "<EMPTY>", "SSSE|EF06|09|0C|")
+			d.want(-6, "-", "iWriteCard", "1", "<EMPTY>", "SSSE|EF05|99|", "x|")
+			d.want(-53, "-", "iWriteCard", "1", "<EMPTY>", "SSSE|EF06|09|EF05|06|", "王五|")
+			d.want(-53, "-", "iWriteCard", "1", "<EMPTY>", "SSSE|EF06|09|", "王五")
+			d.want(-53, "invalid pWriteData: expiry_date", "iWriteCard", "1", "<EMPTY>", "SSSE|EF05|06|", "20000101|") // before the issue date
+			d.want(-53, "invalid pWriteData: sex", "iWriteCard", "1", "<EMPTY>", "SSSE|EF06|0A|", "5|")
+			d.want(-18, "-", "iWriteCard", "1", strings.Repeat("0", 32), "SSSE|EF06|09|", "王五|")
+			d.want(-23, "-", "iWriteCard_HSM_Step2", strings.Repeat("0", 32)+"|"+strings.Repeat("0", 32)+"|", "x|")
+			d.want(-23, "-", "iWriteCard_HSM_Step3", strings.Repeat("0", 32)+"|")
+
+			// Step 2 with data not fitting the address: the flow stays.
+			line = d.want(0, "-", "iWriteCard_HSM_Step1", "1", "<EMPTY>", "SSSE|EF06|09|")
+			ans1 := answerStep1(t, line)
+			d.want(-53, "-", "iWriteCard_HSM_Step2", ans1, "王五|赵六|")
+			d.want(-14, "-", "iReadCardBas_HSM_Step1", "2")
+			line = d.want(0, "-", "iWriteCard_HSM_Step2", ans1, "王五|")
+			// A wrong write key (another cryptogram, same ODATA): the card
+			// rejects it, nothing is written.
+			wrong := []byte(answerWriteKey(t, line))
+			if wrong[0] == '0' {
+				wrong[0] = '1'
+			} else {
+				wrong[0] = '0'
+			}
+			d.want(-25, "-", "iWriteCard_HSM_Step3", string(wrong))
+			d.want(-23, "-", "iWriteCard_HSM_Step3", string(wrong))
+			// A wrong read key in step 2: not genuine, nothing written.
+			line = d.want(0, "-", "iWriteCard_HSM_Step1", "1", "<EMPTY>", "SSSE|EF06|09|")
+			bad := []byte(answerStep1(t, line))
+			if bad[0] == '0' {
+				bad[0] = '1'
+			} else {
+				bad[0] = '0'
+			}
+			d.want(-21, "-", "iWriteCard_HSM_Step2", string(bad), "王五|")
+			d.want(0, "李四|20401130|", "iReadCard", "1", "1", "<EMPTY>", "SSSE|EF06|09|EF05|06|")
+			if got := readBack(t, name); got.Name != "李四" || got.ExpiryDate != "20401130" {
+				t.Fatalf("after the refusals the card holds %q %q", got.Name, got.ExpiryDate)
+			}
+		})
+	}
 }

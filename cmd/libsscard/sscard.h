@@ -83,7 +83,10 @@ extern "C" {
 #define SSC_E_SIGNATURE_INVALID    -41
 #define SSC_E_CERTIFICATE          -42  /* pCert is not base64 SM2 DER */
 #define SSC_E_WRITE_DISABLED       -50  /* writing is off (allow_write) */
-#define SSC_E_NOT_SUPPORTED        -51  /* purse functions; PKI/PIN reset through sscd */
+#define SSC_E_NOT_SUPPORTED        -51  /* purse functions; PKI/PIN reset/iWriteCard through sscd */
+#define SSC_E_NOT_WRITABLE         -52  /* pFileAddr names an item iWriteCard cannot write */
+#define SSC_E_WRITE_DATA           -53  /* pWriteData: wrong count or an invalid value (field named) */
+#define SSC_E_WRITE_MISMATCH       -54  /* a written item reads back different (field named) */
 #define SSC_E_INTERNAL             -99  /* internal error caught; the host is unaffected */
 
 /* --- Basic information ------------------------------------------------- */
@@ -125,11 +128,27 @@ long iReadCard(int iType, int iAuthType, char* pCardInfo, char* pFileAddr, char*
 long iReadCard_HSM_Step1(int iType, char* pCardInfo, char* pFileAddr, char* pOutInfo);
 long iReadCard_HSM_Step2(char* pKey, char* pOutInfo);
 
-/* Writing: SSC_E_WRITE_DISABLED unless allow_write=1; generic record writes
- * are not implemented yet (SSC_E_NOT_SUPPORTED after the checks). */
+/* Writing: SSC_E_WRITE_DISABLED unless allow_write=1. pFileAddr as for
+ * iReadCard, writable items only (EF05 01 04 05 06 07, EF06 08 09 4E 0A 0B
+ * 0D; others SSC_E_NOT_WRITABLE). pWriteData: one value per item, in the
+ * address's order, each + '|' (e.g. "20351231|" for SSSE|EF05|06|), checked
+ * like issuance data together with the card's other fields
+ * (SSC_E_WRITE_DATA names the field). Every written item is read back and
+ * compared (SSC_E_WRITE_MISMATCH). pOutInfo = "OK|". Through sscd:
+ * SSC_E_NOT_SUPPORTED (no partial write there; SSC_DIRECT=1).
+ * iWriteCard: both key-system round trips with the configured SSC_HSM. */
 long iWriteCard(int iType, char* pCardInfo, char* pFileAddr, char* pWriteData, char* pOutInfo);
+/* The HSM steps (SIM choice, docs/c-api.md): the read key and the write key
+ * are two round trips, so a third step (an extension) follows.
+ * Step 1: pOutInfo = region|ATRhist|03|cardID|F1|O1|F2|O2| (read key). */
 long iWriteCard_HSM_Step1(int iType, char* pCardInfo, char* pFileAddr, char* pOutInfo);
+/* Step 2: pKey = RESULT1|RESULT2|; the card is authenticated and the data
+ * checked; pOutInfo = region|ATRhist|03|cardID|KEYFAC|ODATA| (write key). */
 long iWriteCard_HSM_Step2(char* pKey, char* pWriteData, char* pOutInfo);
+/* Step 3: pKey = RESULT| (C||ODATA, 32 hex); writes and reads back;
+ * pOutInfo = "OK|". A rejected cryptogram: SSC_E_EXTERNAL_AUTH, nothing
+ * written. */
+long iWriteCard_HSM_Step3(char* pKey, char* pOutInfo);
 
 /* --- PIN (SSSE) ---------------------------------------------------------- */
 

@@ -31,24 +31,27 @@ type item struct {
 	file  string // "EF05", "EF06"
 	tag   string // "01".."0D", "4E"
 	field sscard.FieldSet
+	// wname is the sscard.WriteInfo (JSON) field iWriteCard writes; ""
+	// for the items an issuance does not write with a value of its own.
+	wname string
 	value func(*sscard.BasicInfo) string
 }
 
 var items = []item{
-	{"EF05", "01", sscard.FieldCardID, func(b *sscard.BasicInfo) string { return upper(b.CardID) }},
-	{"EF05", "02", sscard.FieldCategory, func(b *sscard.BasicInfo) string { return b.Category }},
-	{"EF05", "03", sscard.FieldVersion, func(b *sscard.BasicInfo) string { return b.Version }},
-	{"EF05", "04", sscard.FieldInstitution, func(b *sscard.BasicInfo) string { return upper(b.Institution) }},
-	{"EF05", "05", sscard.FieldIssueDate, func(b *sscard.BasicInfo) string { return b.IssueDate }},
-	{"EF05", "06", sscard.FieldExpiryDate, func(b *sscard.BasicInfo) string { return b.ExpiryDate }},
-	{"EF05", "07", sscard.FieldCardNumber, func(b *sscard.BasicInfo) string { return b.CardNumber }},
-	{"EF06", "08", sscard.FieldSSN, func(b *sscard.BasicInfo) string { return b.SSN }},
-	{"EF06", "09", sscard.FieldName, func(b *sscard.BasicInfo) string { return b.Name }},
-	{"EF06", "4E", sscard.FieldNameExt, func(b *sscard.BasicInfo) string { return b.NameExt }},
-	{"EF06", "0A", sscard.FieldSex, func(b *sscard.BasicInfo) string { return b.Sex }},
-	{"EF06", "0B", sscard.FieldEthnicity, func(b *sscard.BasicInfo) string { return b.Ethnicity }},
-	{"EF06", "0C", sscard.FieldBirthplace, func(b *sscard.BasicInfo) string { return b.Birthplace }},
-	{"EF06", "0D", sscard.FieldBirthDate, func(b *sscard.BasicInfo) string { return b.BirthDate }},
+	{"EF05", "01", sscard.FieldCardID, "card_id", func(b *sscard.BasicInfo) string { return upper(b.CardID) }},
+	{"EF05", "02", sscard.FieldCategory, "", func(b *sscard.BasicInfo) string { return b.Category }},
+	{"EF05", "03", sscard.FieldVersion, "", func(b *sscard.BasicInfo) string { return b.Version }},
+	{"EF05", "04", sscard.FieldInstitution, "institution", func(b *sscard.BasicInfo) string { return upper(b.Institution) }},
+	{"EF05", "05", sscard.FieldIssueDate, "issue_date", func(b *sscard.BasicInfo) string { return b.IssueDate }},
+	{"EF05", "06", sscard.FieldExpiryDate, "expiry_date", func(b *sscard.BasicInfo) string { return b.ExpiryDate }},
+	{"EF05", "07", sscard.FieldCardNumber, "card_number", func(b *sscard.BasicInfo) string { return b.CardNumber }},
+	{"EF06", "08", sscard.FieldSSN, "ssn", func(b *sscard.BasicInfo) string { return b.SSN }},
+	{"EF06", "09", sscard.FieldName, "name", func(b *sscard.BasicInfo) string { return b.Name }},
+	{"EF06", "4E", sscard.FieldNameExt, "name_ext", func(b *sscard.BasicInfo) string { return b.NameExt }},
+	{"EF06", "0A", sscard.FieldSex, "sex", func(b *sscard.BasicInfo) string { return b.Sex }},
+	{"EF06", "0B", sscard.FieldEthnicity, "ethnicity", func(b *sscard.BasicInfo) string { return b.Ethnicity }},
+	{"EF06", "0C", sscard.FieldBirthplace, "", func(b *sscard.BasicInfo) string { return b.Birthplace }},
+	{"EF06", "0D", sscard.FieldBirthDate, "birth_date", func(b *sscard.BasicInfo) string { return b.BirthDate }},
 }
 
 func upper(b []byte) string { return fmt.Sprintf("%X", b) }

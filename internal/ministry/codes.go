@@ -68,6 +68,9 @@ const (
 	// Policy.
 	ErrWriteDisabled Code = -50 // writing is off in the configuration
 	ErrNotSupported  Code = -51 // not supported (old purse functions, or not available through sscd)
+	ErrNotWritable   Code = -52 // pFileAddr names a data item that iWriteCard cannot write
+	ErrWriteData     Code = -53 // pWriteData does not give one valid value per item (the field in the message)
+	ErrWriteMismatch Code = -54 // a written item reads back different (the field in the message)
 
 	ErrInternal Code = -99 // internal error (a panic was caught); the host process is unaffected
 )
@@ -112,6 +115,9 @@ var messages = map[Code]string{
 	ErrCertificate:       "malformed certificate",
 	ErrWriteDisabled:     "writing is disabled in the configuration",
 	ErrNotSupported:      "not supported",
+	ErrNotWritable:       "data item not writable",
+	ErrWriteData:         "invalid pWriteData",
+	ErrWriteMismatch:     "the card does not hold what was written",
 	ErrInternal:          "internal error",
 }
 

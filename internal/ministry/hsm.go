@@ -32,6 +32,8 @@ type pending struct {
 	req  *sscard.HSMRequest
 	addr Address
 	pin  *pinReset
+	// write is the two-step write (iWriteCard_HSM) on conn.
+	write *writeFlow
 
 	// through sscd
 	session string
@@ -46,6 +48,9 @@ func (p *pending) abort(l *Lib) {
 	default:
 		if p.req != nil {
 			p.req.Abort()
+		}
+		if p.write != nil && p.write.ws != nil {
+			p.write.ws.Abort()
 		}
 		if p.pin != nil {
 			p.pin.cancel()

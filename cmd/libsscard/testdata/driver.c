@@ -103,6 +103,7 @@ int main(void) {
 		else if (!strcmp(fn, "iWriteCard")) rc = iWriteCard(iarg(0), arg(1), arg(2), arg(3), o);
 		else if (!strcmp(fn, "iWriteCard_HSM_Step1")) rc = iWriteCard_HSM_Step1(iarg(0), arg(1), arg(2), o);
 		else if (!strcmp(fn, "iWriteCard_HSM_Step2")) rc = iWriteCard_HSM_Step2(arg(0), arg(1), o);
+		else if (!strcmp(fn, "iWriteCard_HSM_Step3")) rc = iWriteCard_HSM_Step3(arg(0), o);
 		else if (!strcmp(fn, "iVerifyPIN")) rc = iVerifyPIN(iarg(0), o);
 		else if (!strcmp(fn, "iChangePIN")) rc = iChangePIN(iarg(0), o);
 		else if (!strcmp(fn, "iReloadPIN")) rc = iReloadPIN(iarg(0), arg(1), o);

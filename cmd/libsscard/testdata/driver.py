@@ -13,7 +13,7 @@ SIGS = {
     "iReadCardBas": [I], "iReadCardBas_HSM_Step1": [I], "iReadCardBas_HSM_Step2": [S],
     "ssc_ReadCardBas_HSM": [I], "iReadCard": [I, I, S, S], "iReadCard_HSM_Step1": [I, S, S],
     "iReadCard_HSM_Step2": [S], "iWriteCard": [I, S, S, S], "iWriteCard_HSM_Step1": [I, S, S],
-    "iWriteCard_HSM_Step2": [S, S], "iVerifyPIN": [I], "iChangePIN": [I],
+    "iWriteCard_HSM_Step2": [S, S], "iWriteCard_HSM_Step3": [S], "iVerifyPIN": [I], "iChangePIN": [I],
     "iReloadPIN": [I, S], "iUnblockPIN": [I, S],
     "iReloadPIN_HSM_Step1": [I, S], "iReloadPIN_HSM_Step2": [S], "iReloadPIN_HSM_Step3": [S],
     "iUnblockPIN_HSM_Step1": [I, S], "iUnblockPIN_HSM_Step2": [S], "iUnblockPIN_HSM_Step3": [S],
