@@ -4,6 +4,7 @@ package pcsc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -120,6 +121,10 @@ func blocking(ctx context.Context, op, name string, fn func() error, abandon fun
 		return err, false
 	}
 	abandoned.Add(1)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// The caller gave up, not pcscd: no sign of a stuck backend.
+		return reader.ContextError(op, name, ctx), true
+	}
 	markStuck(op)
 	return stuckErr(op, name, ctx), true
 }
