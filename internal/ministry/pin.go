@@ -259,15 +259,9 @@ func (l *Lib) pinStep2(kind, key string) Result {
 }
 
 func (l *Lib) pinStep3(kind, key string) Result {
-	if r, ok := l.start(noIType); !ok {
+	ans, r, ok := l.writeKeyAnswer(key)
+	if !ok {
 		return r
-	}
-	if len(key) > MaxKeyIn {
-		return fail(ErrKeyFormat, "")
-	}
-	ans, err := sscard.ParseWriteKeyAnswer(key)
-	if err != nil {
-		return fail(ErrKeyFormat, "")
 	}
 	p, r, ok := l.take(kind, 3)
 	if !ok {
@@ -284,4 +278,21 @@ func (l *Lib) pinStep3(kind, key string) Result {
 		return hsmError(err)
 	}
 	return Result{Out: "OK|"}
+}
+
+// writeKeyAnswer starts a step that takes the key system's write-key answer
+// (RESULT|, the last step of the PIN reload/unblock and write flows) and
+// parses it; a malformed answer leaves the pending flow as it is.
+func (l *Lib) writeKeyAnswer(key string) (sscard.WriteKeyAnswer, Result, bool) {
+	if r, ok := l.start(noIType); !ok {
+		return sscard.WriteKeyAnswer{}, r, false
+	}
+	if len(key) > MaxKeyIn {
+		return sscard.WriteKeyAnswer{}, fail(ErrKeyFormat, ""), false
+	}
+	ans, err := sscard.ParseWriteKeyAnswer(key)
+	if err != nil {
+		return sscard.WriteKeyAnswer{}, fail(ErrKeyFormat, ""), false
+	}
+	return ans, Result{}, true
 }

@@ -249,15 +249,9 @@ func (l *Lib) WriteCardStep2(key, writeData string) Result {
 
 // WriteCardStep3 is iWriteCard_HSM_Step3 (an extension, see above).
 func (l *Lib) WriteCardStep3(key string) Result {
-	if r, ok := l.start(noIType); !ok {
+	ans, r, ok := l.writeKeyAnswer(key)
+	if !ok {
 		return r
-	}
-	if len(key) > MaxKeyIn {
-		return fail(ErrKeyFormat, "")
-	}
-	ans, err := sscard.ParseWriteKeyAnswer(key)
-	if err != nil {
-		return fail(ErrKeyFormat, "")
 	}
 	p, r, ok := l.take(flowWrite, 3)
 	if !ok {
@@ -265,7 +259,7 @@ func (l *Lib) WriteCardStep3(key string) Result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.OpTimeout)
 	defer cancel()
-	_, err = p.write.ws.Write(ctx, ans)
+	_, err := p.write.ws.Write(ctx, ans)
 	p.conn.close(true)
 	if err != nil {
 		return writeError(err)
