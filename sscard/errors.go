@@ -34,6 +34,9 @@ var (
 	ErrBusy = errors.New("sscard: an HSM request is in progress on this session")
 	// ErrHSM: the HSM failed or answered badly.
 	ErrHSM = errors.New("sscard: HSM error")
+	// ErrNoPKI: the card has no PKI application (its SELECT answered
+	// 6A82; a 2nd-gen card). It comes with apdu.ErrNotFound.
+	ErrNoPKI = errors.New("sscard: the card has no PKI application")
 )
 
 // RecordError is a record that does not have the expected tag, length or

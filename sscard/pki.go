@@ -57,6 +57,9 @@ func (s *Session) selectPKI(ctx context.Context) error {
 	if errors.Is(err, apdu.ErrNotFound) {
 		err = s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x00, P2: 0x0C, Data: fid(FIDPKIADF)})
 	}
+	if errors.Is(err, apdu.ErrNotFound) {
+		return fmt.Errorf("sscard: select PKI ADF: %w: %w", ErrNoPKI, err)
+	}
 	if err != nil {
 		return fmt.Errorf("sscard: select PKI ADF: %w", err)
 	}
@@ -68,7 +71,11 @@ func (s *Session) selectPKI(ctx context.Context) error {
 // is no longer selected.
 func (s *Session) selectPKIDDF(ctx context.Context) error {
 	s.selected, s.pkiSelected = false, false
-	if err := s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: []byte(PKIDDFName)}); err != nil {
+	err := s.doSelect(ctx, apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: []byte(PKIDDFName)})
+	if errors.Is(err, apdu.ErrNotFound) {
+		return fmt.Errorf("sscard: select PKI DDF: %w: %w", ErrNoPKI, err)
+	}
+	if err != nil {
 		return fmt.Errorf("sscard: select PKI DDF: %w", err)
 	}
 	return nil

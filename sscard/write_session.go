@@ -59,6 +59,9 @@ type WriteSession struct {
 	// only the records of only are written and compared.
 	update func(*WriteInfo) (*WriteInfo, error)
 	only   FieldSet
+	// A PIN reset (BeginResetPIN): the new PIN in BCD, sent in step 3
+	// instead of records; cleared once sent or at the end.
+	newPIN []byte
 }
 
 // BeginWrite is step 1 of a write session. It validates w (nothing is sent
@@ -212,17 +215,21 @@ func (ws *WriteSession) authorize(ctx context.Context, ans Step2Input) error {
 	if _, err := s.tx.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x82, P2: KidRead, Data: ans.Result2[:]}); err != nil {
 		return fmt.Errorf("sscard: external authenticate: %w", err)
 	}
-	before := *ws.before
-	if err := s.readFields(ctx, &before, FieldsAll, false, true); err != nil {
-		return err
+	if ws.newPIN == nil {
+		before := *ws.before
+		if err := s.readFields(ctx, &before, FieldsAll, false, true); err != nil {
+			return err
+		}
+		ws.before, ws.read = &before, true
 	}
-	ws.before, ws.read = &before, true
-	if ws.update != nil {
+	switch {
+	case ws.newPIN != nil: // a PIN reset reads and checks nothing more
+	case ws.update != nil:
 		if err := ws.prepareUpdate(); err != nil {
 			return err
 		}
-	} else {
-		w := ws.w
+	default:
+		w, before := ws.w, ws.before
 		ws.rewrite = before.SSN == w.SSN && before.CardNumber == w.CardNumber
 		if !ws.opts.Force && !ws.rewrite && (before.SSN != "" && before.SSN != w.SSN || before.CardNumber != "" && before.CardNumber != w.CardNumber) {
 			return ErrAlreadyIssued
@@ -309,6 +316,12 @@ func (ws *WriteSession) write(ctx context.Context, ans WriteKeyAnswer) (string, 
 		return StepAuth, nil, fmt.Errorf("sscard: external authenticate (kid 04): %w", err)
 	}
 	ws.j.add(JournalEntry{Step: StepAuth})
+	if ws.newPIN != nil {
+		if err := ws.resetPIN(ctx); err != nil {
+			return StepWrite, nil, err
+		}
+		return "", nil, nil
+	}
 	var written []string
 	for _, r := range ws.recs {
 		cmd := apdu.Command{CLA: 0x00, INS: 0xDC, P1: r.Number, P2: r.SFI<<3 | 0x04, Data: r.Data}
@@ -393,6 +406,8 @@ func (ws *WriteSession) end(step string, written []string, err error) error {
 		s.selected = false
 	}
 	ws.state = wsDone
+	clear(ws.newPIN)
+	ws.newPIN = nil
 	if s.pending == ws {
 		s.pending = nil
 	}

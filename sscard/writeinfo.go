@@ -118,7 +118,7 @@ func (w *WriteInfo) With(values map[string]string) (*WriteInfo, error) {
 	for name, v := range values {
 		i := slices.Index(writeInfoFields[:], name)
 		if i < 0 {
-			return nil, wiErr(name, "not a write-info field")
+			return nil, wiErr(callerName(name), "not a write-info field")
 		}
 		if strings.Contains(v, "|") {
 			return nil, wiErr(name, "contains |")
@@ -473,4 +473,31 @@ func (w *WriteInfo) matches(info *BasicInfo, only FieldSet) error {
 		}
 	}
 	return nil
+}
+
+// WriteFields is the set of the write-info fields named (JSON names, as
+// in WriteInfo.With), for BeginUpdate; an unknown name or one that is not
+// a write-info field is an error wrapping ErrWriteInfo that names it.
+func WriteFields(names []string) (FieldSet, error) {
+	var fs FieldSet
+	for _, n := range names {
+		f := fieldByName(n)
+		if f == 0 || f&^FieldsWritable != 0 {
+			return 0, wiErr(callerName(n), "not a write-info field")
+		}
+		fs |= f
+	}
+	if fs == 0 {
+		return 0, wiErr("", "no field to write")
+	}
+	return fs, nil
+}
+
+// callerName is a field name a caller gave, for an error: not echoed at
+// length or when it is not text.
+func callerName(n string) string {
+	if len(n) > 32 || !utf8.ValidString(n) {
+		return "(a long or invalid name)"
+	}
+	return n
 }

@@ -197,6 +197,61 @@ func (c *Client) IssueAbort(ctx context.Context, session string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/issue/"+url.PathEscape(session), nil, nil, &struct{}{})
 }
 
+// Update writes some fields of the issued card in readerName (a partial
+// write) with the daemon's key system, and reads them back.
+func (c *Client) Update(ctx context.Context, readerName string, req UpdateRequest, opts CardOptions) (*IssueResult, error) {
+	var res IssueResult
+	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "update"), cardQuery(opts), req, &res)
+}
+
+// UpdateStep1 starts a partial write in the ministry's multi-step form
+// (req.Fields names the fields); UpdateStep2 gives the values with the
+// read-key answer, IssueStep3 finishes it.
+func (c *Client) UpdateStep1(ctx context.Context, readerName string, req UpdateRequest, opts CardOptions) (*IssueStep1, error) {
+	var st IssueStep1
+	return &st, c.do(ctx, http.MethodPost, readerPath(readerName, "update/step1"), cardQuery(opts), req, &st)
+}
+
+// UpdateStep2 continues an update session with the read-key answer and the
+// new values, and returns the write-key request.
+func (c *Client) UpdateStep2(ctx context.Context, session, key string, values map[string]string) (*IssueStep2, error) {
+	var st IssueStep2
+	p := "/v1/issue/" + url.PathEscape(session) + "/step2"
+	return &st, c.do(ctx, http.MethodPost, p, nil, IssueKeyRequest{Key: key, Values: values}, &st)
+}
+
+// ResetPIN sets the SSSE PIN of the card in readerName to req.NewPIN and
+// resets its try counter, with the daemon's key system (update key).
+func (c *Client) ResetPIN(ctx context.Context, readerName string, req PINResetRequest, opts CardOptions) (*PINResetResult, error) {
+	var res PINResetResult
+	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "pin/reset"), cardQuery(opts), req, &res)
+}
+
+// ResetPINStep1 starts a PIN reset in the ministry's multi-step form: the
+// Step-1 string for the read key; IssueStep2 and IssueStep3 continue it
+// (the answer of step 3 names no field).
+func (c *Client) ResetPINStep1(ctx context.Context, readerName string, req PINResetRequest, opts CardOptions) (*IssueStep1, error) {
+	var st IssueStep1
+	return &st, c.do(ctx, http.MethodPost, readerPath(readerName, "pin/reset/step1"), cardQuery(opts), req, &st)
+}
+
+// PKISign has the PKI application of the card in readerName sign
+// req.Data after the PKI PIN; the PIN's last try is refused
+// (ErrPINLastTry) unless req.Force.
+func (c *Client) PKISign(ctx context.Context, readerName string, req PKISignRequest, opts CardOptions) (*PKISignature, error) {
+	var res PKISignature
+	return &res, c.do(ctx, http.MethodPost, readerPath(readerName, "pki/sign"), cardQuery(opts), req, &res)
+}
+
+// PKICertificate reads a certificate of the card's PKI application:
+// which is "sign" or "encrypt".
+func (c *Client) PKICertificate(ctx context.Context, readerName, which string, opts CardOptions) (*PKICertificate, error) {
+	var res PKICertificate
+	q := cardQuery(opts)
+	q.Set("which", which)
+	return &res, c.do(ctx, http.MethodGet, readerPath(readerName, "pki/certificate"), q, nil, &res)
+}
+
 // PersonalisePKI personalises the PKI application of the card in
 // readerName with the daemon's certificate authority (pki_ca), or with the
 // delivery the request carries: signing key, both certificates, enveloped

@@ -48,6 +48,7 @@ const (
 	CodePINPadCancelled   Code = "pinpad_cancelled"   // PIN entry cancelled on the reader's keypad (422)
 	CodePINPadTimeout     Code = "pinpad_timeout"     // PIN entry timed out on the reader's keypad (422)
 	CodePINRateLimited    Code = "pin_rate_limited"   // too many wrong PIN attempts on this card insertion; retry_after (429)
+	CodeNotGenuine        Code = "not_genuine"        // the card failed the key system's internal authentication (422)
 	CodeInternal          Code = "internal"           // 500
 )
 
@@ -94,6 +95,7 @@ var (
 	ErrPINPadCancelled   = errors.New("sscd: PIN entry cancelled on the keypad")
 	ErrPINPadTimeout     = errors.New("sscd: PIN entry timed out on the keypad")
 	ErrPINRateLimited    = errors.New("sscd: too many wrong PIN attempts on this card")
+	ErrNotGenuine        = errors.New("sscd: the card failed internal authentication")
 	ErrInternal          = errors.New("sscd: internal error")
 	ErrTooMany           = errors.New("sscd: too many connections")
 )
@@ -136,6 +138,7 @@ var sentinels = map[Code]error{
 	CodePINPadCancelled:   ErrPINPadCancelled,
 	CodePINPadTimeout:     ErrPINPadTimeout,
 	CodePINRateLimited:    ErrPINRateLimited,
+	CodeNotGenuine:        ErrNotGenuine,
 	CodeInternal:          ErrInternal,
 	CodeTooMany:           ErrTooMany,
 }
@@ -178,6 +181,7 @@ var statuses = map[Code]int{
 	CodePINPadCancelled:   422,
 	CodePINPadTimeout:     422,
 	CodePINRateLimited:    429,
+	CodeNotGenuine:        422,
 	CodeInternal:          500,
 	CodeTooMany:           429,
 }
@@ -201,6 +205,12 @@ type Error struct {
 	// before a PIN may be presented to the card again (also the
 	// Retry-After header).
 	RetryAfter int `json:"retry_after,omitempty"`
+	// Field names the write-info field (sscard's JSON name) that invalid
+	// write data or a read-back mismatch is about — never its value.
+	Field string `json:"field,omitempty"`
+	// Step is the step of a write session or issuance that failed
+	// (sscard.StepCheck, StepAuth, StepWrite, StepVerify, pki.*).
+	Step string `json:"step,omitempty"`
 	// Status is the HTTP status it came with (client side only).
 	Status int `json:"-"`
 }

@@ -37,6 +37,8 @@ var sdkErrors = map[Code][]error{
 	CodePINLastTry:        {sscard.ErrPINLastTry},
 	CodeHSMError:          {sscard.ErrHSM},
 	CodeBankAppBlocked:    {link.ErrBankBlocked},
+	CodeNoPKI:             {sscard.ErrNoPKI}, // cardlink.ErrNoPKI comes with it
+	CodeNotGenuine:        {sscard.ErrCardNotGenuine},
 	CodePINPadUnsupported: {reader.ErrNoPINPad},
 	CodeWrongCard:         {sscard.ErrWrongCard},
 	CodeAlreadyIssued:     {sscard.ErrAlreadyIssued},
@@ -57,6 +59,14 @@ var sdkErrors = map[Code][]error{
 // new(*apdu.AuthError)).
 func (e *Error) Unwrap() []error {
 	errs := slices.Clip(sdkErrors[e.Code]) // append must not write into the table
+	// The field of invalid write data and of a read-back mismatch, as the
+	// SDK's own typed errors (errors.As), without the values.
+	switch {
+	case e.Field != "" && e.Code == CodeBadRequest:
+		errs = append(errs, &sscard.WriteInfoError{Field: e.Field, Reason: "invalid"})
+	case e.Field != "" && e.Code == CodeIssueFailed && e.Step == sscard.StepVerify:
+		errs = append(errs, &sscard.WriteMismatchError{Field: e.Field})
+	}
 	if len(e.SW) == 4 {
 		if sw, err := strconv.ParseUint(e.SW, 16, 16); err == nil {
 			if serr := apdu.StatusWord(sw).Err(); serr != nil {

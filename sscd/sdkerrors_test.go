@@ -20,7 +20,6 @@ var daemonOnly = map[Code]string{
 	CodeCardError:        "generic: the card refused; the SDK error comes from sw",
 	CodeSessionNotFound:  "the daemon's HSM and write sessions",
 	CodeBankAppMissing:   "cardlink.ErrNoBankApp: sscd does not import link/cardlink",
-	CodeNoPKI:            "cardlink.ErrNoPKI: sscd does not import link/cardlink",
 	CodeDisabled:         "the daemon's configuration",
 	CodeOriginNotAllowed: "the browser bridge",
 	CodeBadHost:          "the browser bridge",

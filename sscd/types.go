@@ -298,6 +298,10 @@ type IssueStep1 struct {
 // RESULT|).
 type IssueKeyRequest struct {
 	Key string `json:"key"`
+	// Values, in step 2 of an update session only (and required there),
+	// are the new values of the fields named in step 1 (write-info JSON
+	// names, the strings of the write info).
+	Values map[string]string `json:"values,omitempty"`
 }
 
 // IssueStep2 is the answer of POST /v1/issue/{session}/step2: the write-key
@@ -339,3 +343,70 @@ type PKIPersonaliseRequest struct {
 
 // PKIPersonaliseResult is the answer of a successful personalisation.
 type PKIPersonaliseResult = sscard.PersonaliseReport
+
+// UpdateRequest is the body of POST /v1/readers/{reader}/update (Values:
+// the fields to write and their new values, write-info JSON names and
+// strings) and of /update/step1 (Fields: the names only; the values come
+// with step 2, IssueKeyRequest.Values): a partial write of an issued card
+// (sscard.BeginUpdate), the other fields as the card holds them.
+type UpdateRequest struct {
+	// CardID, when set, must be the card's identification code
+	// (wrong_card otherwise).
+	CardID HexBytes          `json:"card_id,omitempty"`
+	Values map[string]string `json:"values,omitempty"`
+	Fields []string          `json:"fields,omitempty"`
+}
+
+// MaxUpdateFields bounds UpdateRequest.Values and Fields (the write info
+// has 11 fields).
+const MaxUpdateFields = 11
+
+// PINResetRequest is the body of POST /v1/readers/{reader}/pin/reset and
+// /pin/reset/step1: the SSSE PIN is set to NewPIN and its try counter
+// reset, after authentication with the key system's update key (the
+// ministry's iReloadPIN/iUnblockPIN). No PIN try is spent.
+type PINResetRequest struct {
+	// CardID, when set, must be the card's identification code.
+	CardID HexBytes `json:"card_id,omitempty"`
+	// NewPIN is 6 digits; it travels only over the local socket and is
+	// never logged.
+	NewPIN string `json:"new_pin"`
+}
+
+// PINResetResult is the answer of a successful PIN reset.
+type PINResetResult struct {
+	Reset bool `json:"reset"`
+}
+
+// PKISignRequest is the body of POST /v1/readers/{reader}/pki/sign: the
+// card's PKI application signs Data (SM2 over SM3(Z || Data) with the
+// default signer id) after the PKI PIN.
+type PKISignRequest struct {
+	// PIN is the user PIN of the PKI application; never logged.
+	PIN string `json:"pin"`
+	// Data is the message (base64 in JSON), at most MaxSignData bytes.
+	Data []byte `json:"data"`
+	// Force allows the last try of the PKI PIN (pin_last_try otherwise).
+	Force bool `json:"force,omitempty"`
+}
+
+// MaxSignData bounds PKISignRequest.Data (the card signs the SM3 digest,
+// computed on the host: the size costs the card nothing).
+const MaxSignData = 64 << 10
+
+// PKISignature is the answer of POST /v1/readers/{reader}/pki/sign.
+type PKISignature struct {
+	// Signature is r || s, 64 bytes (hex in JSON).
+	Signature HexBytes `json:"signature"`
+	// Certificate is the card's signing certificate, DER (base64 in JSON).
+	Certificate []byte `json:"certificate"`
+}
+
+// PKICertificate is the answer of GET
+// /v1/readers/{reader}/pki/certificate?which=sign|encrypt: a certificate
+// of the card's PKI application, DER (base64 in JSON), as the card holds
+// it (the chain is the caller's to check against its roots).
+type PKICertificate struct {
+	Which       string `json:"which"`
+	Certificate []byte `json:"certificate"`
+}

@@ -309,7 +309,7 @@ func TestDirect(t *testing.T) {
 			for _, kind := range []string{"c", "python"} {
 				t.Run(kind, func(t *testing.T) {
 					d := startDriver(t, kind, baseEnv(t, env))
-					everyFunction(t, d, cards, true)
+					everyFunction(t, d, cards)
 					badInput(t, d, cards)
 					hostile.Record(t, "C library", "bad input from the host program (NULL pointers, unknown iType, garbage, overlong and wrong keys, steps out of order): a code, no write past the buffer, no crash", map[string]int{"calls": badInputCalls})
 				})
@@ -318,9 +318,9 @@ func TestDirect(t *testing.T) {
 	}
 }
 
-// everyFunction is the scenario shared by direct and sscd runs; direct
-// says whether the PKI and PIN reset functions are available.
-func everyFunction(t *testing.T, d *driver, cards map[int]card, direct bool) {
+// everyFunction calls every function on the cards of iType 1 and 2, the
+// same answers directly and through sscd.
+func everyFunction(t *testing.T, d *driver, cards map[int]card) {
 	for _, it := range []int{1, 2} {
 		c := cards[it]
 		its := strconv.Itoa(it)
@@ -352,13 +352,10 @@ func everyFunction(t *testing.T, d *driver, cards map[int]card, direct bool) {
 		d.want(-50, "-", "iWriteCard", its, "<EMPTY>", "SSSE|EF05|07|", "X")
 		d.want(-50, "-", "iWriteCard_HSM_Step1", its, "<EMPTY>", "SSSE|EF05|07|")
 
-		if !direct {
-			d.want(-51, "-", "PKI_SignData", "123456", "hello", its)
-			d.want(-51, "-", "iReloadPIN", its, "<EMPTY>")
-			d.want(-51, "-", "iUnblockPIN_HSM_Step1", its, "<EMPTY>")
-			continue
-		}
-		if c.gen == 3 {
+		if c.gen == 2 {
+			d.want(-40, "-", "PKI_SignData", "123456", "hello", its) // no PKI application
+			d.want(-40, "-", "PKI_VerifySign", "<EMPTY>", "<EMPTY>", "hello", strings.Repeat("0", 128), its)
+		} else {
 			out := d.want(0, "-", "PKI_SignData", "123456", "hello 社保", its)
 			sig, cert, _ := strings.Cut(strings.TrimSuffix(out, "|"), "|")
 			d.want(0, "OK|", "PKI_VerifySign", "<EMPTY>", "<EMPTY>", "hello 社保", sig, its)
@@ -369,6 +366,7 @@ func everyFunction(t *testing.T, d *driver, cards map[int]card, direct bool) {
 		}
 		d.want(0, "OK|", "iReloadPIN", its, cardID)
 		d.want(0, "OK|", "iUnblockPIN", its, "<EMPTY>")
+		d.want(-18, "-", "iReloadPIN", its, strings.Repeat("0", 32))
 		for _, f := range []string{"iReloadPIN_HSM", "iUnblockPIN_HSM"} {
 			line := d.want(0, "-", f+"_Step1", its, "<EMPTY>")
 			line = d.want(0, "-", f+"_Step2", answerStep1(t, line))
@@ -535,11 +533,28 @@ func TestDaemon(t *testing.T) {
 	built(t)
 	insertCards(t, env, slot{"gen2", sim.Contact}, slot{"gen3", sim.Contactless})
 	cards := map[int]card{1: expect(t, env.ReaderName(0)), 2: expect(t, env.ReaderName(1))}
+	socket := startSSCD(t)
+	for _, kind := range []string{"c", "python"} {
+		t.Run(kind, func(t *testing.T) {
+			e := append(baseEnv(t, env), "SSC_SOCKET="+socket)
+			d := startDriver(t, kind, e)
+			everyFunction(t, d, cards)
+			if kind == "c" {
+				parallel(t, d, map[string]string{"T1": cards[1].free, "T2": cards[2].free})
+			}
+		})
+	}
+}
+
+// startSSCD serves a daemon (with the SIM key system) over the test's
+// pcscd on a socket of its own until the test ends, and returns the socket.
+func startSSCD(t *testing.T) string {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "libsscard-sscd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	socket := filepath.Join(dir, "sscd.sock")
 	dm, err := daemon.New(daemon.Config{Socket: socket, HSM: "sim", Logger: slog.New(slog.DiscardHandler)}, reader.Open(pcsc.New()))
 	if err != nil {
@@ -551,26 +566,13 @@ func TestDaemon(t *testing.T) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- dm.Serve(l) }()
-	defer func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		dm.Shutdown(ctx)
 		<-served
-	}()
-	for _, kind := range []string{"c", "python"} {
-		t.Run(kind, func(t *testing.T) {
-			e := append(baseEnv(t, env), "SSC_SOCKET="+socket)
-			d := startDriver(t, kind, e)
-			everyFunction(t, d, cards, false)
-			// sscd has no partial write: -51 once writing is allowed.
-			w := startDriver(t, kind, append(e, "SSC_ALLOW_WRITE=1"))
-			w.want(-51, "-", "iWriteCard", "2", "<EMPTY>", "SSSE|EF06|09|", "李四|")
-			w.want(-51, "-", "iWriteCard_HSM_Step1", "2", "<EMPTY>", "SSSE|EF06|09|")
-			if kind == "c" {
-				parallel(t, d, map[string]string{"T1": cards[1].free, "T2": cards[2].free})
-			}
-		})
-	}
+	})
+	return socket
 }
 
 // TestPINPad: iVerifyPIN and iChangePIN on a reader with a keypad (an
@@ -665,20 +667,29 @@ func readBack(t *testing.T, name string) *sscard.BasicInfo {
 func TestWrite(t *testing.T) {
 	env := pcsctest.Shared(t)
 	built(t)
-	for _, kind := range []string{"c", "python"} {
-		t.Run(kind, func(t *testing.T) {
+	socket := startSSCD(t)
+	for _, run := range []struct{ kind, via string }{{"c", "direct"}, {"python", "direct"}, {"c", "sscd"}, {"python", "sscd"}} {
+		t.Run(run.kind+"-"+run.via, func(t *testing.T) {
+			kind := run.kind
 			insertCards(t, env, slot{"gen3", sim.Contact}, slot{"gen3", sim.Contactless})
 			name := env.ReaderName(0)
 			before := readBack(t, name)
 			cardID := fmt.Sprintf("%X", []byte(before.CardID))
+			envFor := func(t *testing.T, env *pcsctest.Env, extra ...string) []string {
+				e := baseEnv(t, env, extra...)
+				if run.via == "sscd" {
+					e = append(e, "SSC_SOCKET="+socket)
+				}
+				return e
+			}
 
 			// Writing off: -50 whatever the data.
-			off := startDriver(t, kind, baseEnv(t, env))
+			off := startDriver(t, kind, envFor(t, env))
 			off.want(-50, "-", "iWriteCard", "1", "<EMPTY>", "SSSE|EF05|06|", "20391231|")
 			off.want(-50, "-", "iWriteCard_HSM_Step1", "1", "<EMPTY>", "SSSE|EF05|06|")
 			off.want(-50, "-", "iWriteCard_HSM_Step2", strings.Repeat("0", 32)+"|"+strings.Repeat("0", 32)+"|", "x|")
 
-			d := startDriver(t, kind, baseEnv(t, env, "SSC_ALLOW_WRITE=1"))
+			d := startDriver(t, kind, envFor(t, env, "SSC_ALLOW_WRITE=1"))
 			// One call: the expiry date, then the name (GBK on the card).
 			d.want(0, "OK|", "iWriteCard", "1", cardID, "SSSE|EF05|06|", "20391231|")
 			d.want(0, "20391231|", "iReadCard", "1", "0", "<EMPTY>", "SSSE|EF05|06|")

@@ -83,7 +83,7 @@ extern "C" {
 #define SSC_E_SIGNATURE_INVALID    -41
 #define SSC_E_CERTIFICATE          -42  /* pCert is not base64 SM2 DER */
 #define SSC_E_WRITE_DISABLED       -50  /* writing is off (allow_write) */
-#define SSC_E_NOT_SUPPORTED        -51  /* purse functions; PKI/PIN reset/iWriteCard through sscd */
+#define SSC_E_NOT_SUPPORTED        -51  /* the old purse functions (iDoDebit, iReadDebitRecord) */
 #define SSC_E_NOT_WRITABLE         -52  /* pFileAddr names an item iWriteCard cannot write */
 #define SSC_E_WRITE_DATA           -53  /* pWriteData: wrong count or an invalid value (field named) */
 #define SSC_E_WRITE_MISMATCH       -54  /* a written item reads back different (field named) */
@@ -134,9 +134,10 @@ long iReadCard_HSM_Step2(char* pKey, char* pOutInfo);
  * address's order, each + '|' (e.g. "20351231|" for SSSE|EF05|06|), checked
  * like issuance data together with the card's other fields
  * (SSC_E_WRITE_DATA names the field). Every written item is read back and
- * compared (SSC_E_WRITE_MISMATCH). pOutInfo = "OK|". Through sscd:
- * SSC_E_NOT_SUPPORTED (no partial write there; SSC_DIRECT=1).
- * iWriteCard: both key-system round trips with the configured SSC_HSM. */
+ * compared (SSC_E_WRITE_MISMATCH). pOutInfo = "OK|". Through sscd the
+ * daemon writes (its update endpoints; allow_write still applies here).
+ * iWriteCard: both key-system round trips with the configured SSC_HSM (or
+ * the daemon's). */
 long iWriteCard(int iType, char* pCardInfo, char* pFileAddr, char* pWriteData, char* pOutInfo);
 /* The HSM steps (SIM choice, docs/c-api.md): the read key and the write key
  * are two round trips, so a third step (an extension) follows.

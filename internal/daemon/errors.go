@@ -59,7 +59,7 @@ func apiError(err error) *sscd.Error {
 		code = sscd.CodeBankAppMissing
 	case errors.Is(err, link.ErrBankBlocked):
 		code = sscd.CodeBankAppBlocked
-	case errors.Is(err, cardlink.ErrNoPKI):
+	case errors.Is(err, cardlink.ErrNoPKI), errors.Is(err, sscard.ErrNoPKI):
 		code = sscd.CodeNoPKI
 	case errors.Is(err, reader.ErrCardRemoved), errors.Is(err, reader.ErrNoCard):
 		code = sscd.CodeCardRemoved
@@ -102,14 +102,24 @@ func apiError(err error) *sscd.Error {
 		code = sscd.CodePINPadCancelled
 	case errors.Is(err, reader.ErrPINPadTimeout):
 		code = sscd.CodePINPadTimeout
-	case errors.Is(err, sscard.ErrCardNotGenuine), errors.Is(err, sscard.ErrApplicationBlocked),
+	case errors.Is(err, sscard.ErrCardNotGenuine) && !errors.Is(err, reader.ErrCardRemoved):
+		code = sscd.CodeNotGenuine
+	case errors.Is(err, sscard.ErrApplicationBlocked),
 		errors.Is(err, sscard.ErrMalformedRecord), errors.Is(err, apdu.ErrMalformedResponse),
 		errors.Is(err, apdu.ErrMalformedTLV):
 		code = sscd.CodeCardError
 	case errors.As(err, new(*apdu.StatusError)):
 		code = sscd.CodeCardError
 	}
-	out := &sscd.Error{Code: code, Message: err.Error()}
+	out := &sscd.Error{Code: code, Message: err.Error(), Step: issueStep}
+	var wie *sscard.WriteInfoError
+	var wme *sscard.WriteMismatchError
+	switch {
+	case errors.As(err, &wie):
+		out.Field = wie.Field
+	case errors.As(err, &wme):
+		out.Field = wme.Field
+	}
 	if sw, ok := apdu.StatusOf(err); ok {
 		out.SW = fmt.Sprintf("%04X", uint16(sw))
 	}

@@ -46,6 +46,12 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/issue/{session}/step3", d.observe("issue.step3", true, d.handleIssueStep3))
 	mux.HandleFunc("DELETE /v1/issue/{session}", d.observe("issue.abort", true, d.handleIssueAbort))
 	mux.HandleFunc("POST /v1/readers/{reader}/pki/personalise", d.observe("pki.personalise", true, d.handlePKIPersonalise))
+	mux.HandleFunc("POST /v1/readers/{reader}/pki/sign", d.observe("pki.sign", true, d.handlePKISign))
+	mux.HandleFunc("GET /v1/readers/{reader}/pki/certificate", d.observe("pki.certificate", true, d.handlePKICertificate))
+	mux.HandleFunc("POST /v1/readers/{reader}/pin/reset", d.observe("pin.reset", true, d.handlePINReset))
+	mux.HandleFunc("POST /v1/readers/{reader}/pin/reset/step1", d.observe("pin.reset.step1", true, d.handlePINResetStep1))
+	mux.HandleFunc("POST /v1/readers/{reader}/update", d.observe("update", true, d.handleUpdate))
+	mux.HandleFunc("POST /v1/readers/{reader}/update/step1", d.observe("update.step1", true, d.handleUpdateStep1))
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	return d.guard(d.recoverer(errorPages(mux)))
 }

@@ -25,7 +25,21 @@ type issueSession struct {
 	// a browser-bridge request, "" for the socket. Only the same caller
 	// continues or aborts it (takeIssue, handleIssueAbort).
 	origin string
+	// kind is what step 3 does: an issuance, a partial write (the values
+	// come with step 2, for the fields of step 1) or a PIN reset.
+	kind   sessionKind
+	fields sscard.FieldSet
+	values map[string]string
 }
+
+// sessionKind is the kind of a write session.
+type sessionKind int
+
+const (
+	kindIssue sessionKind = iota
+	kindUpdate
+	kindPINReset
+)
 
 // abort ends the write session (journaled as aborted) and the operation:
 // the card is reset and the reader handed on.
@@ -151,9 +165,19 @@ func (d *Daemon) takeIssue(w http.ResponseWriter, r *http.Request) *issueSession
 // readKey parses the key of a step body; a malformed body or key leaves
 // the session as it was.
 func readKey[T any](w http.ResponseWriter, r *http.Request, parse func(string) (T, error)) (T, bool) {
-	var zero T
 	var body sscd.IssueKeyRequest
-	if err := readJSON(w, r, &body); err != nil {
+	k, ok := readKeyBody(w, r, &body, parse)
+	if ok && body.Values != nil {
+		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "values belong to step 2 of an update session"))
+		return k, false
+	}
+	return k, ok
+}
+
+// readKeyBody is readKey keeping the body.
+func readKeyBody[T any](w http.ResponseWriter, r *http.Request, body *sscd.IssueKeyRequest, parse func(string) (T, error)) (T, bool) {
+	var zero T
+	if err := readJSON(w, r, body); err != nil {
 		writeError(w, err)
 		return zero, false
 	}
@@ -170,14 +194,28 @@ func readKey[T any](w http.ResponseWriter, r *http.Request, parse func(string) (
 // write-key request returned. The session then waits for step 3 (a new
 // expiry period).
 func (d *Daemon) handleIssueStep2(w http.ResponseWriter, r *http.Request) {
-	ans, ok := readKey(w, r, sscard.ParseStep2Input)
+	var body sscd.IssueKeyRequest
+	ans, ok := readKeyBody(w, r, &body, sscard.ParseStep2Input)
 	if !ok {
+		return
+	}
+	if len(body.Values) > sscd.MaxUpdateFields {
+		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "values: at most %d fields", sscd.MaxUpdateFields))
 		return
 	}
 	s := d.takeIssue(w, r)
 	if s == nil {
 		return
 	}
+	// The values belong to update sessions, and name exactly the fields of
+	// step 1; a mismatch leaves the session as it was (the caller may
+	// correct it).
+	if err := s.checkValues(body.Values); err != nil {
+		d.issueSess.put(r.PathValue("session"), s, time.Duration(d.conf().cfg.HSMSessionTimeout))
+		writeError(w, err)
+		return
+	}
+	s.values = body.Values
 	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
 	defer cancel()
 	req, err := s.ws.Authorize(ctx, ans)
@@ -188,11 +226,36 @@ func (d *Daemon) handleIssueStep2(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set := d.conf()
-	before := s.ws.Before()
 	id := r.PathValue("session")
 	d.issueSess.put(id, s, time.Duration(set.cfg.HSMSessionTimeout))
-	writeJSON(w, sscd.IssueStep2{Session: id, Request: req.String(), Card: sscard.FormatReadCardBas(before, set.term),
-		IssuedBefore: before.SSN != "" || before.CardNumber != ""})
+	st := sscd.IssueStep2{Session: id, Request: req.String()}
+	if before := s.ws.Before(); before != nil { // a PIN reset reads nothing
+		st.Card = sscard.FormatReadCardBas(before, set.term)
+		st.IssuedBefore = before.SSN != "" || before.CardNumber != ""
+	}
+	writeJSON(w, st)
+}
+
+// checkValues checks the values of a step 2 against the session.
+func (s *issueSession) checkValues(values map[string]string) error {
+	if s.kind != kindUpdate {
+		if values != nil {
+			return sscd.Errorf(sscd.CodeBadRequest, "values belong to step 2 of an update session")
+		}
+		return nil
+	}
+	names := make([]string, 0, len(values))
+	for n := range values {
+		names = append(names, n)
+	}
+	fs, err := sscard.WriteFields(names)
+	if err != nil {
+		return err
+	}
+	if fs != s.fields {
+		return sscd.Errorf(sscd.CodeBadRequest, "values: give exactly the fields of step 1")
+	}
+	return nil
 }
 
 // handleIssueStep3 finishes with the write-key answer: the card is

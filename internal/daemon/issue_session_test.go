@@ -164,7 +164,7 @@ func TestIssueSessionRefusals(t *testing.T) {
 		{name: "bad write info", req: sscd.IssueRequest{WriteInfo: strings.Replace(testWriteInfo, "0035", "0036", 1)}, step1: sscd.CodeBadRequest},
 		{name: "both forms", req: sscd.IssueRequest{WriteInfo: testWriteInfo, Data: wi}, step1: sscd.CodeBadRequest},
 		{name: "read answer of another request", step2: func(string) string { return zero2 }, code2: sscd.CodeHSMAnswer},
-		{name: "card not genuine", step2: flip2, code2: sscd.CodeCardError},
+		{name: "card not genuine", step2: flip2, code2: sscd.CodeNotGenuine},
 		{name: "wrong write cryptogram", step3: func(a *sscard.WriteKeyAnswer) { a.Result[0] ^= 1 }, code3: sscd.CodeHSMError},
 		{name: "write answer of another request", step3: func(a *sscard.WriteKeyAnswer) { a.Result[15] ^= 1 }, code3: sscd.CodeHSMAnswer},
 	}

@@ -95,3 +95,80 @@ func (d *Daemon) handlePKIPersonalise(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, rep)
 }
+
+// handlePKISign has the card's PKI application sign the request's data
+// (libsscard's PKI_SignData through the daemon): the PKI PIN under the
+// guard (never the last try without force) and the rate limit, then the
+// signature and the signing certificate. Socket only: the bridge offers
+// no signing of arbitrary data.
+func (d *Daemon) handlePKISign(w http.ResponseWriter, r *http.Request) {
+	var req sscd.PKISignRequest
+	// The data in base64, a third more than MaxSignData, and the rest.
+	if err := readJSONLimit(w, r, &req, sscd.MaxSignData*4/3+1<<10); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := sscard.CheckPIN(req.PIN); err != nil {
+		writeError(w, err)
+		return
+	}
+	if len(req.Data) > sscd.MaxSignData {
+		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "data: at most %d bytes", sscd.MaxSignData))
+		return
+	}
+	var res sscd.PKISignature
+	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
+		op.raised = true // a verified PKI PIN must not outlive the request
+		p := op.sess.PKI()
+		if err := d.presentPIN(op, func() error {
+			return p.VerifyPIN(ctx, req.PIN, sscard.PINOptions{Force: req.Force})
+		}); err != nil {
+			return err
+		}
+		sig, err := p.Sign(ctx, req.Data)
+		if err != nil {
+			return err
+		}
+		crt, err := p.Certificate(ctx, sscard.FIDSignCert)
+		if err != nil {
+			return err
+		}
+		res = sscd.PKISignature{Signature: sig, Certificate: crt.Raw}
+		return nil
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+// handlePKICertificate reads a certificate of the card's PKI application
+// (?which=sign or encrypt); no PIN.
+func (d *Daemon) handlePKICertificate(w http.ResponseWriter, r *http.Request) {
+	which := r.URL.Query().Get("which")
+	var fid uint16
+	switch which {
+	case "sign":
+		fid = sscard.FIDSignCert
+	case "encrypt":
+		fid = sscard.FIDEncryptionCert
+	default:
+		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "which: sign or encrypt"))
+		return
+	}
+	var der []byte
+	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
+		crt, err := op.sess.PKI().Certificate(ctx, fid)
+		if err != nil {
+			return err
+		}
+		der = crt.Raw
+		return nil
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, sscd.PKICertificate{Which: which, Certificate: der})
+}

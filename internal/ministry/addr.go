@@ -137,3 +137,13 @@ func lookupItem(file, tag string) *item {
 	}
 	return nil
 }
+
+// writeNames are the write-info names of the address's items, for the
+// daemon's update session.
+func (a Address) writeNames() []string {
+	names := make([]string, 0, len(a.items))
+	for _, it := range a.items {
+		names = append(names, it.wname)
+	}
+	return names
+}

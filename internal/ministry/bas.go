@@ -136,9 +136,6 @@ func (l *Lib) hsmStep1(kind string, iType int, cardID []byte, addr Address) Resu
 		return errorResult(err)
 	}
 	opts := sscard.ReadOptions{Fields: addr.Fields()}
-	if kind == flowReload || kind == flowUnblock {
-		opts.Fields = sscard.FieldCardID // authenticate the card; read nothing protected
-	}
 	req, err := c.sess.BeginHSM(ctx, opts)
 	if err != nil {
 		c.close(false)

@@ -67,7 +67,7 @@ const (
 
 	// Policy.
 	ErrWriteDisabled Code = -50 // writing is off in the configuration
-	ErrNotSupported  Code = -51 // not supported (old purse functions, or not available through sscd)
+	ErrNotSupported  Code = -51 // not supported (the old purse functions)
 	ErrNotWritable   Code = -52 // pFileAddr names a data item that iWriteCard cannot write
 	ErrWriteData     Code = -53 // pWriteData does not give one valid value per item (the field in the message)
 	ErrWriteMismatch Code = -54 // a written item reads back different (the field in the message)
@@ -179,8 +179,10 @@ func codeOf(err error) Code {
 	switch {
 	case errors.Is(err, errArg):
 		return ErrArgFormat
-	case errors.Is(err, errWrongCard):
+	case errors.Is(err, errWrongCard), errors.Is(err, sscard.ErrWrongCard):
 		return ErrWrongCard
+	case errors.Is(err, sscard.ErrNoPKI):
+		return ErrNoPKI
 	case errors.Is(err, ErrAddressSyntax):
 		return ErrAddress
 	case errors.Is(err, sscard.ErrPINLastTry):

@@ -2,9 +2,11 @@ package ministry
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
 )
 
 // The HSM steps belong to the process: one flow at a time, whichever
@@ -19,6 +21,7 @@ const (
 	flowCard    = "iReadCard_HSM"
 	flowReload  = "iReloadPIN_HSM"
 	flowUnblock = "iUnblockPIN_HSM"
+	flowWrite   = "iWriteCard_HSM"
 )
 
 // pending is the flow waiting for its next step.
@@ -31,19 +34,24 @@ type pending struct {
 	conn *conn
 	req  *sscard.HSMRequest
 	addr Address
-	pin  *pinReset
-	// write is the two-step write (iWriteCard_HSM) on conn.
+	// write is the write session (iWriteCard_HSM, iReloadPIN_HSM,
+	// iUnblockPIN_HSM) on conn.
 	write *writeFlow
 
-	// through sscd
-	session string
+	// through sscd: the daemon's HSM session, or its write session
+	session      string
+	writeSession bool
 }
 
 func (p *pending) abort(l *Lib) {
 	switch {
 	case p.session != "":
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = l.daemon.HSMAbort(ctx, p.session)
+		if p.writeSession {
+			_ = l.daemon.IssueAbort(ctx, p.session)
+		} else {
+			_ = l.daemon.HSMAbort(ctx, p.session)
+		}
 		cancel()
 	default:
 		if p.req != nil {
@@ -51,10 +59,6 @@ func (p *pending) abort(l *Lib) {
 		}
 		if p.write != nil && p.write.ws != nil {
 			p.write.ws.Abort()
-		}
-		if p.pin != nil {
-			p.pin.cancel()
-			<-p.pin.done
 		}
 		if p.conn != nil {
 			p.conn.close(true)
@@ -113,6 +117,12 @@ func (l *Lib) take(kind string, step int) (*pending, Result, bool) {
 // key system's cryptogram, not a PIN.
 func hsmError(err error) Result {
 	if c := codeOf(err); c == ErrWrongPIN {
+		return fail(ErrExternalAuth, "")
+	}
+	// Through sscd: the card's refusal of the write key's cryptogram comes
+	// as hsm_error of the step "auth" with the card's status word.
+	var de *sscd.Error
+	if errors.As(err, &de) && de.Code == sscd.CodeHSMError && de.Step == sscard.StepAuth && de.SW != "" {
 		return fail(ErrExternalAuth, "")
 	}
 	return errorResult(err)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"strings"
 
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
 )
 
 // PKI strings. SIM choice (ssc-facts §8 item 7: what PKI_SignData signs is
@@ -22,7 +24,10 @@ import (
 // the same forms (pCert empty: the certificate of the card in the reader)
 // and answers "OK|" when the signature verifies, ErrSignatureInvalid
 // otherwise. It checks the signature with the certificate's key; the
-// certificate chain is the caller's to check against its roots.
+// certificate chain is the caller's to check against its roots. Through
+// sscd the card signs and its certificate is read by the daemon
+// (/v1/readers/{reader}/pki/sign, /pki/certificate), under its PIN guard
+// and rate limit.
 
 // SignData is PKI_SignData.
 func (l *Lib) SignData(userPIN, inData string, iType int) Result {
@@ -35,11 +40,9 @@ func (l *Lib) SignData(userPIN, inData string, iType int) Result {
 	if len(inData) > MaxDataIn {
 		return fail(ErrArgFormat, "pInData")
 	}
-	if l.daemon != nil {
-		return fail(ErrNotSupported, "not available through sscd (set SSC_DIRECT=1)")
-	}
 	var sig, cert []byte
-	err := l.withCard(iType, l.cfg.OpTimeout, true, func(ctx context.Context, c *conn) error {
+	err := l.do(iType, func(ctx context.Context, c *conn) error {
+		c.reset = true // a verified PKI PIN must not outlive the call
 		p := c.sess.PKI()
 		if err := p.VerifyPIN(ctx, userPIN, sscard.PINOptions{}); err != nil {
 			return err
@@ -53,6 +56,13 @@ func (l *Lib) SignData(userPIN, inData string, iType int) Result {
 			return err
 		}
 		cert = crt.Raw
+		return nil
+	}, func(ctx context.Context, name string) error {
+		res, err := l.daemon.PKISign(ctx, name, sscd.PKISignRequest{PIN: userPIN, Data: []byte(inData)}, sscd.CardOptions{})
+		if err != nil {
+			return err
+		}
+		sig, cert = res.Signature, res.Certificate
 		return nil
 	})
 	if err != nil {
@@ -88,15 +98,19 @@ func (l *Lib) VerifySign(userPIN, certB64, clearText, sigHex string, iType int) 
 			return fail(ErrCertificate, "")
 		}
 	} else {
-		if l.daemon != nil {
-			return fail(ErrNotSupported, "reading the card's certificate is not available through sscd; pass pCert")
-		}
-		err := l.withCard(iType, l.cfg.OpTimeout, false, func(ctx context.Context, c *conn) error {
+		err := l.do(iType, func(ctx context.Context, c *conn) error {
 			crt, err := c.sess.PKI().Certificate(ctx, sscard.FIDSignCert)
 			if err != nil {
 				return err
 			}
 			der = crt.Raw
+			return nil
+		}, func(ctx context.Context, name string) error {
+			res, err := l.daemon.PKICertificate(ctx, name, "sign", sscd.CardOptions{})
+			if err != nil {
+				return err
+			}
+			der = res.Certificate
 			return nil
 		})
 		if err != nil {
@@ -121,12 +135,11 @@ func (l *Lib) VerifySign(userPIN, certB64, clearText, sigHex string, iType int) 
 	return Result{Out: "OK|"}
 }
 
-// pkiError maps PKI failures; a card without the PKI application answers
-// its SELECT with 6A82.
+// pkiError maps PKI failures: a card without the PKI application
+// (sscard.ErrNoPKI, also through sscd) is ErrNoPKI.
 func pkiError(err error) Result {
-	r := errorResult(err)
-	if r.Code == ErrCardError && strings.Contains(err.Error(), "select PKI") {
+	if errors.Is(err, sscard.ErrNoPKI) {
 		return fail(ErrNoPKI, "")
 	}
-	return r
+	return errorResult(err)
 }

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -25,8 +26,9 @@ import (
 // for the write key, EXTERNAL AUTHENTICATE kid 04, UPDATE RECORD of the
 // addressed items only, and every written item read back and compared
 // (ErrWriteMismatch names the field). Writing is off unless allow_write
-// is set. Not available through sscd, whose API has no partial write
-// (ErrNotSupported: set SSC_DIRECT=1).
+// is set. Through sscd it is the daemon's update (POST
+// /v1/readers/{reader}/update, or its write session for the HSM steps),
+// with the daemon's key system.
 //
 // The HSM steps. SIM choice (the ministry's step strings are not public):
 // the card consumes its challenge at every EXTERNAL AUTHENTICATE, so the
@@ -46,9 +48,6 @@ import (
 //
 // A malformed pWriteData in step 2 leaves the flow pending (the caller
 // may correct it); a refusal of the card ends it, nothing written.
-
-// flowWrite is the kind of the iWriteCard HSM flow.
-const flowWrite = "iWriteCard_HSM"
 
 // writeFlow is a two-step write on the held card.
 type writeFlow struct {
@@ -82,9 +81,6 @@ func (l *Lib) writeArgs(cardInfo, fileAddr, writeData string) ([]byte, Address, 
 		if it.wname == "" {
 			return nil, Address{}, fail(ErrNotWritable, it.file+"|"+it.tag), false
 		}
-	}
-	if l.daemon != nil {
-		return nil, Address{}, fail(ErrNotSupported, "no partial write through sscd (set SSC_DIRECT=1)"), false
 	}
 	return cardID, addr, Result{}, true
 }
@@ -133,7 +129,7 @@ func writeError(err error) Result {
 }
 
 // WriteCard is iWriteCard: the whole write with the configured key system
-// (both keys) in one call.
+// (both keys) in one call, or the daemon's.
 func (l *Lib) WriteCard(iType int, cardInfo, fileAddr, writeData string) Result {
 	if r, ok := l.start(iType); !ok {
 		return r
@@ -147,15 +143,16 @@ func (l *Lib) WriteCard(iType int, cardInfo, fileAddr, writeData string) Result 
 		return r
 	}
 	wk, ok := l.hsm.(sscard.WriteKeyHSM)
-	if l.hsm == nil || !ok {
+	if l.daemon == nil && (l.hsm == nil || !ok) {
 		return fail(ErrHSM, "no key system with the update key configured (SSC_HSM)")
 	}
 	wf := &writeFlow{values: values}
-	err := l.withCard(iType, l.cfg.OpTimeout, true, func(ctx context.Context, c *conn) error {
-		if err := checkCard(ctx, c.sess, cardID); err != nil {
-			return err
-		}
+	err := l.do(iType, func(ctx context.Context, c *conn) error {
+		c.reset = true
 		_, err := sscard.Update(ctx, c.sess, cardID, addr.Fields(), wf.update, sscard.IssueOptions{HSM: l.hsm, WriteKey: wk})
+		return err
+	}, func(ctx context.Context, name string) error {
+		_, err := l.daemon.Update(ctx, name, sscd.UpdateRequest{CardID: cardID, Values: values}, sscd.CardOptions{})
 		return err
 	})
 	if err != nil {
@@ -173,29 +170,11 @@ func (l *Lib) WriteCardStep1(iType int, cardInfo, fileAddr string) Result {
 	if !ok {
 		return r
 	}
-	l.pendMu.Lock()
-	defer l.pendMu.Unlock()
-	if r, busy := l.busy(); busy {
-		return r
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.OpTimeout)
-	defer cancel()
-	c, err := l.open(ctx, iType)
-	if err != nil {
-		return errorResult(err)
-	}
-	if err := checkCard(ctx, c.sess, cardID); err != nil {
-		c.close(false)
-		return errorResult(err)
-	}
-	wf := &writeFlow{}
-	wf.ws, err = c.sess.BeginUpdate(ctx, cardID, addr.Fields(), wf.update, sscard.WriteOptions{})
-	if err != nil {
-		c.close(false)
-		return writeError(err)
-	}
-	l.put(&pending{kind: flowWrite, step: 2, conn: c, addr: addr, write: wf})
-	return Result{Out: wf.ws.Step1().String()}
+	return l.beginSession(flowWrite, iType, addr, func(ctx context.Context, c *conn, wf *writeFlow) (*sscard.WriteSession, error) {
+		return c.sess.BeginUpdate(ctx, cardID, addr.Fields(), wf.update, sscard.WriteOptions{})
+	}, func(ctx context.Context, name string) (*sscd.IssueStep1, error) {
+		return l.daemon.UpdateStep1(ctx, name, sscd.UpdateRequest{CardID: cardID, Fields: addr.writeNames()}, sscd.CardOptions{})
+	})
 }
 
 // WriteCardStep2 is iWriteCard_HSM_Step2.
@@ -229,40 +208,8 @@ func (l *Lib) WriteCardStep2(key, writeData string) Result {
 			return r
 		}
 	}
-	p, r, ok := l.take(flowWrite, 2)
-	if !ok {
-		return r
-	}
-	p.write.values = values
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.OpTimeout)
-	defer cancel()
-	req, err := p.write.ws.Authorize(ctx, ans)
-	if err != nil {
-		p.conn.close(true)
-		return writeError(err)
-	}
-	l.pendMu.Lock()
-	l.put(&pending{kind: flowWrite, step: 3, conn: p.conn, write: p.write})
-	l.pendMu.Unlock()
-	return Result{Out: req.String()}
+	return l.sessionStep2(flowWrite, ans, values)
 }
 
 // WriteCardStep3 is iWriteCard_HSM_Step3 (an extension, see above).
-func (l *Lib) WriteCardStep3(key string) Result {
-	ans, r, ok := l.writeKeyAnswer(key)
-	if !ok {
-		return r
-	}
-	p, r, ok := l.take(flowWrite, 3)
-	if !ok {
-		return r
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.OpTimeout)
-	defer cancel()
-	_, err := p.write.ws.Write(ctx, ans)
-	p.conn.close(true)
-	if err != nil {
-		return writeError(err)
-	}
-	return Result{Out: "OK|"}
-}
+func (l *Lib) WriteCardStep3(key string) Result { return l.sessionStep3(flowWrite, key) }

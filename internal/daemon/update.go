@@ -1,0 +1,145 @@
+package daemon
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/sscard/ssc/internal/stack"
+	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
+)
+
+// Partial writes (docs/api.md, "Updates and PIN resets"): some fields of an
+// issued card, the others as the card holds them — libsscard's iWriteCard
+// through the daemon. Socket only: the bridge offers none of this.
+
+// updateFields takes the fields of an update request: Values for the call
+// in one piece, Fields for step 1.
+func updateFields(req sscd.UpdateRequest, step1 bool) (sscard.FieldSet, error) {
+	names := req.Fields
+	if !step1 {
+		if req.Fields != nil {
+			return 0, sscd.Errorf(sscd.CodeBadRequest, "fields belong to update/step1; give values")
+		}
+		names = make([]string, 0, len(req.Values))
+		for n := range req.Values {
+			names = append(names, n)
+		}
+	} else if req.Values != nil {
+		return 0, sscd.Errorf(sscd.CodeBadRequest, "values come with step 2")
+	}
+	if len(names) > sscd.MaxUpdateFields {
+		return 0, sscd.Errorf(sscd.CodeBadRequest, "at most %d fields", sscd.MaxUpdateFields)
+	}
+	return sscard.WriteFields(names)
+}
+
+// handleUpdate is a partial write in one call with the daemon's key system
+// (read key and write key), journaled in the issuance journal.
+func (d *Daemon) handleUpdate(w http.ResponseWriter, r *http.Request) {
+	var req sscd.UpdateRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	fields, err := updateFields(req, false)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	set := d.conf()
+	wk, err := stack.WriteKey(set.hsm)
+	if err != nil {
+		writeError(w, sscd.Errorf(sscd.CodeNeedsHSM, "writing needs a key system that authorizes writes (hsm: sim for software cards)"))
+		return
+	}
+	j, closeJournal, err := set.issueJournal()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer closeJournal()
+	var rep *sscard.IssueReport
+	err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
+		op.raised = true
+		var err error
+		rep, err = sscard.Update(ctx, op.sess, req.CardID, fields, func(card *sscard.WriteInfo) (*sscard.WriteInfo, error) {
+			return card.With(req.Values)
+		}, sscard.IssueOptions{HSM: set.hsm, WriteKey: wk, Journal: j})
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, rep)
+}
+
+// handleUpdateStep1 begins a partial write session: the fields are named
+// now, their values come with step 2 (/v1/issue/{session}/step2), as the
+// ministry's iWriteCard_HSM_Step2 carries them.
+func (d *Daemon) handleUpdateStep1(w http.ResponseWriter, r *http.Request) {
+	var req sscd.UpdateRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	fields, err := updateFields(req, true)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s := &issueSession{kind: kindUpdate, fields: fields}
+	d.beginSession(w, r, s, true, func(ctx context.Context, sess *sscard.Session, opts sscard.WriteOptions) (*sscard.WriteSession, error) {
+		return sess.BeginUpdate(ctx, req.CardID, fields, func(card *sscard.WriteInfo) (*sscard.WriteInfo, error) {
+			return card.With(s.values)
+		}, opts)
+	})
+}
+
+// beginSession is step 1 of an update or PIN-reset session: the card is
+// taken for the session (queue turn, exclusive connection, transaction),
+// begin starts the write session on it, and the Step-1 string is
+// answered. journal says whether the issuance journal records it.
+func (d *Daemon) beginSession(w http.ResponseWriter, r *http.Request, s *issueSession, journal bool,
+	begin func(ctx context.Context, sess *sscard.Session, opts sscard.WriteOptions) (*sscard.WriteSession, error)) {
+	want, err := insertionParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	set := d.conf()
+	s.origin = bridgeOrigin(r)
+	s.closeJournal = func() {}
+	var opts sscard.WriteOptions
+	if journal {
+		if opts.Journal, s.closeJournal, err = set.issueJournal(); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
+	defer cancel()
+	op, err := d.begin(ctx, r.PathValue("reader"), want)
+	if err != nil {
+		s.closeJournal()
+		writeError(w, err)
+		return
+	}
+	s.op = op
+	noteOf(r).set(op.reader, "")
+	op.raised = true // the authentications of steps 2 and 3
+	s.ws, err = begin(ctx, op.sess, opts)
+	if err != nil {
+		err = op.explain(err)
+		s.finish()
+		writeError(w, err)
+		return
+	}
+	id := newSessionID()
+	timeout := time.Duration(set.cfg.HSMSessionTimeout)
+	d.issueSess.put(id, s, timeout)
+	st := s.ws.Step1()
+	writeJSON(w, sscd.IssueStep1{Session: id, Step1: st.String(), CardID: st.CardID.String(), Expires: time.Now().Add(timeout)})
+}
