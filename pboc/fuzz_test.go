@@ -249,3 +249,48 @@ func FuzzParseODACerts(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAIDList feeds the terminal AID list parser (a file the operator
+// names in sscctl pboc --aids and sscd's aids setting): errors wrap
+// ErrAIDList; an accepted list keeps the documented bounds and survives
+// MarshalAIDList and a second parse unchanged.
+func FuzzParseAIDList(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := ParseAIDList(b)
+		if err != nil {
+			if !errors.Is(err, ErrAIDList) {
+				t.Fatalf("error does not wrap ErrAIDList: %v", err)
+			}
+			return
+		}
+		if len(l) == 0 || len(l) > MaxTerminalAIDs {
+			t.Fatalf("%d entries accepted", len(l))
+		}
+		for i, a := range l {
+			if len(a.AID) < 5 || len(a.AID) > 16 || len(a.Name) > 64 {
+				t.Fatalf("entry %d accepted: %+v", i, a)
+			}
+			for _, o := range l[:i] {
+				if bytes.Equal(o.AID, a.AID) {
+					t.Fatalf("duplicate %X accepted", a.AID)
+				}
+			}
+		}
+		data, err := MarshalAIDList(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseAIDList(data)
+		if err != nil {
+			t.Fatalf("marshalled list does not parse: %v\n%s", err, data)
+		}
+		if len(back) != len(l) {
+			t.Fatalf("%d entries back, want %d", len(back), len(l))
+		}
+		for i := range l {
+			if !bytes.Equal(back[i].AID, l[i].AID) || back[i].Partial != l[i].Partial || back[i].Name != l[i].Name {
+				t.Fatalf("entry %d: %+v back as %+v", i, l[i], back[i])
+			}
+		}
+	})
+}

@@ -37,6 +37,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		"FuzzDescribe": one(fxPPSEFCI, fxDebitFCI, fxECashFCI, fxRecord11, fxRecord12, qpboc,
 			ber(0x70, ber(0x8F, hx("80")), ber(0x90, oda[0])), ber(0x9F4F, fxLogFormat), ber(0x9F79, hx("000000050000"))),
 		"FuzzParseODACerts": one(oda...),
+		"FuzzParseAIDList":  one(aidListSeeds(t)...),
 	}
 	for target, seeds := range corpora {
 		dir := filepath.Join("testdata", "fuzz", target)
@@ -100,4 +101,23 @@ func odaSeeds(t *testing.T) [][]byte {
 		t.Fatal(err)
 	}
 	return [][]byte{issuer, icc, ssad, dda, fdda}
+}
+
+// aidListSeeds are terminal AID list files: the default list as
+// MarshalAIDList writes it, the UnionPay-only file of the docs, JSON, and
+// two refusals (missing partial, a duplicate).
+func aidListSeeds(t *testing.T) [][]byte {
+	def, err := MarshalAIDList(DefaultAIDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unionPay, err := os.ReadFile(filepath.Join("testdata", "unionpay-only.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return [][]byte{def, unionPay,
+		[]byte(`{"aids": [{"aid": "A0000000031010", "name": "Visa", "partial": true}]}`),
+		[]byte("aids:\n  - aid: A0000000031010\n"),
+		[]byte("aids:\n  - aid: A0000000031010\n    partial: true\n  - aid: a0000000031010\n    partial: false\n"),
+	}
 }

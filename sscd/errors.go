@@ -52,6 +52,12 @@ const (
 	CodeInternal          Code = "internal"           // 500
 )
 
+// CodeBankAppUnsupported: level 2 on a card whose payment directory lists
+// only applications outside the daemon's terminal AID list (the aids
+// setting); the message names them (HTTP 422). It refines
+// bank_app_missing: the Go client's error matches ErrBankAppMissing too.
+const CodeBankAppUnsupported Code = "bank_app_unsupported"
+
 // CodeTooMany: a connection cap of the daemon (per listener, per peer uid,
 // event streams) was reached (HTTP 429); try again later.
 const CodeTooMany Code = "too_many_connections"
@@ -100,6 +106,10 @@ var (
 	ErrTooMany           = errors.New("sscd: too many connections")
 )
 
+// ErrBankAppUnsupported: the card's payment applications are all outside
+// the terminal's AID list.
+var ErrBankAppUnsupported = errors.New("sscd: no bank application the terminal's AID list accepts")
+
 var sentinels = map[Code]error{
 	CodeBadRequest:        ErrBadRequest,
 	CodeForbidden:         ErrForbidden,
@@ -141,6 +151,8 @@ var sentinels = map[Code]error{
 	CodeNotGenuine:        ErrNotGenuine,
 	CodeInternal:          ErrInternal,
 	CodeTooMany:           ErrTooMany,
+
+	CodeBankAppUnsupported: ErrBankAppUnsupported,
 }
 
 var statuses = map[Code]int{
@@ -184,6 +196,8 @@ var statuses = map[Code]int{
 	CodeNotGenuine:        422,
 	CodeInternal:          500,
 	CodeTooMany:           429,
+
+	CodeBankAppUnsupported: 422,
 }
 
 // HTTPStatus is the HTTP status the daemon answers with for code (500 for an
@@ -228,12 +242,23 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Is matches the sentinel of e's code (ErrInternal for an unknown code); the
-// SDK's sentinels are matched through Unwrap (sdkerrors.go).
+// refines maps a code to the older, broader code it refines: its error
+// matches that code's sentinel too, so a client written before the finer
+// code keeps working.
+var refines = map[Code]Code{
+	CodeBankAppUnsupported: CodeBankAppMissing,
+}
+
+// Is matches the sentinel of e's code (ErrInternal for an unknown code) and
+// of the code it refines; the SDK's sentinels are matched through Unwrap
+// (sdkerrors.go).
 func (e *Error) Is(target error) bool {
 	s, ok := sentinels[e.Code]
 	if !ok {
 		s = ErrInternal
+	}
+	if broad, ok := refines[e.Code]; ok && target == sentinels[broad] {
+		return true
 	}
 	return target == s
 }

@@ -27,6 +27,8 @@ var daemonOnly = map[Code]string{
 	CodePINRateLimited:   "the daemon's PIN rate limit per card insertion",
 	CodeTooMany:          "the daemon's connection caps",
 	CodeInternal:         "a bug",
+
+	CodeBankAppUnsupported: "*pboc.UnsupportedError: sscd does not import pboc (it matches ErrBankAppMissing, the code it refines)",
 }
 
 // TestSDKErrorsCover checks that every code is either mapped to SDK
@@ -83,6 +85,9 @@ func TestSDKErrorsIs(t *testing.T) {
 		{"card error without sw", &Error{Code: CodeCardError}, []error{ErrCardError}, []error{apdu.ErrCardError}},
 		{"bad sw", &Error{Code: CodeCardError, SW: "zz"}, nil, []error{apdu.ErrCardError}},
 		{"unknown code", &Error{Code: "from_the_future"}, []error{ErrInternal}, []error{sscard.ErrHSM}},
+		// A finer code keeps matching the broader one it refines, not the reverse.
+		{"bank app unsupported", &Error{Code: CodeBankAppUnsupported}, []error{ErrBankAppUnsupported, ErrBankAppMissing}, []error{ErrBankAppBlocked, ErrInternal}},
+		{"bank app missing", &Error{Code: CodeBankAppMissing}, []error{ErrBankAppMissing}, []error{ErrBankAppUnsupported}},
 	}
 	for _, tt := range tests {
 		for _, s := range tt.is {

@@ -50,6 +50,10 @@ func TestCheckConfig(t *testing.T) {
 	os.WriteFile(bad, []byte("hsm: ftp://nope\n"), 0o600)
 	issue := filepath.Join(dir, "issue.yaml")
 	os.WriteFile(issue, []byte("bridge:\n  port: 24800\n  origins: [https://ecard.example, https://bank.example]\n  issue_origins: [https://bank.example]\n"), 0o600)
+	aids := filepath.Join(dir, "aids.yaml")
+	os.WriteFile(aids, []byte("aids: ../../pboc/testdata/unionpay-only.yaml\n"), 0o600)
+	aidsBad := filepath.Join(dir, "aids-bad.yaml")
+	os.WriteFile(aidsBad, []byte("aids: "+bad+"\n"), 0o600) // a daemon config is no AID list
 	issueBad := filepath.Join(dir, "issue-bad.yaml")
 	os.WriteFile(issueBad, []byte("bridge:\n  port: 24800\n  origins: [https://ecard.example]\n  issue_origins: [https://bank.example]\n"), 0o600)
 	tests := []struct {
@@ -66,6 +70,8 @@ func TestCheckConfig(t *testing.T) {
 		{"bad file", []string{"--config", bad, "--check-config"}, false, ""},
 		{"hsm flag fixes file", []string{"--config", bad, "--hsm", "sim", "--check-config"}, true, "OK"},
 		{"missing file", []string{"--config", filepath.Join(dir, "none.yaml"), "--check-config"}, false, ""},
+		{"aids", []string{"--config", aids, "--check-config"}, true, "OK"},
+		{"bad aids", []string{"--config", aidsBad, "--check-config"}, false, ""},
 		{"bridge", []string{"--bridge-port", "24800", "--bridge-origin", "https://ecard.example", "--bridge-origin", "https://b.example:8443", "--check-config"}, true, "browser bridge http://127.0.0.1:24800 for https://ecard.example https://b.example:8443"},
 		{"log flags", []string{"--log-format", "json", "--log-level", "debug", "--check-config"}, true, "OK"},
 		{"bad log format", []string{"--log-format", "xml", "--check-config"}, false, ""},
@@ -98,6 +104,32 @@ func TestCheckConfig(t *testing.T) {
 // waits for a clean exit.
 func startDaemon(t testing.TB, extra ...string) (pid int, c *sscd.Client, sock string, stop func()) {
 	t.Helper()
+	pid, c, sock, stop, _ = startDaemonLog(t, extra...)
+	return pid, c, sock, stop
+}
+
+// lockedBuffer is a bytes.Buffer the daemon process's stderr copier
+// writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startDaemonLog is startDaemon that also returns the daemon's log so far.
+func startDaemonLog(t testing.TB, extra ...string) (pid int, c *sscd.Client, sock string, stop func(), log func() string) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "sscd")
 	if err != nil {
 		t.Fatal(err)
@@ -106,8 +138,8 @@ func startDaemon(t testing.TB, extra ...string) (pid int, c *sscd.Client, sock s
 	sock = filepath.Join(dir, "sscd.sock")
 	cmd := exec.Command(os.Args[0], append([]string{"--sim", "--hsm", "sim", "--socket", sock}, extra...)...)
 	cmd.Env = append(os.Environ(), "SSCD_TEST_MAIN=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := new(lockedBuffer)
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +181,7 @@ func startDaemon(t testing.TB, extra ...string) (pid int, c *sscd.Client, sock s
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return cmd.Process.Pid, c, sock, stop
+	return cmd.Process.Pid, c, sock, stop, stderr.String
 }
 
 func TestDaemonProcess(t *testing.T) {
@@ -415,5 +447,96 @@ func BenchmarkLoadRSS(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(kb)/1024, strings.ToLower(strings.TrimSuffix(f, ":"))+"-MiB")
+	}
+}
+
+// TestStartBadAIDs: an aids file that is not an AID list stops the start
+// (not only --check-config) with an error naming the key and the file.
+func TestStartBadAIDs(t *testing.T) {
+	dir := t.TempDir()
+	notAList := filepath.Join(dir, "aids.yaml")
+	os.WriteFile(notAList, []byte("aids:\n  - aid: A0000000031010\n"), 0o600) // partial missing
+	conf := filepath.Join(dir, "sscd.yaml")
+	os.WriteFile(conf, []byte("aids: "+notAList+"\n"), 0o600)
+	sock := filepath.Join(dir, "s.sock")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"--config", conf, "--socket", sock}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "aids: "+notAList) || !strings.Contains(err.Error(), `"partial" is missing`) {
+		t.Fatalf("start: %v", err)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket created: %v", err)
+	}
+}
+
+// TestReloadAIDsOnSIGHUP: the aids file of a running daemon process
+// follows SIGHUP: a Visa-only list refuses the software card's level-2
+// link (bank_app_unsupported); a malformed file is refused with a log line
+// naming the key, and the Visa-only list stays; the UnionPay list then
+// links the account.
+func TestReloadAIDsOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	visa := filepath.Join(dir, "visa.yaml")
+	os.WriteFile(visa, []byte("aids:\n  - aid: A0000000031010\n    partial: true\n"), 0o644)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("aids: [\n"), 0o644)
+	unionPay, err := filepath.Abs("../../pboc/testdata/unionpay-only.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "sscd.yaml")
+	write := func(aids string) {
+		t.Helper()
+		if err := os.WriteFile(conf, []byte("pboc_ca_keys: sim\naids: "+aids+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(visa)
+	pid, c, _, stop, log := startDaemonLog(t, "--config", conf)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	level2 := func(n byte) error {
+		_, err := c.Link(ctx, "sim", sscd.LinkRequest{Level: 2, Origin: "https://ecard.example", Nonce: bytes.Repeat([]byte{n}, 32), PIN: "123456"}, sscd.CardOptions{})
+		return err
+	}
+	if err := level2(1); !sscd.IsCode(err, sscd.CodeBankAppUnsupported) || !strings.Contains(err.Error(), "A000000333010101") {
+		t.Fatalf("Visa-only list: %v", err)
+	}
+	hup := func() {
+		t.Helper()
+		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(bad)
+	hup()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(log(), "reload failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refused reload in the log:\n%s", log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if l := log(); !strings.Contains(l, "aids: "+bad) {
+		t.Errorf("the refusal does not name the key and file:\n%s", l)
+	}
+	if err := level2(2); !sscd.IsCode(err, sscd.CodeBankAppUnsupported) {
+		t.Fatalf("after the refused reload: %v (want the Visa-only list kept)", err)
+	}
+	write(unionPay)
+	hup()
+	deadline = time.Now().Add(10 * time.Second)
+	for n := byte(3); ; n++ {
+		err := level2(n)
+		if err == nil {
+			break
+		}
+		if !sscd.IsCode(err, sscd.CodeBankAppUnsupported) || time.Now().After(deadline) {
+			t.Fatalf("after reloading the UnionPay list: %v\n%s", err, log())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

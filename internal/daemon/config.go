@@ -14,6 +14,7 @@ import (
 
 	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/link"
+	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/sim"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscd"
@@ -72,6 +73,10 @@ type Config struct {
 	// the bank application (ODA) during level-2 linking: "sim" for the
 	// SIM test CA, a file as sscctl pboc --ca reads, or empty (no ODA).
 	PBOCCAKeys string `yaml:"pboc_ca_keys"`
+	// AIDs is the terminal AID list file (pboc.LoadAIDList, docs/pboc.md)
+	// of every PBOC application selection the daemon makes (level-2
+	// linking); empty: pboc.DefaultAIDs.
+	AIDs string `yaml:"aids"`
 	// NoInfoCache makes every basic-info request read the card. By default
 	// the information read from a card is kept until that card leaves the
 	// reader, and answers later requests for the same insertion.
@@ -271,6 +276,11 @@ func (c Config) Validate() error {
 	if c.PBOCCAKeys != "" {
 		if _, err := loadCAKeys(c.PBOCCAKeys); err != nil {
 			errs = append(errs, fmt.Errorf("pboc_ca_keys: %w", err))
+		}
+	}
+	if c.AIDs != "" {
+		if _, err := pboc.LoadAIDList(c.AIDs); err != nil {
+			errs = append(errs, fmt.Errorf("aids: %w", err))
 		}
 	}
 	if _, err := NewLogger(io.Discard, c.LogFormat, nil); err != nil {

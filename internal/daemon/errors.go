@@ -9,6 +9,7 @@ import (
 	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/link/cardlink"
+	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/reader"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
@@ -55,6 +56,10 @@ func apiError(err error) *sscd.Error {
 		code = sscd.CodeIssueFailed
 	case errors.Is(err, cardlink.ErrRequest):
 		code = sscd.CodeBadRequest
+	case errors.As(err, new(*pboc.UnsupportedError)):
+		// Before ErrNoBankApp, which it also is: the card has payment
+		// applications, none in the configured terminal AID list (aids).
+		code = sscd.CodeBankAppUnsupported
 	case errors.Is(err, cardlink.ErrNoBankApp):
 		code = sscd.CodeBankAppMissing
 	case errors.Is(err, link.ErrBankBlocked):

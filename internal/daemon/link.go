@@ -6,7 +6,6 @@ import (
 
 	"github.com/sscard/ssc/link"
 	"github.com/sscard/ssc/link/cardlink"
-	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/sscd"
 )
 
@@ -31,7 +30,7 @@ func (d *Daemon) link(w http.ResponseWriter, r *http.Request, req cardlink.Reque
 		return
 	}
 	set := d.conf()
-	opts := cardlink.Options{HSM: set.hsm, PBOC: pboc.Options{CAKeys: set.caKeys}, ODA: set.caKeys != nil}
+	opts := cardlink.Options{HSM: set.hsm, PBOC: set.pbocOptions(), ODA: set.caKeys != nil}
 	var b *link.Bundle
 	err := d.withCard(r, func(ctx context.Context, op *cardOp) error {
 		op.raised = true // HSM authentication, PKI PIN

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sscard/ssc/internal/stack"
+	"github.com/sscard/ssc/pboc"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
@@ -19,6 +20,9 @@ type settings struct {
 	ca     sscard.CertIssuer // pki_ca; nil: none configured
 	term   sscard.TerminalInfo
 	caKeys *sm.CAKeyTable // nil: no ODA during level-2 linking
+	// aids is the terminal AID list of every PBOC selection (nil:
+	// pboc.DefaultAIDs); never modified once loaded, so requests share it.
+	aids []pboc.TerminalAID
 }
 
 func newSettings(cfg Config) (*settings, error) {
@@ -37,6 +41,13 @@ func newSettings(cfg Config) (*settings, error) {
 		}
 		s.caKeys = t
 	}
+	if cfg.AIDs != "" {
+		l, err := pboc.LoadAIDList(cfg.AIDs)
+		if err != nil {
+			return nil, fmt.Errorf("aids: %w", err)
+		}
+		s.aids = l
+	}
 	return s, nil
 }
 
@@ -47,7 +58,7 @@ func (d *Daemon) opTimeout() time.Duration { return time.Duration(d.conf().cfg.O
 
 // Reload applies a new configuration to the running daemon: allowlists,
 // reader filters, timeouts, HSM, terminal numbers, audit log, admin
-// endpoints, CA keys and the bridge's origins change at once (requests already running finish
+// endpoints, CA keys, the terminal AID list and the bridge's origins change at once (requests already running finish
 // with the old ones). The socket, its group and the reader backends (serial,
 // sim) and the bridge's port only change at a restart: they are kept, and named in the returned
 // list. On error nothing changes.
@@ -83,4 +94,10 @@ func (s *settings) issueJournal() (j sscard.Journal, close func(), err error) {
 		return nil, nil, sscd.Errorf(sscd.CodeInternal, "%v", err)
 	}
 	return j, close, nil
+}
+
+// pbocOptions are the terminal settings of every PBOC session the daemon
+// opens (the configured AID list and CA keys).
+func (s *settings) pbocOptions() pboc.Options {
+	return pboc.Options{CAKeys: s.caKeys, AIDs: s.aids}
 }

@@ -18,6 +18,10 @@ func bankAccount(ctx context.Context, card reader.Card, opts pboc.Options, oda b
 	switch {
 	case errors.Is(err, pboc.ErrApplicationBlocked):
 		return nil, fmt.Errorf("%w: %w", link.ErrBankBlocked, err)
+	case errors.As(err, new(*pboc.UnsupportedError)):
+		// The card has payment applications, only none the terminal's AID
+		// list accepts: the message names them (pboc.UnsupportedError).
+		return nil, fmt.Errorf("%w that the terminal's AID list accepts: %w", ErrNoBankApp, err)
 	case errors.Is(err, pboc.ErrNoApplication):
 		return nil, fmt.Errorf("%w: %w", ErrNoBankApp, err)
 	case err != nil && r != nil && r.ODA != nil && !r.ODA.OK:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/sscard/ssc/internal/simtest"
@@ -52,6 +53,8 @@ func TestCreate(t *testing.T) {
 		}
 	}
 
+	visaOnly := opts
+	visaOnly.PBOC.AIDs = []pboc.TerminalAID{{AID: []byte{0xA0, 0, 0, 0, 0x03, 0x10, 0x10}, Partial: true, Name: "Visa"}}
 	tests := []struct {
 		name    string
 		profile string
@@ -69,6 +72,7 @@ func TestCreate(t *testing.T) {
 		{"bank blocked", "gen3", func(p *sim.Profile) { p.PBOC.BlockedAIDs = []string{"A000000333010101", "A000000333010106"} },
 			cardlink.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, link.ErrBankBlocked},
 		{"gen2", "gen2", nil, cardlink.Request{Level: 1, Origin: origin, Nonce: nonce, PIN: "123456"}, opts, cardlink.ErrNoPKI},
+		{"bank outside the AID list", "gen3", nil, cardlink.Request{Level: 2, Origin: origin, Nonce: nonce, PIN: "123456"}, visaOnly, cardlink.ErrNoBankApp},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,6 +80,15 @@ func TestCreate(t *testing.T) {
 			_, err := cardlink.Create(ctx, card, sess, tc.req, tc.opts)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("%v, want %v", err, tc.want)
+			}
+			// A card whose applications the terminal does not accept is
+			// told apart from one without any, and named.
+			var ue *pboc.UnsupportedError
+			if errors.As(err, &ue) != (tc.name == "bank outside the AID list") {
+				t.Errorf("UnsupportedError: %v", err)
+			}
+			if ue != nil && !strings.Contains(err.Error(), "A000000333010101") {
+				t.Errorf("message does not name the card's application: %v", err)
 			}
 		})
 	}

@@ -30,6 +30,7 @@
     pin_last_try: 'PIN 仅剩最后一次机会 / Only one PIN try left — ask the holder to check the PIN before retrying',
     pin_rate_limited: 'PIN 错误次数过多，请稍后再试 / Too many wrong PINs on this card — wait a few minutes before retrying',
     bank_app_missing: '此卡没有银行账户功能 / This card has no bank account — only level 1 is possible',
+    bank_app_unsupported: '本终端不受理此卡的银行应用 / This terminal does not accept the card\'s bank application — only level 1 is possible here',
     bank_app_blocked: '银行账户已锁定 / The card\'s bank account is blocked — level 2 is not possible',
     no_pki: '此卡不支持签名（第二代卡）/ This card cannot sign (2nd-generation card) — it cannot be linked online',
     needs_hsm: '读卡服务未连接加密机 / The reader service has no security module for this 3rd-generation card — ask the administrator',
