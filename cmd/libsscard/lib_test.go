@@ -539,6 +539,7 @@ func TestDaemon(t *testing.T) {
 			e := append(baseEnv(t, env), "SSC_SOCKET="+socket)
 			d := startDriver(t, kind, e)
 			everyFunction(t, d, cards)
+			badInput(t, d, cards)
 			if kind == "c" {
 				parallel(t, d, map[string]string{"T1": cards[1].free, "T2": cards[2].free})
 			}
