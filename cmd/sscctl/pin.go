@@ -259,14 +259,22 @@ func (a *app) pinResetCommand() *cobra.Command {
 	var hsmName string
 	cmd := &cobra.Command{
 		Use:   "reset",
-		Short: "Set a new PIN and reset the try counter with the update key (--hsm sim)",
+		Short: "Set a new PIN and reset the try counter with the update key (sscd's key system, or --hsm sim)",
 		Long: "reset authenticates with the card's update key (EXTERNAL AUTHENTICATE, kid 04) and sets a " +
-			"new PIN. Only the software HSM (--hsm sim, software cards) holds that key here. The new PIN " +
-			"comes from --pin-env NAME, --pin-stdin or the prompt.",
+			"new PIN. Through sscd the daemon's key system (hsm) does it; directly, only the software HSM " +
+			"(--hsm sim, software cards) holds that key here. The new PIN comes from --pin-env NAME, " +
+			"--pin-stdin or the prompt.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if hsmName != "sim" {
+			dc, r, viaDaemon, err := a.viaDaemon(ctx)
+			if err != nil {
+				return err
+			}
+			switch {
+			case viaDaemon && hsmName != "":
+				return usagef("through sscd the daemon's key system resets the PIN: no --hsm (or --direct)")
+			case !viaDaemon && hsmName != "sim":
 				return usagef("pin reset needs --hsm sim (the software HSM; a key system URL cannot reset PINs)")
 			}
 			prompts := []string{"new PIN"}
@@ -279,6 +287,12 @@ func (a *app) pinResetCommand() *cobra.Command {
 			}
 			if len(pins) == 2 && pins[0] != pins[1] {
 				return usagef("the new PINs differ")
+			}
+			if viaDaemon {
+				if _, err := dc.ResetPIN(ctx, r.Name, sscd.PINResetRequest{NewPIN: pins[0]}, cardOpts(r)); err != nil {
+					return pinFailure("new PIN", fromDaemon(err, r.Name))
+				}
+				return a.done("PIN reset")
 			}
 			sess, _, closeAll, err := a.openSession(ctx)
 			if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -16,9 +17,9 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/spf13/cobra"
 
-	"github.com/sscard/ssc/apdu"
 	"github.com/sscard/ssc/sm"
 	"github.com/sscard/ssc/sscard"
+	"github.com/sscard/ssc/sscd"
 )
 
 func (a *app) pkiCommand() *cobra.Command {
@@ -82,7 +83,7 @@ func (a *app) withPKI(ctx context.Context, f func(p *sscard.PKI) error) error {
 
 // pkiMissing explains a failed SELECT of the PKI application.
 func pkiMissing(err error) error {
-	if errors.Is(err, apdu.ErrNotFound) && strings.Contains(err.Error(), "select PKI") {
+	if errors.Is(err, sscard.ErrNoPKI) {
 		return fmt.Errorf("card has no PKI application (2nd-generation card?): %w", err)
 	}
 	return err
@@ -127,15 +128,7 @@ func (a *app) pkiCertCommand() *cobra.Command {
 			if out != "" && !asPEM && !asDER {
 				return usagef("-o needs --pem or --der")
 			}
-			return a.withPKI(cmd.Context(), func(p *sscard.PKI) error {
-				f := sscard.FIDSignCert
-				if enc {
-					f = sscard.FIDEncryptionCert
-				}
-				c, err := p.Certificate(cmd.Context(), f)
-				if err != nil {
-					return err
-				}
+			show := func(c *smx509.Certificate) error {
 				switch {
 				case asPEM:
 					return a.writeOut(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), force)
@@ -145,6 +138,35 @@ func (a *app) pkiCertCommand() *cobra.Command {
 					return writeJSON(a.stdout, describeCert(c))
 				}
 				return a.printCert(a.stdout, c)
+			}
+			ctx := cmd.Context()
+			if dc, r, ok, err := a.viaDaemon(ctx); err != nil {
+				return err
+			} else if ok {
+				which := "sign"
+				if enc {
+					which = "encrypt"
+				}
+				res, err := dc.PKICertificate(ctx, r.Name, which, cardOpts(r))
+				if err != nil {
+					return pkiMissing(fromDaemon(err, r.Name))
+				}
+				c, err := sm.DecodeCertificate(res.Certificate)
+				if err != nil {
+					return err
+				}
+				return show(c)
+			}
+			return a.withPKI(ctx, func(p *sscard.PKI) error {
+				f := sscard.FIDSignCert
+				if enc {
+					f = sscard.FIDEncryptionCert
+				}
+				c, err := p.Certificate(ctx, f)
+				if err != nil {
+					return err
+				}
+				return show(c)
 			})
 		},
 	}
@@ -229,48 +251,67 @@ func (a *app) pkiSignCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withPKI(ctx, func(p *sscard.PKI) error {
+			var sig []byte
+			var pub *ecdsa.PublicKey
+			if dc, r, ok, err := a.viaDaemon(ctx); err != nil {
+				return err
+			} else if ok {
+				// The daemon signs under its PIN guard and rate limit; the
+				// key to check with is the signing certificate's.
+				res, err := dc.PKISign(ctx, r.Name, sscd.PKISignRequest{PIN: pins[0], Data: msg, Force: force}, cardOpts(r))
+				if err != nil {
+					return pkiMissing(pinFailure("PKI PIN", fromDaemon(err, r.Name)))
+				}
+				crt, err := sm.DecodeCertificate(res.Certificate)
+				if err != nil {
+					return err
+				}
+				if pub, err = sm.CertificatePublicKey(crt); err != nil {
+					return err
+				}
+				sig = res.Signature
+			} else if err := a.withPKI(ctx, func(p *sscard.PKI) error {
 				if err := p.VerifyPIN(ctx, pins[0], sscard.PINOptions{Force: force}); err != nil {
 					return pinFailure("PKI PIN", err)
 				}
-				sig, err := p.Sign(ctx, msg)
-				if err != nil {
+				var err error
+				if sig, err = p.Sign(ctx, msg); err != nil {
 					return err
 				}
-				pub, err := p.PublicKey(ctx)
-				if err != nil {
-					return err
-				}
-				if err := sm.Verify(pub, nil, msg, sig); err != nil {
-					return fmt.Errorf("%w: %w", sscard.ErrSignatureInvalid, err)
-				}
-				der, err := sm.SignatureToDER(sig)
-				if err != nil {
-					return err
-				}
-				pubB, err := sm.MarshalPublicKey(pub)
-				if err != nil {
-					return err
-				}
-				up := func(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) }
-				if a.json {
-					return writeJSON(a.stdout, struct {
-						Signature string `json:"signature"`
-						DER       string `json:"signature_der"`
-						PublicKey string `json:"public_key"`
-						Verified  bool   `json:"verified"`
-					}{up(sig), up(der), up(pubB), true})
-				}
-				var b bytes.Buffer
-				tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-				fmt.Fprintf(tw, "signature (r||s)\t%s\n", up(sig))
-				fmt.Fprintf(tw, "signature (DER)\t%s\n", up(der))
-				fmt.Fprintf(tw, "public key\t%s\n", up(pubB))
-				fmt.Fprintf(tw, "verified\tOK (card public key, SM2/SM3, default signer id)\n")
-				tw.Flush()
-				_, err = a.stdout.Write(b.Bytes())
+				pub, err = p.PublicKey(ctx)
 				return err
-			})
+			}); err != nil {
+				return err
+			}
+			if err := sm.Verify(pub, nil, msg, sig); err != nil {
+				return fmt.Errorf("%w: %w", sscard.ErrSignatureInvalid, err)
+			}
+			der, err := sm.SignatureToDER(sig)
+			if err != nil {
+				return err
+			}
+			pubB, err := sm.MarshalPublicKey(pub)
+			if err != nil {
+				return err
+			}
+			up := func(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) }
+			if a.json {
+				return writeJSON(a.stdout, struct {
+					Signature string `json:"signature"`
+					DER       string `json:"signature_der"`
+					PublicKey string `json:"public_key"`
+					Verified  bool   `json:"verified"`
+				}{up(sig), up(der), up(pubB), true})
+			}
+			var b bytes.Buffer
+			tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "signature (r||s)\t%s\n", up(sig))
+			fmt.Fprintf(tw, "signature (DER)\t%s\n", up(der))
+			fmt.Fprintf(tw, "public key\t%s\n", up(pubB))
+			fmt.Fprintf(tw, "verified\tOK (card public key, SM2/SM3, default signer id)\n")
+			tw.Flush()
+			_, err = a.stdout.Write(b.Bytes())
+			return err
 		},
 	}
 	src.addFlags(cmd.Flags(), false)

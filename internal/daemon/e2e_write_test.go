@@ -271,3 +271,35 @@ func TestBridgeHasNoWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EPINResetClearsRateLimit: the holder who blocked the PIN can use
+// the new one at once after the reset (the default rate limit, 3 wrong
+// attempts, would refuse it for 10 minutes otherwise), in one call and
+// through the session.
+func TestE2EPINResetClearsRateLimit(t *testing.T) {
+	e := pcscDaemon(t, Config{HSM: "sim"}, newCard(t, "gen3", nil))
+	ctx := ctxT(t)
+	name := e.names[0]
+	blockSSSEPIN(t, e.c, name)
+	if _, err := e.c.ResetPIN(ctx, name, sscd.PINResetRequest{NewPIN: "654321"}, sscd.CardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.VerifyPIN(ctx, name, sscd.VerifyPINRequest{PIN: "654321"}, sscd.CardOptions{}); err != nil {
+		t.Fatalf("the new PIN after the reset: %v", err)
+	}
+	blockSSSEPIN(t, e.c, name)
+	s1, err := e.c.ResetPINStep1(ctx, name, sscd.PINResetRequest{NewPIN: "123456"}, sscd.CardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := e.c.IssueStep2(ctx, s1.Session, hsmStep2(t, s1.Step1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.IssueStep3(ctx, s1.Session, writeKeyAnswer(t, s2.Request, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.VerifyPIN(ctx, name, sscd.VerifyPINRequest{PIN: "123456"}, sscd.CardOptions{}); err != nil {
+		t.Fatalf("the new PIN after the session: %v", err)
+	}
+}

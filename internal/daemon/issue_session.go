@@ -273,6 +273,9 @@ func (d *Daemon) handleIssueStep3(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
 	defer cancel()
 	rep, err := s.ws.Write(ctx, ans)
+	if err == nil && s.kind == kindPINReset {
+		d.pins.forget(pinKey{reader: s.op.reader.Name, insertion: s.op.reader.Insertion})
+	}
 	if err != nil {
 		if errors.Is(err, sscard.ErrHSMAnswer) && !errors.Is(err, reader.ErrCardRemoved) {
 			// The caller's key belongs to another request: nothing was sent.

@@ -43,7 +43,11 @@ func (d *Daemon) handlePINReset(w http.ResponseWriter, r *http.Request) {
 	}
 	err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
 		op.raised = true
-		return sscard.ResetPINWith(ctx, op.sess, req.CardID, req.NewPIN, sscard.IssueOptions{HSM: set.hsm, WriteKey: wk})
+		if err := sscard.ResetPINWith(ctx, op.sess, req.CardID, req.NewPIN, sscard.IssueOptions{HSM: set.hsm, WriteKey: wk}); err != nil {
+			return err
+		}
+		d.pins.forget(pinKey{reader: op.reader.Name, insertion: op.reader.Insertion})
+		return nil
 	})
 	if err != nil {
 		writeError(w, err)

@@ -80,6 +80,15 @@ func (l *pinLimiter) add(k pinKey, now time.Time) {
 	l.wrong[k] = append(l.wrong[k], now)
 }
 
+// forget drops the wrong attempts of insertion k: a PIN reset with the key
+// system's update key (an operator at the counter) has set a new PIN, and
+// the holder must be able to use it at once.
+func (l *pinLimiter) forget(k pinKey) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.wrong, k)
+}
+
 // pruneLocked drops the attempts older than the window (and the
 // insertions left with none), so the table stays as small as the set of
 // recently attacked cards.
