@@ -65,11 +65,6 @@ func sessionUnknown(id string) error {
 // the card is touched, then the card checked (its id) and the Step-1 string
 // for the read-key system returned.
 func (d *Daemon) handleIssueStep1(w http.ResponseWriter, r *http.Request) {
-	want, err := insertionParam(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
 	var req sscd.IssueRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
@@ -80,12 +75,34 @@ func (d *Daemon) handleIssueStep1(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	set := d.conf()
-	s := &issueSession{cardNo: wi.CardNumber, origin: bridgeOrigin(r)}
-	opts := sscard.WriteOptions{Force: req.Force}
-	if opts.Journal, s.closeJournal, err = set.issueJournal(); err != nil {
+	s := &issueSession{kind: kindIssue, cardNo: wi.CardNumber}
+	d.beginSession(w, r, s, true, func(ctx context.Context, sess *sscard.Session, opts sscard.WriteOptions) (*sscard.WriteSession, error) {
+		opts.Force = req.Force
+		return sess.BeginWrite(ctx, wi, opts)
+	})
+}
+
+// beginSession is step 1 of every write session (issuance, update, PIN
+// reset): the card is taken for the session (queue turn, exclusive
+// connection, transaction), begin starts the write session on it, and
+// the Step-1 string is answered. journal says whether the issuance
+// journal records it.
+func (d *Daemon) beginSession(w http.ResponseWriter, r *http.Request, s *issueSession, journal bool,
+	begin func(ctx context.Context, sess *sscard.Session, opts sscard.WriteOptions) (*sscard.WriteSession, error)) {
+	want, err := insertionParam(r)
+	if err != nil {
 		writeError(w, err)
 		return
+	}
+	set := d.conf()
+	s.origin = bridgeOrigin(r)
+	s.closeJournal = func() {}
+	var opts sscard.WriteOptions
+	if journal {
+		if opts.Journal, s.closeJournal, err = set.issueJournal(); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
 	defer cancel()
@@ -96,10 +113,9 @@ func (d *Daemon) handleIssueStep1(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.op = op
-	noteOf(r).set(op.reader, wi.CardNumber)
-	// The authentications of steps 2 and 3 raise the card's security state.
-	op.raised = true
-	s.ws, err = op.sess.BeginWrite(ctx, wi, opts)
+	noteOf(r).set(op.reader, s.cardNo)
+	op.raised = true // the authentications of steps 2 and 3
+	s.ws, err = begin(ctx, op.sess, opts)
 	if err != nil {
 		err = op.explain(err)
 		s.finish()
@@ -109,7 +125,8 @@ func (d *Daemon) handleIssueStep1(w http.ResponseWriter, r *http.Request) {
 	id := newSessionID()
 	timeout := time.Duration(set.cfg.HSMSessionTimeout)
 	d.issueSess.put(id, s, timeout)
-	writeJSON(w, sscd.IssueStep1{Session: id, Step1: s.ws.Step1().String(), CardID: wi.CardID.String(), Expires: time.Now().Add(timeout)})
+	st := s.ws.Step1()
+	writeJSON(w, sscd.IssueStep1{Session: id, Step1: st.String(), CardID: st.CardID.String(), Expires: time.Now().Add(timeout)})
 }
 
 // issueWriteInfo takes the write info of a request: exactly one of the

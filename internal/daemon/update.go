@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/sscard"
@@ -96,50 +95,4 @@ func (d *Daemon) handleUpdateStep1(w http.ResponseWriter, r *http.Request) {
 			return card.With(s.values)
 		}, opts)
 	})
-}
-
-// beginSession is step 1 of an update or PIN-reset session: the card is
-// taken for the session (queue turn, exclusive connection, transaction),
-// begin starts the write session on it, and the Step-1 string is
-// answered. journal says whether the issuance journal records it.
-func (d *Daemon) beginSession(w http.ResponseWriter, r *http.Request, s *issueSession, journal bool,
-	begin func(ctx context.Context, sess *sscard.Session, opts sscard.WriteOptions) (*sscard.WriteSession, error)) {
-	want, err := insertionParam(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	set := d.conf()
-	s.origin = bridgeOrigin(r)
-	s.closeJournal = func() {}
-	var opts sscard.WriteOptions
-	if journal {
-		if opts.Journal, s.closeJournal, err = set.issueJournal(); err != nil {
-			writeError(w, err)
-			return
-		}
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), d.opTimeout())
-	defer cancel()
-	op, err := d.begin(ctx, r.PathValue("reader"), want)
-	if err != nil {
-		s.closeJournal()
-		writeError(w, err)
-		return
-	}
-	s.op = op
-	noteOf(r).set(op.reader, "")
-	op.raised = true // the authentications of steps 2 and 3
-	s.ws, err = begin(ctx, op.sess, opts)
-	if err != nil {
-		err = op.explain(err)
-		s.finish()
-		writeError(w, err)
-		return
-	}
-	id := newSessionID()
-	timeout := time.Duration(set.cfg.HSMSessionTimeout)
-	d.issueSess.put(id, s, timeout)
-	st := s.ws.Step1()
-	writeJSON(w, sscd.IssueStep1{Session: id, Step1: st.String(), CardID: st.CardID.String(), Expires: time.Now().Add(timeout)})
 }
