@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
@@ -24,20 +23,13 @@ func (d *Daemon) handleIssue(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	set := d.conf()
-	wk, err := stack.WriteKey(set.hsm)
-	if err != nil {
-		writeError(w, sscd.Errorf(sscd.CodeNeedsHSM, "issuance needs a key system that authorizes writes (hsm: sim for software cards)"))
-		return
-	}
-	opts := sscard.IssueOptions{HSM: set.hsm, WriteKey: wk, Force: req.Force}
-	j, closeJournal, err := set.issueJournal()
+	opts, closeJournal, err := d.conf().writeOptions("issuance", true)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	defer closeJournal()
-	opts.Journal = j
+	opts.Force = req.Force
 	var rep *sscard.IssueReport
 	err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
 		op.raised = true // write and read authentications

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
@@ -35,15 +34,14 @@ func (d *Daemon) handlePINReset(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	set := d.conf()
-	wk, err := stack.WriteKey(set.hsm)
+	opts, _, err := d.conf().writeOptions("a PIN reset", false)
 	if err != nil {
-		writeError(w, sscd.Errorf(sscd.CodeNeedsHSM, "a PIN reset needs a key system with the update key (hsm: sim for software cards)"))
+		writeError(w, err)
 		return
 	}
 	err = d.withCard(r, func(ctx context.Context, op *cardOp) error {
 		op.raised = true
-		if err := sscard.ResetPINWith(ctx, op.sess, req.CardID, req.NewPIN, sscard.IssueOptions{HSM: set.hsm, WriteKey: wk}); err != nil {
+		if err := sscard.ResetPINWith(ctx, op.sess, req.CardID, req.NewPIN, opts); err != nil {
 			return err
 		}
 		d.pins.forget(pinKey{reader: op.reader.Name, insertion: op.reader.Insertion})

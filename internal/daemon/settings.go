@@ -101,3 +101,22 @@ func (s *settings) issueJournal() (j sscard.Journal, close func(), err error) {
 func (s *settings) pbocOptions() pboc.Options {
 	return pboc.Options{CAKeys: s.caKeys, AIDs: s.aids}
 }
+
+// writeOptions are the daemon's key systems (read key and write key) for
+// an operation in one call — issuance, update, PIN reset — with the
+// issuance journal when journal is set; needs_hsm when the key system
+// cannot authorize writes. close releases the journal.
+func (s *settings) writeOptions(what string, journal bool) (opts sscard.IssueOptions, close func(), err error) {
+	wk, err := stack.WriteKey(s.hsm)
+	if err != nil {
+		return opts, nil, sscd.Errorf(sscd.CodeNeedsHSM, "%s needs a key system that authorizes writes (hsm: sim for software cards)", what)
+	}
+	opts = sscard.IssueOptions{HSM: s.hsm, WriteKey: wk}
+	close = func() {}
+	if journal {
+		if opts.Journal, close, err = s.issueJournal(); err != nil {
+			return opts, nil, err
+		}
+	}
+	return opts, close, nil
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/sscard/ssc/internal/stack"
 	"github.com/sscard/ssc/sscard"
 	"github.com/sscard/ssc/sscd"
 )
@@ -47,13 +46,7 @@ func (d *Daemon) handleUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	set := d.conf()
-	wk, err := stack.WriteKey(set.hsm)
-	if err != nil {
-		writeError(w, sscd.Errorf(sscd.CodeNeedsHSM, "writing needs a key system that authorizes writes (hsm: sim for software cards)"))
-		return
-	}
-	j, closeJournal, err := set.issueJournal()
+	opts, closeJournal, err := d.conf().writeOptions("writing", true)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -65,7 +58,7 @@ func (d *Daemon) handleUpdate(w http.ResponseWriter, r *http.Request) {
 		var err error
 		rep, err = sscard.Update(ctx, op.sess, req.CardID, fields, func(card *sscard.WriteInfo) (*sscard.WriteInfo, error) {
 			return card.With(req.Values)
-		}, sscard.IssueOptions{HSM: set.hsm, WriteKey: wk, Journal: j})
+		}, opts)
 		return err
 	})
 	if err != nil {
