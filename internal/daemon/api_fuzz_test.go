@@ -69,6 +69,14 @@ func FuzzAPIRequest(f *testing.F) {
 		{"POST", "/v1/readers/r2/pki/personalise", "", `{"admin_pin":"31323334","master_key":"00112233445566778899aabbccddeeff"}`},
 		{"POST", "/v1/readers/r0/apdu", "", `{"apdus":["00A4040000"]}`},
 		{"POST", "/v1/readers/r0/apdu", "", `{"apdus":["00"]}`},
+		{"POST", "/v1/readers/r0/pki/sign", "", `{"pin":"123456","data":"aGVsbG8="}`},
+		{"POST", "/v1/readers/r0/pki/sign", "", `{"pin":"123456","data":"aGVsbG8=","force":true}`},
+		{"GET", "/v1/readers/r0/pki/certificate", "which=encrypt", ""},
+		{"POST", "/v1/readers/r0/update", "", `{"values":{"name":"赵六"}}`},
+		{"POST", "/v1/readers/r0/update/step1", "", `{"fields":["name","sex"]}`},
+		{"POST", "/v1/issue/0123456789abcdef/step2", "", `{"key":"00","values":{"name":"x"}}`},
+		{"POST", "/v1/readers/r0/pin/reset", "", `{"new_pin":"123456"}`},
+		{"POST", "/v1/readers/r0/pin/reset/step1", "", `{"card_id":"00","new_pin":"123456"}`},
 		{"PUT", "/v1/readers/r0/pin/verify", "", `{}`},
 		{"POST", "/v1/readers/r0/pin/verify", "", strings.Repeat(" ", 5000)},
 	} {
@@ -135,7 +143,8 @@ func FuzzAPIRequest(f *testing.F) {
 
 // readsBody says whether the POST route of p reads a JSON body.
 func readsBody(p string) bool {
-	for _, suffix := range []string{"/pin/verify", "/pin/change", "/link", "/step2", "/issue", "/step1", "/step3", "/pki/personalise", "/apdu"} {
+	for _, suffix := range []string{"/pin/verify", "/pin/change", "/link", "/step2", "/issue", "/step1", "/step3", "/pki/personalise", "/apdu",
+		"/pki/sign", "/update", "/pin/reset"} {
 		if strings.HasSuffix(p, suffix) && !strings.HasSuffix(p, "/hsm/step1") {
 			return true
 		}
@@ -183,13 +192,13 @@ func checkNoPINEcho(t *testing.T, raw string, body []byte, answer string) {
 	if json.Unmarshal(body, &m) != nil {
 		return
 	}
-	for _, k := range []string{"pin", "old", "new"} {
+	for _, k := range []string{"pin", "old", "new", "new_pin"} {
 		var p string
 		if json.Unmarshal(m[k], &p) != nil || len(p) < 6 {
 			continue
 		}
 		n := 0
-		for _, k2 := range []string{"pin", "old", "new"} {
+		for _, k2 := range []string{"pin", "old", "new", "new_pin"} {
 			var p2 string
 			if json.Unmarshal(m[k2], &p2) == nil && p2 == p {
 				n++
