@@ -1,11 +1,16 @@
 // Command benchplot draws the reader-scaling figures of docs/benchmarks.md
 // (issue #17) from `go test -bench BenchmarkReaders` output: throughput
-// and p99 latency against the number of readers, one line per operation
-// and input. Standard library image/png, text in x/image's basicfont.
+// and p99 latency against the number of readers, one line per operation,
+// card latency and input; with -speedup also the throughput relative to
+// one reader, against the ideal (× readers). Standard library image/png,
+// text in x/image's basicfont.
 //
-//	go run ./internal/benchplot -o docs/readers.png after=bench.txt [before=old.txt]
+//	go run ./internal/benchplot -o docs/readers.png -latency 0 after=bench.txt [before=old.txt]
+//	go run ./internal/benchplot -o docs/readers-latency.png -latency 1ms,5ms -speedup bench.txt
 //
-// With -count > 1 each point is the median of the runs.
+// Names without a latency (op=info/readers=N, before the card-latency
+// runs) count as latency 0. With -count > 1 each point is the median of
+// the runs.
 package main
 
 import (
@@ -32,6 +37,7 @@ import (
 // point is one run of one sub-benchmark.
 type point struct {
 	op      string
+	latency string // "0", "5ms"...
 	readers int
 	opsPerS float64
 	p99ms   float64
@@ -44,7 +50,7 @@ type series struct {
 	p99   map[int][]float64
 }
 
-var nameRE = regexp.MustCompile(`^BenchmarkReaders/op=(\w+)/readers=(\d+)(-\d+)?$`)
+var nameRE = regexp.MustCompile(`^BenchmarkReaders/op=(\w+)(?:/latency=(\w+))?/readers=(\d+)(-\d+)?$`)
 
 // parse reads benchmark lines: name, N, then value-unit pairs.
 func parse(r io.Reader) ([]point, error) {
@@ -59,8 +65,11 @@ func parse(r io.Reader) ([]point, error) {
 		if m == nil {
 			continue
 		}
-		n, _ := strconv.Atoi(m[2])
-		p := point{op: m[1], readers: n}
+		n, _ := strconv.Atoi(m[3])
+		p := point{op: m[1], latency: m[2], readers: n}
+		if p.latency == "" {
+			p.latency = "0"
+		}
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
@@ -89,14 +98,22 @@ func median(v []float64) float64 {
 
 func main() {
 	out := flag.String("o", "readers.png", "output PNG")
+	latencies := flag.String("latency", "", "comma-separated card latencies to draw (0,1ms,5ms); empty: all")
+	speedup := flag.Bool("speedup", false, "add a panel: throughput relative to one reader, with the ideal")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: benchplot [-o out.png] label=bench-output.txt ...\n")
+		fmt.Fprintf(os.Stderr, "usage: benchplot [-o out.png] [-latency list] [-speedup] label=bench-output.txt ...\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if flag.NArg() == 0 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	want := map[string]bool{}
+	for _, l := range strings.Split(*latencies, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			want[l] = true
+		}
 	}
 	var all []*series
 	for _, arg := range flag.Args() {
@@ -113,33 +130,63 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		byOp := map[string]*series{}
+		bySeries := map[string]*series{}
 		var order []string
 		for _, p := range pts {
-			s := byOp[p.op]
+			if len(want) > 0 && !want[p.latency] {
+				continue
+			}
+			key := p.op + " " + p.latency
+			s := bySeries[key]
 			if s == nil {
 				name := p.op
+				// The card latency is named unless only latency 0 is drawn.
+				if len(want) != 1 || !want["0"] {
+					lat := p.latency
+					if lat == "0" {
+						lat = "0ms"
+					}
+					name += " " + lat
+				}
 				if label != "" {
-					name = label + " " + p.op
+					name = label + " " + name
 				}
 				s = &series{label: name, ops: map[int][]float64{}, p99: map[int][]float64{}}
-				byOp[p.op] = s
-				order = append(order, p.op)
+				bySeries[key] = s
+				order = append(order, key)
 			}
 			s.ops[p.readers] = append(s.ops[p.readers], p.opsPerS)
 			s.p99[p.readers] = append(s.p99[p.readers], p.p99ms)
 		}
-		for _, op := range order {
-			all = append(all, byOp[op])
+		for _, k := range order {
+			all = append(all, bySeries[k])
 		}
 	}
 	if len(all) == 0 {
-		fail(fmt.Errorf("no BenchmarkReaders lines in the input"))
+		fail(fmt.Errorf("no BenchmarkReaders lines (of the latencies asked for) in the input"))
 	}
-	img := image.NewRGBA(image.Rect(0, 0, 1000, 420))
+	type chart struct {
+		title string
+		val   func(*series) map[int]float64
+		ideal bool
+	}
+	title := "throughput (operations/s, all readers)"
+	if len(want) != 1 || !want["0"] {
+		title = "throughput (ops/s, all readers; card ms/APDU)"
+	}
+	charts := []chart{{title, medians(func(s *series) map[int][]float64 { return s.ops }), false}}
+	if *speedup {
+		charts = append(charts, chart{"speed-up over 1 reader (grey: ideal)", speedupOf, true})
+	}
+	charts = append(charts, chart{"p99 latency (ms)", medians(func(s *series) map[int][]float64 { return s.p99 }), false})
+	const w = 500
+	rows := legendRows(all, w-80)
+	h := 420 + 16*(rows-1)
+	img := image.NewRGBA(image.Rect(0, 0, w*len(charts), h))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
-	panel(img, image.Rect(0, 0, 500, 420), "throughput (operations/s, all readers)", all, func(s *series) map[int][]float64 { return s.ops })
-	panel(img, image.Rect(500, 0, 1000, 420), "p99 latency (ms)", all, func(s *series) map[int][]float64 { return s.p99 })
+	for i, c := range charts {
+		panel(img, image.Rect(i*w, 0, (i+1)*w, h), 16*(rows-1), c.title, all, c.val, c.ideal)
+	}
 	f, err := os.Create(*out)
 	if err != nil {
 		fail(err)
@@ -150,6 +197,31 @@ func main() {
 	if err := f.Close(); err != nil {
 		fail(err)
 	}
+}
+
+// medians turns the runs of each point into their median.
+func medians(runs func(*series) map[int][]float64) func(*series) map[int]float64 {
+	return func(s *series) map[int]float64 {
+		m := map[int]float64{}
+		for n, v := range runs(s) {
+			m[n] = median(v)
+		}
+		return m
+	}
+}
+
+// speedupOf is each point's median throughput over the 1-reader median.
+func speedupOf(s *series) map[int]float64 {
+	one, ok := s.ops[1]
+	if !ok || median(one) == 0 {
+		return nil
+	}
+	base := median(one)
+	m := map[int]float64{}
+	for n, v := range s.ops {
+		m[n] = median(v) / base
+	}
+	return m
 }
 
 func fail(err error) {
@@ -163,19 +235,37 @@ var palette = []color.RGBA{
 }
 
 var (
-	black = color.RGBA{0, 0, 0, 0xff}
-	grey  = color.RGBA{0xdd, 0xdd, 0xdd, 0xff}
+	black    = color.RGBA{0, 0, 0, 0xff}
+	grey     = color.RGBA{0xdd, 0xdd, 0xdd, 0xff}
+	darkGrey = color.RGBA{0xaa, 0xaa, 0xaa, 0xff}
 )
 
-// panel draws one chart in r: x = readers on a log2 axis (1…16), y from 0.
-func panel(img *image.RGBA, r image.Rectangle, title string, all []*series, val func(*series) map[int][]float64) {
-	plot := image.Rect(r.Min.X+60, r.Min.Y+40, r.Max.X-20, r.Max.Y-60)
+// legendEntry is the width of one legend entry: line, gap, label, space.
+func legendEntry(s *series) int { return 24 + 7*len(s.label) + 16 }
+
+// legendRows is how many rows the legend needs in width.
+func legendRows(all []*series, width int) int {
+	rows, x := 1, 0
+	for _, s := range all {
+		if x > 0 && x+legendEntry(s) > width {
+			rows, x = rows+1, 0
+		}
+		x += legendEntry(s)
+	}
+	return rows
+}
+
+// panel draws one chart in r: x = readers on a log2 axis (1…16), y from 0;
+// legendH is the room the legend needs beyond one row. With ideal, a grey
+// line y = readers is drawn under the data.
+func panel(img *image.RGBA, r image.Rectangle, legendH int, title string, all []*series, val func(*series) map[int]float64, ideal bool) {
+	plot := image.Rect(r.Min.X+60, r.Min.Y+40, r.Max.X-20, r.Max.Y-60-legendH)
 	xs := map[int]bool{}
 	ymax := 0.0
 	for _, s := range all {
 		for n, v := range val(s) {
 			xs[n] = true
-			ymax = max(ymax, median(v))
+			ymax = max(ymax, v)
 		}
 	}
 	var readers []int
@@ -183,6 +273,12 @@ func panel(img *image.RGBA, r image.Rectangle, title string, all []*series, val 
 		readers = append(readers, n)
 	}
 	slices.Sort(readers)
+	if len(readers) == 0 {
+		return
+	}
+	if ideal {
+		ymax = max(ymax, float64(readers[len(readers)-1]))
+	}
 	step := niceStep(ymax / 5)
 	ytop := math.Ceil(ymax/step) * step
 	if ytop == 0 {
@@ -213,7 +309,14 @@ func panel(img *image.RGBA, r image.Rectangle, title string, all []*series, val 
 	line(img, plot.Min.X, plot.Min.Y, plot.Min.X, plot.Max.Y, black)
 	text(img, plot.Min.X+plot.Dx()/2-7*len("readers")/2, plot.Max.Y+36, "readers", black)
 	text(img, r.Min.X+60, r.Min.Y+22, title, black)
+	if ideal {
+		for i := 1; i < len(readers); i++ {
+			a, b := readers[i-1], readers[i]
+			thick(img, px(a), py(float64(a)), px(b), py(float64(b)), darkGrey)
+		}
+	}
 	// Lines and points, legend.
+	lx, ly := r.Min.X+60, r.Max.Y-8-legendH
 	for i, s := range all {
 		c := palette[i%len(palette)]
 		prevX, prevY := -1, -1
@@ -222,17 +325,19 @@ func panel(img *image.RGBA, r image.Rectangle, title string, all []*series, val 
 			if !ok {
 				continue
 			}
-			x, y := px(n), py(median(v))
+			x, y := px(n), py(v)
 			if prevX >= 0 {
 				thick(img, prevX, prevY, x, y, c)
 			}
 			dot(img, x, y, c)
 			prevX, prevY = x, y
 		}
-		ly := r.Max.Y - 8
-		lx := r.Min.X + 60 + i*(plot.Dx()/max(1, len(all)))
+		if lx > r.Min.X+60 && lx+legendEntry(s) > r.Max.X-20 {
+			lx, ly = r.Min.X+60, ly+16
+		}
 		thick(img, lx, ly-4, lx+20, ly-4, c)
 		text(img, lx+24, ly, s.label, black)
+		lx += legendEntry(s)
 	}
 }
 

@@ -27,38 +27,72 @@ import (
 // card (its card identification code), as in the daemon's issuance tests.
 const writeInfo = "411600D156000005005A3C9E17B2D40F|411600000000000000000001|20261201|20361201|B87654321|110101198512120035|王五||1|01|19851212|"
 
-// benchSetup is shared by every sub-benchmark: 16 card processes (gen3
-// blank cards, issued once before the first measurement) and one daemon.
+// The bench state is shared by every sub-benchmark: one daemon, and 16
+// card processes (gen3 blank cards, issued once before the first
+// measurement) answering with benchLatency, restarted when a sub-benchmark
+// wants another latency.
 var (
-	benchOnce  sync.Once
-	benchNames []string
-	benchSock  string
-	benchErr   string
+	benchOnce    sync.Once
+	benchEnv     *pcsctest.Env
+	benchNames   []string
+	benchSock    string
+	benchClient  *sscd.Client
+	benchErr     string
+	benchLatency = time.Duration(-1) // of the cards running now
 )
 
-func setupBench(b *testing.B) {
+func setupBench(b *testing.B, latency time.Duration) {
 	benchOnce.Do(func() {
-		env := pcsctest.Shared(b)
-		for slot := range env.Readers() {
-			benchNames = append(benchNames, env.StartCardProcess(b, slot, "gen3-blank"))
+		benchEnv = pcsctest.Shared(b)
+		benchNames = make([]string, benchEnv.Readers())
+		for slot := range benchNames {
+			benchNames[slot] = benchEnv.ReaderName(slot)
 		}
-		var c *sscd.Client
-		benchSock, c = startDaemonFor(b)
-		waitDaemon(b, c, benchNames, func(r sscd.Reader) bool { return r.CardPresent && r.Kind == sscd.KindSSC })
-		// Issue every card once so the information reads find a holder;
-		// the issuance benchmark then writes the same data again (the
-		// same commands as on a blank card: every field read, written,
-		// read back).
-		for _, n := range benchNames {
-			if _, err := c.Issue(context.Background(), n, sscd.IssueRequest{WriteInfo: writeInfo}, sscd.CardOptions{}); err != nil {
-				benchErr = fmt.Sprintf("first issuance on %s: %v", n, err)
-				return
-			}
-		}
+		benchSock, benchClient = startDaemonFor(b)
 	})
 	if benchErr != "" {
 		b.Fatal(benchErr)
 	}
+	if latency == benchLatency {
+		return
+	}
+	benchErr = "an earlier setup failed" // until this one succeeds
+	if benchLatency >= 0 {
+		// Take the cards out and let the daemon see it, so the insertions
+		// below are new ones.
+		for slot := range benchNames {
+			benchEnv.StopCardProcess(b, slot)
+		}
+		waitDaemon(b, benchClient, benchNames, func(r sscd.Reader) bool { return !r.CardPresent })
+	}
+	for slot := range benchNames {
+		benchEnv.StartCardProcessWith(b, slot, "gen3-blank", pcsctest.CardProcessOptions{Latency: latency})
+	}
+	benchLatency = latency
+	waitDaemon(b, benchClient, benchNames, func(r sscd.Reader) bool { return r.CardPresent && r.Kind == sscd.KindSSC })
+	// Issue every card once so the information reads find a holder; the
+	// issuance benchmark then writes the same data again (the same
+	// commands as on a blank card: every field read, written, read back).
+	// In parallel: with card latency one issuance takes a quarter second.
+	errs := make([]error, len(benchNames))
+	var wg sync.WaitGroup
+	for i, n := range benchNames {
+		wg.Go(func() {
+			if _, err := benchClient.Issue(context.Background(), n, sscd.IssueRequest{WriteInfo: writeInfo}, sscd.CardOptions{}); err != nil {
+				errs[i] = fmt.Errorf("first issuance on %s: %w", n, err)
+			}
+		})
+	}
+	wg.Wait()
+	// Drop the 16 connections this left idle: their goroutines (client
+	// and server side) would count in the measured sizes.
+	benchClient.Close()
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchErr = ""
 }
 
 // startDaemonFor runs the daemon for the life of the test binary: the
@@ -73,20 +107,40 @@ type processTB struct{ *testing.B }
 
 func (p *processTB) Cleanup(func()) {}
 
+// benchLatencies are the card latencies of BenchmarkReaders: every APDU
+// answered at once (the software card alone: the host's CPU is the
+// limit), 1 ms, and 5 ms, a fast real contact card (the bytes of a short
+// exchange at ~115 kbit/s plus a few ms of card processing; slow cards and
+// 9600 bit/s links take tens of ms: docs/benchmarks.md, issue #17).
+var benchLatencies = []time.Duration{0, time.Millisecond, 5 * time.Millisecond}
+
 // BenchmarkReaders measures sscd with one client goroutine per reader on
 // 1, 2, 4, 8 and 16 vpcd readers at once: op=info is GET …/info with
 // fresh=true (a 3rd-gen read with the SIM HSM, 15 APDUs), op=issue is the
-// one-call POST …/issue (53 APDUs). See docs/benchmarks.md (issue #17)
-// and scripts/bench-readers.sh.
+// one-call POST …/issue (53 APDUs); latency is the time the card process
+// takes for every APDU (CardProcessOptions.Latency). Latency is the outer
+// loop so the 16 cards are restarted once per latency (select with e.g.
+// -bench 'BenchmarkReaders/.*/latency=5ms/'). See docs/benchmarks.md
+// (issue #17) and scripts/bench-readers.sh.
 func BenchmarkReaders(b *testing.B) {
-	for _, op := range []string{"info", "issue"} {
-		for _, n := range []int{1, 2, 4, 8, 16} {
-			b.Run(fmt.Sprintf("op=%s/readers=%d", op, n), func(b *testing.B) {
-				setupBench(b)
-				benchReaders(b, op, n)
-			})
+	for _, lat := range benchLatencies {
+		for _, op := range []string{"info", "issue"} {
+			for _, n := range []int{1, 2, 4, 8, 16} {
+				b.Run(fmt.Sprintf("op=%s/latency=%s/readers=%d", op, latencyName(lat), n), func(b *testing.B) {
+					setupBench(b, lat)
+					benchReaders(b, op, n)
+				})
+			}
 		}
 	}
+}
+
+// latencyName is "0" or a Go duration ("5ms").
+func latencyName(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	return d.String()
 }
 
 func benchReaders(b *testing.B, op string, readers int) {
