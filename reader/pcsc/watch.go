@@ -142,10 +142,10 @@ func (w *pcscWatch) run() {
 // then matches reader.ErrBackendStuck and the session must end). The bound
 // does not come from w.ctx: a cancelled watch ends its wait with
 // SCardCancel, and the call returns by itself.
-func (w *pcscWatch) call(sctx *scard.Context, op string, fn func() error) error {
+func (w *pcscWatch) call(sctx *scard.Context, op string, fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), pcscWatchPoll+pcscWatchGrace)
 	defer cancel()
-	err, running := blocking(ctx, op, "", fn, func(error) { pcscRelease(sctx) })
+	err, running := blocking(ctx, op, "", func() error { return fn(ctx) }, func(error) { pcscRelease(sctx) })
 	if running {
 		w.orphaned = true
 	}
@@ -228,7 +228,11 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 			}
 			continue
 		}
-		err := w.call(sctx, "watch: get status change", func() error { return sctx.GetStatusChange(states, pcscWatchPoll) })
+		// Under statesMu (states.go), which a call needing it takes by
+		// cancelling this wait: ErrCancelled, and the loop waits again.
+		err := w.call(sctx, "watch: get status change", func(ctx context.Context) error {
+			return waitStates(ctx, sctx, states, pcscWatchPoll)
+		})
 		if w.orphaned {
 			return err
 		}
@@ -300,13 +304,15 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 func (w *pcscWatch) snapshot(sctx *scard.Context) error {
 	var rs []scard.ReaderState
 	for attempt := 0; ; attempt++ {
-		err := w.call(sctx, "watch: read states", func() error {
-			names, err := pcscListReaders(sctx)
-			if err != nil {
+		err := w.call(sctx, "watch: read states", func(ctx context.Context) error {
+			return withStates(ctx, func() error {
+				names, err := pcscListReaders(sctx)
+				if err != nil {
+					return err
+				}
+				rs, err = pcscReadStates(sctx, names)
 				return err
-			}
-			rs, err = pcscReadStates(sctx, names)
-			return err
+			})
 		})
 		if errors.Is(err, scard.ErrUnknownReader) && attempt < 3 {
 			continue
@@ -339,10 +345,12 @@ func (w *pcscWatch) snapshot(sctx *scard.Context) error {
 // It reports whether the list changed.
 func (w *pcscWatch) relist(sctx *scard.Context) (bool, error) {
 	var names []string
-	err := w.call(sctx, "watch: list readers", func() error {
-		var err error
-		names, err = pcscListReaders(sctx)
-		return err
+	err := w.call(sctx, "watch: list readers", func(ctx context.Context) error {
+		return withStates(ctx, func() error {
+			var err error
+			names, err = pcscListReaders(sctx)
+			return err
+		})
 	})
 	if err != nil {
 		return false, err

@@ -1,0 +1,129 @@
+//go:build !nopcsc && (cgo || windows)
+
+package pcsc
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ebfe/scard"
+)
+
+// libpcsclite (pcsc-lite 1.9.9, winscard_clnt.c) keeps the reader states
+// of the whole process in one static array, readerStates[16], shared by
+// every context. SCardListReaders and SCardStatus refresh it from pcscd
+// (getReaderStates), SCardGetStatusChange refreshes it when it starts and
+// after every wake-up (getReaderStatesAndRegisterForEvents), each straight
+// from the socket into the array and under its own context's lock only;
+// SCardStatus and SCardGetStatusChange then read their answer from it. So
+// a call on one context can read the array while a call on another
+// context is writing an older or half-received copy into it: the watcher
+// then saw an older event counter, or a card that was already out, and
+// reported a removal and an insertion that did not happen.
+//
+// statesMu serialises every call of this process that touches the array
+// (pcscListReaders, pcscReadStates, cardStatus, the watcher's wait). A
+// Watch holds it through its GetStatusChange wait; a call that needs it
+// meanwhile cancels that wait (SCardCancel) and the watcher waits again
+// after it, with the states it had, so nothing is missed. The lock is a
+// buffered channel: its waiters are served in the order they came, so the
+// watcher is not starved by a stream of short calls.
+var statesMu = make(chan struct{}, 1)
+
+// statesPreempt is the context of the GetStatusChange that waits holding
+// statesMu (nil when none).
+var statesPreempt struct {
+	mu   sync.Mutex
+	sctx *scard.Context
+}
+
+// statesCancelling is set while an SCardCancel of statesPreempt runs: one
+// at a time (it opens a connection to pcscd, which may not answer).
+var statesCancelling atomic.Bool
+
+// statesWaiters counts the calls waiting for statesMu (a channel does not
+// tell its blocked senders).
+var statesWaiters atomic.Int32
+
+// statesRecancel is how often a call waiting for statesMu cancels the
+// holder's wait again: SCardCancel has no effect before the wait has
+// begun (pcsc-lite only honours it while the call waits for pcscd).
+const statesRecancel = time.Millisecond
+
+// lockStates takes statesMu, waiting until ctx is done (its error).
+func lockStates(ctx context.Context) error {
+	select {
+	case statesMu <- struct{}{}:
+		return nil
+	default:
+	}
+	statesWaiters.Add(1)
+	defer statesWaiters.Add(-1)
+	tick := time.NewTicker(statesRecancel)
+	defer tick.Stop()
+	for {
+		preemptStates()
+		select {
+		case statesMu <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func unlockStates() { <-statesMu }
+
+// preemptStates cancels the GetStatusChange that waits holding statesMu.
+func preemptStates() {
+	statesPreempt.mu.Lock()
+	sctx := statesPreempt.sctx
+	statesPreempt.mu.Unlock()
+	if sctx == nil || !statesCancelling.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer statesCancelling.Store(false)
+		_ = sctx.Cancel()
+	}()
+}
+
+// withStates runs fn holding statesMu.
+func withStates(ctx context.Context, fn func() error) error {
+	if err := lockStates(ctx); err != nil {
+		return err
+	}
+	defer unlockStates()
+	return fn()
+}
+
+// waitStates runs a blocking GetStatusChange on sctx holding statesMu, and
+// lets callers that need the lock cancel it (scard.ErrCancelled then).
+func waitStates(ctx context.Context, sctx *scard.Context, states []scard.ReaderState, timeout time.Duration) error {
+	if err := lockStates(ctx); err != nil {
+		return err
+	}
+	defer unlockStates()
+	statesPreempt.mu.Lock()
+	statesPreempt.sctx = sctx
+	statesPreempt.mu.Unlock()
+	defer func() {
+		statesPreempt.mu.Lock()
+		statesPreempt.sctx = nil
+		statesPreempt.mu.Unlock()
+	}()
+	if statesWaiters.Load() > 0 {
+		// Calls are queued behind us already: look without waiting and
+		// let them go first.
+		err := sctx.GetStatusChange(states, 0)
+		if errors.Is(err, scard.ErrTimeout) {
+			err = scard.ErrCancelled
+		}
+		return err
+	}
+	return sctx.GetStatusChange(states, timeout)
+}
