@@ -41,8 +41,9 @@ type pcscWatch struct {
 	done   chan struct{} // closed after ch, when the watcher goroutine ends
 
 	// Watcher goroutine state.
-	readers []*pcscWatched // in pcscd's order
-	failing bool           // a BackendError was sent and no snapshot since
+	readers  []*pcscWatched // in pcscd's order
+	failing  bool           // a BackendError was sent and no snapshot since
+	relisted time.Time      // the last relist
 	// orphaned is set when a call on the session's context was abandoned:
 	// the abandoned call releases the context when it returns.
 	orphaned bool
@@ -247,6 +248,13 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 			}
 			continue
 		case errors.Is(err, scard.ErrCancelled):
+			// Cancelled, or a look that found nothing (states.go):
+			// relist now and then as a timeout would have.
+			if time.Since(w.relisted) >= pcscWatchPoll {
+				if _, err := w.relist(sctx); err != nil {
+					return err
+				}
+			}
 			continue
 		case errors.Is(err, scard.ErrUnknownReader):
 			// A reader went away before we learnt of it ...
@@ -344,6 +352,7 @@ func (w *pcscWatch) snapshot(sctx *scard.Context) error {
 // returns at once and reports a card already in them.
 // It reports whether the list changed.
 func (w *pcscWatch) relist(sctx *scard.Context) (bool, error) {
+	w.relisted = time.Now()
 	var names []string
 	err := w.call(sctx, "watch: list readers", func(ctx context.Context) error {
 		return withStates(ctx, func() error {
