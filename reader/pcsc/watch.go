@@ -55,6 +55,9 @@ type pcscWatched struct {
 	present   bool
 	atr       reader.ATR
 	insertion uint64
+	// uncounted: the card was seen present with the counter of the
+	// absence before it (see update).
+	uncounted bool
 }
 
 // Watch implements reader.Backend. The stream runs on its own PC/SC context in one
@@ -405,9 +408,18 @@ func (w *pcscWatch) update(name string, state scard.StateFlag, atr []byte, snap 
 	}
 	state &^= scard.StateChanged
 	present := pcscPresent(state)
+	prev, cnt := r.state, pcscCounter(state)
+	// pcscd sets a reader's state to PRESENT before it counts the
+	// insertion (EHStatusHandlerThread), so a look in between shows the
+	// new card with the counter of its absence (r.uncounted); the count
+	// that follows is the same insertion, not a swap.
+	counted := r.uncounted && cnt == pcscCounter(prev)+1
+	if counted || !present {
+		r.uncounted = false
+	}
 	// Still present with another counter value: removed and inserted
 	// (maybe another card) since the last look.
-	swapped := r.present && present && pcscCounter(state) != pcscCounter(r.state)
+	swapped := r.present && present && cnt != pcscCounter(prev) && !counted
 	if r.present && (!present || swapped) {
 		r.present = false
 		if !w.send(reader.Event{Type: reader.CardRemoved, Reader: name, ATR: r.atr, Insertion: r.insertion}) {
@@ -417,6 +429,7 @@ func (w *pcscWatch) update(name string, state scard.StateFlag, atr []byte, snap 
 	r.state = state
 	if present && !r.present {
 		r.present = true
+		r.uncounted = !snap && prev&scard.StateEmpty != 0 && cnt == pcscCounter(prev)
 		r.atr = reader.ATR(slices.Clone(atr))
 		r.insertion = reader.NextInsertion()
 		if !w.send(reader.Event{Type: reader.CardInserted, Reader: name, ATR: r.atr, Insertion: r.insertion, Snapshot: snap}) {
