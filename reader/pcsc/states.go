@@ -47,8 +47,11 @@ const (
 	// keeps polling instead of waiting.
 	statesBusy = 100 * time.Millisecond
 	// statesPoll is the watcher's pause between looks while busy: the
-	// delay it adds to an event then.
-	statesPoll = 10 * time.Millisecond
+	// delay it adds to an event then (pcscd itself polls vpcd and many
+	// drivers every 400 ms). Each look holds statesMu for two round trips
+	// to pcscd: at 10 ms the looks took so much of the lock that 16
+	// readers' card operations ran at half the rate (BenchmarkReaders).
+	statesPoll = 50 * time.Millisecond
 	// statesRecancel is how often a call waiting for statesMu cancels the
 	// holder's wait again: SCardCancel has no effect before the wait has
 	// begun (pcsc-lite only honours it while the call waits for pcscd).
