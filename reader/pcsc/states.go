@@ -30,37 +30,20 @@ import (
 // came, so the watcher is not starved by a stream of short calls.
 //
 // A Watch waits for changes in GetStatusChange, which holds the array (it
-// reads it after every wake-up) for as long as it waits. So it waits in
-// one of two ways (waitStates):
-//   - calm (no other call took statesMu in the last statesBusy): a
-//     blocking wait, which a call that needs the lock ends with
-//     SCardCancel; the watcher then waits again with the states it had,
-//     so nothing is missed;
-//   - busy: a look without waiting (timeout 0) every statesPoll, so that
-//     a stream of short calls (a Connect and a Reset for every card
-//     operation) does not pay one SCardCancel (a new connection to
-//     pcscd) each.
+// reads it after every wake-up) for as long as it waits. A call that needs
+// the lock meanwhile ends that wait with SCardCancel; the watcher then
+// waits again with the states it had, so nothing is missed. (Looking every
+// 10–50 ms instead while calls are frequent costs fewer cancels, but with
+// the events that much later TestE2ECardSwap failed one run in two: pcscd
+// went on reporting a pulled card present, after SCardReconnect calls that
+// write the reader's state behind pcscd's polling thread; see
+// docs/protocol-notes.md.)
 var statesMu = make(chan struct{}, 1)
 
-const (
-	// statesBusy is how long after another call took statesMu the watcher
-	// keeps polling instead of waiting.
-	statesBusy = 100 * time.Millisecond
-	// statesPoll is the watcher's pause between looks while busy: the
-	// delay it adds to an event then (pcscd itself polls vpcd and many
-	// drivers every 400 ms). Each look holds statesMu for two round trips
-	// to pcscd: at 10 ms the looks took so much of the lock that 16
-	// readers' card operations ran at half the rate (BenchmarkReaders).
-	statesPoll = 50 * time.Millisecond
-	// statesRecancel is how often a call waiting for statesMu cancels the
-	// holder's wait again: SCardCancel has no effect before the wait has
-	// begun (pcsc-lite only honours it while the call waits for pcscd).
-	statesRecancel = time.Millisecond
-)
-
-// statesLastCall is when a call other than the watcher's wait last took
-// statesMu (Unix nanoseconds).
-var statesLastCall atomic.Int64
+// statesRecancel is how often a call waiting for statesMu cancels the
+// holder's wait again: SCardCancel has no effect before the wait has begun
+// (pcsc-lite only honours it while the call waits for pcscd).
+const statesRecancel = time.Millisecond
 
 // statesWaiters counts the calls waiting for statesMu (a channel does not
 // tell its blocked senders): the watcher only looks while there are any.
@@ -122,30 +105,19 @@ func withStates(ctx context.Context, fn func() error) error {
 		return err
 	}
 	defer unlockStates()
-	statesLastCall.Store(time.Now().UnixNano())
 	return fn()
 }
 
-// waitStates is the watcher's GetStatusChange on sctx under statesMu:
-// a blocking wait up to timeout that other calls may cancel, or, while
-// they are frequent, a look after statesPoll. It returns
-// scard.ErrCancelled when it was cancelled or looked and nothing changed
-// (the caller looks again), scard.ErrTimeout when a blocking wait timed
-// out.
+// waitStates is the watcher's GetStatusChange on sctx under statesMu: a
+// wait up to timeout that other calls may cancel (scard.ErrCancelled, and
+// the caller waits again), or, when calls are queued for the lock already,
+// a look without waiting (scard.ErrCancelled when nothing changed).
 func waitStates(ctx context.Context, sctx *scard.Context, states []scard.ReaderState, timeout time.Duration) error {
-	look := time.Since(time.Unix(0, statesLastCall.Load())) < statesBusy
-	if look {
-		select {
-		case <-time.After(statesPoll):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 	if err := lockStates(ctx); err != nil {
 		return err
 	}
 	defer unlockStates()
-	if look || statesWaiters.Load() > 0 {
+	if statesWaiters.Load() > 0 {
 		err := sctx.GetStatusChange(states, 0)
 		if errors.Is(err, scard.ErrTimeout) {
 			err = scard.ErrCancelled
