@@ -25,9 +25,7 @@ import (
 // reported a removal and an insertion that did not happen.
 //
 // statesMu serialises every call of this process that touches the array
-// (pcscListReaders, pcscReadStates, cardStatus, the watcher's wait). The
-// lock is a buffered channel: its waiters are served in the order they
-// came, so the watcher is not starved by a stream of short calls.
+// (pcscListReaders, pcscReadStates, cardStatus, the watcher's wait).
 //
 // A Watch waits for changes in GetStatusChange, which holds the array (it
 // reads it after every wake-up) for as long as it waits. A call that needs
@@ -38,7 +36,12 @@ import (
 // went on reporting a pulled card present, after SCardReconnect calls that
 // write the reader's state behind pcscd's polling thread; see
 // docs/protocol-notes.md.)
-var statesMu = make(chan struct{}, 1)
+var statesMu struct {
+	mu       sync.Mutex
+	held     bool
+	watchers int           // watcher waits pending (lockStates)
+	wake     chan struct{} // closed and replaced at every unlock
+}
 
 // statesRecancel is how often a call waiting for statesMu cancels the
 // holder's wait again: SCardCancel has no effect before the wait has begun
@@ -60,30 +63,65 @@ var statesPreempt struct {
 // at a time (it opens a connection to pcscd, which may not answer).
 var statesCancelling atomic.Bool
 
-// lockStates takes statesMu, waiting until ctx is done (its error).
-func lockStates(ctx context.Context) error {
-	select {
-	case statesMu <- struct{}{}:
-		return nil
-	default:
-	}
-	statesWaiters.Add(1)
-	defer statesWaiters.Add(-1)
-	tick := time.NewTicker(statesRecancel)
-	defer tick.Stop()
+// lockStates takes statesMu, waiting until ctx is done (its error). The
+// watcher (watcher true) goes before the calls waiting with it: each of
+// them cancels its wait, and it must not then queue behind all of them
+// (with 16 readers busy it was blind long enough to miss a card that came
+// and went). Other callers are served in no particular order.
+func lockStates(ctx context.Context, watcher bool) error {
+	counted := false
+	defer func() {
+		if counted {
+			statesMu.mu.Lock()
+			statesMu.watchers--
+			statesMu.mu.Unlock()
+		}
+	}()
+	var tick <-chan time.Time
 	for {
-		preemptStates()
-		select {
-		case statesMu <- struct{}{}:
+		statesMu.mu.Lock()
+		if statesMu.wake == nil {
+			statesMu.wake = make(chan struct{})
+		}
+		if !statesMu.held && (watcher || statesMu.watchers == 0) {
+			statesMu.held = true
+			statesMu.mu.Unlock()
 			return nil
+		}
+		if watcher && !counted {
+			statesMu.watchers++
+			counted = true
+		}
+		wake := statesMu.wake
+		statesMu.mu.Unlock()
+		if !watcher {
+			if tick == nil {
+				statesWaiters.Add(1)
+				defer statesWaiters.Add(-1)
+				t := time.NewTicker(statesRecancel)
+				defer t.Stop()
+				tick = t.C
+			}
+			preemptStates()
+		}
+		select {
+		case <-wake:
+		case <-tick:
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-tick.C:
 		}
 	}
 }
 
-func unlockStates() { <-statesMu }
+func unlockStates() {
+	statesMu.mu.Lock()
+	defer statesMu.mu.Unlock()
+	statesMu.held = false
+	if statesMu.wake != nil {
+		close(statesMu.wake)
+	}
+	statesMu.wake = make(chan struct{})
+}
 
 // preemptStates cancels the GetStatusChange that waits holding statesMu.
 func preemptStates() {
@@ -101,7 +139,7 @@ func preemptStates() {
 
 // withStates runs fn, a short call, holding statesMu.
 func withStates(ctx context.Context, fn func() error) error {
-	if err := lockStates(ctx); err != nil {
+	if err := lockStates(ctx, false); err != nil {
 		return err
 	}
 	defer unlockStates()
@@ -113,7 +151,7 @@ func withStates(ctx context.Context, fn func() error) error {
 // the caller waits again), or, when calls are queued for the lock already,
 // a look without waiting (scard.ErrCancelled when nothing changed).
 func waitStates(ctx context.Context, sctx *scard.Context, states []scard.ReaderState, timeout time.Duration) error {
-	if err := lockStates(ctx); err != nil {
+	if err := lockStates(ctx, true); err != nil {
 		return err
 	}
 	defer unlockStates()
