@@ -48,6 +48,10 @@ var statesMu struct {
 // (pcsc-lite only honours it while the call waits for pcscd).
 const statesRecancel = time.Millisecond
 
+// statesYield is how long the watcher lets waiting calls take statesMu
+// before it takes it first again (waitStates).
+const statesYield = 5 * time.Millisecond
+
 // statesWaiters counts the calls waiting for statesMu (a channel does not
 // tell its blocked senders): the watcher only looks while there are any.
 var statesWaiters atomic.Int32
@@ -64,10 +68,11 @@ var statesPreempt struct {
 var statesCancelling atomic.Bool
 
 // lockStates takes statesMu, waiting until ctx is done (its error). The
-// watcher (watcher true) goes before the calls waiting with it: each of
-// them cancels its wait, and it must not then queue behind all of them
-// (with 16 readers busy it was blind long enough to miss a card that came
-// and went). Other callers are served in no particular order.
+// watcher (watcher true) goes before the calls waiting with it, after it
+// let them go for statesYield (waitStates): each of them cancels its wait,
+// and it must not then queue behind all of them (with 16 readers busy it
+// was blind long enough to miss a card that came and went). Other callers
+// are served in no particular order.
 func lockStates(ctx context.Context, watcher bool) error {
 	counted := false
 	defer func() {
@@ -151,6 +156,16 @@ func withStates(ctx context.Context, fn func() error) error {
 // the caller waits again), or, when calls are queued for the lock already,
 // a look without waiting (scard.ErrCancelled when nothing changed).
 func waitStates(ctx context.Context, sctx *scard.Context, states []scard.ReaderState, timeout time.Duration) error {
+	// Calls waiting for the lock (they cancelled our last wait) go
+	// first, for up to statesYield: the watcher has priority after that,
+	// or a stream of calls would keep it from looking at all.
+	for deadline := time.Now().Add(statesYield); statesWaiters.Load() > 0 && time.Now().Before(deadline); {
+		select {
+		case <-time.After(statesRecancel):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if err := lockStates(ctx, true); err != nil {
 		return err
 	}
