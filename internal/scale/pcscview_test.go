@@ -57,26 +57,45 @@ func startViewer(t *testing.T) *pcscViewer {
 
 // view is pcscd's state of the readers: present and ATR (hex), by name.
 func (v *pcscViewer) view(names []string) (map[string]string, error) {
+	ans, err := v.ask(names)
+	return ans.View, err
+}
+
+// state is whether pcscd reports a card in the reader, and the reader's
+// event counter (pcscd's count of insertions and removals).
+func (v *pcscViewer) state(name string) (present bool, counter uint16, err error) {
+	ans, err := v.ask([]string{name})
+	if err != nil {
+		return false, 0, err
+	}
+	_, present = ans.View[name]
+	return present, ans.Counter[name], nil
+}
+
+type viewAnswer struct {
+	View    map[string]string `json:"view,omitempty"`
+	Counter map[string]uint16 `json:"counter,omitempty"`
+	Error   string            `json:"error,omitempty"`
+}
+
+func (v *pcscViewer) ask(names []string) (viewAnswer, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	var ans viewAnswer
 	if _, err := fmt.Fprintln(v.in, strings.Join(names, "\t")); err != nil {
-		return nil, err
+		return ans, err
 	}
 	line, err := v.out.ReadBytes('\n')
 	if err != nil {
-		return nil, err
-	}
-	var ans struct {
-		View  map[string]string `json:"view"`
-		Error string            `json:"error"`
+		return ans, err
 	}
 	if err := json.Unmarshal(line, &ans); err != nil {
-		return nil, err
+		return ans, err
 	}
 	if ans.Error != "" {
-		return nil, fmt.Errorf("pcscd view: %s", ans.Error)
+		return ans, fmt.Errorf("pcscd view: %s", ans.Error)
 	}
-	return ans.View, nil
+	return ans, nil
 }
 
 // runViewer answers view requests (tab-separated reader names, one per
@@ -97,14 +116,12 @@ func runViewer() int {
 		for i, n := range names {
 			rs[i] = scard.ReaderState{Reader: n, CurrentState: scard.StateUnaware}
 		}
-		ans := struct {
-			View  map[string]string `json:"view,omitempty"`
-			Error string            `json:"error,omitempty"`
-		}{View: map[string]string{}}
+		ans := viewAnswer{View: map[string]string{}, Counter: map[string]uint16{}}
 		if err := sctx.GetStatusChange(rs, 0); err != nil {
 			ans.Error = err.Error()
 		}
 		for _, s := range rs {
+			ans.Counter[s.Reader] = uint16(uint32(s.EventState) >> 16)
 			if s.EventState&scard.StatePresent != 0 {
 				ans.View[s.Reader] = fmt.Sprintf("%X", s.Atr)
 			}

@@ -168,7 +168,18 @@ func (c *pcscCard) dial(d *pcscDial, pc *pcscCtx) {
 	h, err := pc.sctx.Connect(c.reader, c.mode, c.protos)
 	var st *scard.CardStatus
 	if err == nil {
-		if st, err = h.Status(); err != nil {
+		// Close ends a wait for statesMu.
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-c.closing:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		st, err = cardStatus(ctx, h)
+		cancel()
+		if err != nil {
 			c.disconnectOn(pc, h)
 			h = nil
 		}
@@ -225,6 +236,18 @@ func (c *pcscCard) abandoned(pc *pcscCtx) {
 	if c.lost == nil && !c.closed {
 		c.lost = fmt.Errorf("%w: a call on this connection was abandoned", reader.ErrBackendStuck)
 	}
+}
+
+// cardStatus is h.Status under statesMu (states.go): SCardStatus reads the
+// event counter and ATR from libpcsclite's process-wide reader states.
+func cardStatus(ctx context.Context, h *scard.Card) (*scard.CardStatus, error) {
+	var st *scard.CardStatus
+	err := withStates(ctx, func() error {
+		var err error
+		st, err = h.Status()
+		return err
+	})
+	return st, err
 }
 
 func (c *pcscCard) setStatusLocked(st *scard.CardStatus) {
@@ -501,7 +524,7 @@ func (c *pcscCard) Reset(ctx context.Context, cold bool) error {
 				return err
 			}
 			var err error
-			st, err = h.Status()
+			st, err = cardStatus(ctx, h)
 			return err
 		}, func(error) { c.unref(pc) })
 		if running {

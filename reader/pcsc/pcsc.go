@@ -97,8 +97,11 @@ func (b *pcscBackend) ListReaders(ctx context.Context) ([]reader.Info, error) {
 	var infos []reader.Info
 	err, running := blocking(ctx, op, "", func() error {
 		for attempt := 0; ; attempt++ {
-			var err error
-			infos, err = pcscReaderInfos(sctx)
+			err := withStates(ctx, func() error {
+				var err error
+				infos, err = pcscReaderInfos(sctx)
+				return err
+			})
 			if errors.Is(err, scard.ErrUnknownReader) && attempt < 3 {
 				continue
 			}
@@ -115,7 +118,8 @@ func (b *pcscBackend) ListReaders(ctx context.Context) ([]reader.Info, error) {
 	return infos, nil
 }
 
-// pcscListReaders lists reader names; no readers is an empty list.
+// pcscListReaders lists reader names; no readers is an empty list. The
+// caller holds statesMu.
 func pcscListReaders(sctx *scard.Context) ([]string, error) {
 	names, err := sctx.ListReaders()
 	if errors.Is(err, scard.ErrNoReadersAvailable) {
@@ -125,6 +129,7 @@ func pcscListReaders(sctx *scard.Context) ([]string, error) {
 }
 
 // pcscReadStates reads the current state of each reader without waiting.
+// The caller holds statesMu.
 func pcscReadStates(sctx *scard.Context, names []string) ([]scard.ReaderState, error) {
 	if len(names) == 0 {
 		return nil, nil
@@ -141,6 +146,8 @@ func pcscReadStates(sctx *scard.Context, names []string) ([]scard.ReaderState, e
 	return rs, nil
 }
 
+// pcscReaderInfos lists the readers with their states; the caller holds
+// statesMu.
 func pcscReaderInfos(sctx *scard.Context) ([]reader.Info, error) {
 	names, err := pcscListReaders(sctx)
 	if err != nil {

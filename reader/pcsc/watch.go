@@ -41,8 +41,9 @@ type pcscWatch struct {
 	done   chan struct{} // closed after ch, when the watcher goroutine ends
 
 	// Watcher goroutine state.
-	readers []*pcscWatched // in pcscd's order
-	failing bool           // a BackendError was sent and no snapshot since
+	readers  []*pcscWatched // in pcscd's order
+	failing  bool           // a BackendError was sent and no snapshot since
+	relisted time.Time      // the last relist
 	// orphaned is set when a call on the session's context was abandoned:
 	// the abandoned call releases the context when it returns.
 	orphaned bool
@@ -54,6 +55,9 @@ type pcscWatched struct {
 	present   bool
 	atr       reader.ATR
 	insertion uint64
+	// uncounted: the card was seen present with the counter of the
+	// absence before it (see update).
+	uncounted bool
 }
 
 // Watch implements reader.Backend. The stream runs on its own PC/SC context in one
@@ -142,10 +146,10 @@ func (w *pcscWatch) run() {
 // then matches reader.ErrBackendStuck and the session must end). The bound
 // does not come from w.ctx: a cancelled watch ends its wait with
 // SCardCancel, and the call returns by itself.
-func (w *pcscWatch) call(sctx *scard.Context, op string, fn func() error) error {
+func (w *pcscWatch) call(sctx *scard.Context, op string, fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), pcscWatchPoll+pcscWatchGrace)
 	defer cancel()
-	err, running := blocking(ctx, op, "", fn, func(error) { pcscRelease(sctx) })
+	err, running := blocking(ctx, op, "", func() error { return fn(ctx) }, func(error) { pcscRelease(sctx) })
 	if running {
 		w.orphaned = true
 	}
@@ -228,7 +232,11 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 			}
 			continue
 		}
-		err := w.call(sctx, "watch: get status change", func() error { return sctx.GetStatusChange(states, pcscWatchPoll) })
+		// Under statesMu (states.go), which a call needing it takes by
+		// cancelling this wait: ErrCancelled, and the loop waits again.
+		err := w.call(sctx, "watch: get status change", func(ctx context.Context) error {
+			return waitStates(ctx, sctx, states, pcscWatchPoll)
+		})
 		if w.orphaned {
 			return err
 		}
@@ -243,6 +251,13 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 			}
 			continue
 		case errors.Is(err, scard.ErrCancelled):
+			// Cancelled, or a look that found nothing (states.go):
+			// relist now and then as a timeout would have.
+			if time.Since(w.relisted) >= pcscWatchPoll {
+				if _, err := w.relist(sctx); err != nil {
+					return err
+				}
+			}
 			continue
 		case errors.Is(err, scard.ErrUnknownReader):
 			// A reader went away before we learnt of it ...
@@ -300,13 +315,15 @@ func (w *pcscWatch) session(sctx *scard.Context) error {
 func (w *pcscWatch) snapshot(sctx *scard.Context) error {
 	var rs []scard.ReaderState
 	for attempt := 0; ; attempt++ {
-		err := w.call(sctx, "watch: read states", func() error {
-			names, err := pcscListReaders(sctx)
-			if err != nil {
+		err := w.call(sctx, "watch: read states", func(ctx context.Context) error {
+			return withStates(ctx, func() error {
+				names, err := pcscListReaders(sctx)
+				if err != nil {
+					return err
+				}
+				rs, err = pcscReadStates(sctx, names)
 				return err
-			}
-			rs, err = pcscReadStates(sctx, names)
-			return err
+			})
 		})
 		if errors.Is(err, scard.ErrUnknownReader) && attempt < 3 {
 			continue
@@ -338,11 +355,14 @@ func (w *pcscWatch) snapshot(sctx *scard.Context) error {
 // returns at once and reports a card already in them.
 // It reports whether the list changed.
 func (w *pcscWatch) relist(sctx *scard.Context) (bool, error) {
+	w.relisted = time.Now()
 	var names []string
-	err := w.call(sctx, "watch: list readers", func() error {
-		var err error
-		names, err = pcscListReaders(sctx)
-		return err
+	err := w.call(sctx, "watch: list readers", func(ctx context.Context) error {
+		return withStates(ctx, func() error {
+			var err error
+			names, err = pcscListReaders(sctx)
+			return err
+		})
 	})
 	if err != nil {
 		return false, err
@@ -388,9 +408,18 @@ func (w *pcscWatch) update(name string, state scard.StateFlag, atr []byte, snap 
 	}
 	state &^= scard.StateChanged
 	present := pcscPresent(state)
+	prev, cnt := r.state, pcscCounter(state)
+	// pcscd sets a reader's state to PRESENT before it counts the
+	// insertion (EHStatusHandlerThread), so a look in between shows the
+	// new card with the counter of its absence (r.uncounted); the count
+	// that follows is the same insertion, not a swap.
+	counted := r.uncounted && cnt == pcscCounter(prev)+1
+	if counted || !present {
+		r.uncounted = false
+	}
 	// Still present with another counter value: removed and inserted
 	// (maybe another card) since the last look.
-	swapped := r.present && present && pcscCounter(state) != pcscCounter(r.state)
+	swapped := r.present && present && cnt != pcscCounter(prev) && !counted
 	if r.present && (!present || swapped) {
 		r.present = false
 		if !w.send(reader.Event{Type: reader.CardRemoved, Reader: name, ATR: r.atr, Insertion: r.insertion}) {
@@ -400,6 +429,7 @@ func (w *pcscWatch) update(name string, state scard.StateFlag, atr []byte, snap 
 	r.state = state
 	if present && !r.present {
 		r.present = true
+		r.uncounted = !snap && prev&scard.StateEmpty != 0 && cnt == pcscCounter(prev)
 		r.atr = reader.ATR(slices.Clone(atr))
 		r.insertion = reader.NextInsertion()
 		if !w.send(reader.Event{Type: reader.CardInserted, Reader: name, ATR: r.atr, Insertion: r.insertion, Snapshot: snap}) {
