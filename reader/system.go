@@ -147,6 +147,29 @@ func (s *System) Connect(ctx context.Context, pattern string, opts ConnectOption
 	return b.Connect(ctx, ri.Name, opts)
 }
 
+// ConnectIn connects to the reader named exactly name of the backend whose
+// Name is backend, without listing the readers first: for callers that
+// know both from the backends' own events (sscd, for every operation). A
+// listing costs several PC/SC calls, each serialised with the others of
+// the process (reader/pcsc, states.go). With no backend of that name, or
+// more than one, it is Connect(ctx, name, opts).
+func (s *System) ConnectIn(ctx context.Context, backend, name string, opts ConnectOptions) (Card, error) {
+	var found Backend
+	for _, b := range s.Backends {
+		if b.Name() != backend {
+			continue
+		}
+		if found != nil {
+			return s.Connect(ctx, name, opts)
+		}
+		found = b
+	}
+	if found == nil {
+		return s.Connect(ctx, name, opts)
+	}
+	return found.Connect(ctx, name, opts)
+}
+
 // Watch merges the event streams of every backend. A backend that cannot
 // watch at all is reported as a BackendError event; the stream ends when ctx
 // is done.

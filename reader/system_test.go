@@ -149,3 +149,44 @@ func TestPick(t *testing.T) {
 		t.Errorf("no readers: %v, want reader.ErrNoReaders", err)
 	}
 }
+
+// unlistable is a backend that must not be listed: ConnectIn goes to its
+// Connect directly.
+type unlistable struct{ hwBackend }
+
+func (unlistable) ListReaders(context.Context) ([]reader.Info, error) {
+	return nil, errors.New("listed")
+}
+
+func TestSystemConnectIn(t *testing.T) {
+	ctx := context.Background()
+	hw := newChipBackend(t, "R1", "R2")
+	if err := hw.Insert("R2", newCard(t)); err != nil {
+		t.Fatal(err)
+	}
+	sb := newChipBackend(t, "sim")
+	if err := sb.Insert("sim", newCard(t)); err != nil {
+		t.Fatal(err)
+	}
+	sys := reader.Open(unlistable{hwBackend{hw}}, sb)
+	c, err := sys.ConnectIn(ctx, "pcsc", "R2", reader.ConnectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Reader() != "R2" {
+		t.Errorf("connected to %q", c.Reader())
+	}
+	c.Close()
+	if _, err := sys.ConnectIn(ctx, "pcsc", "R1", reader.ConnectOptions{}); !errors.Is(err, reader.ErrNoCard) {
+		t.Errorf("empty reader: %v", err)
+	}
+	// A backend name nobody has: the listing of Connect, which fails here.
+	if _, err := sys.ConnectIn(ctx, "serial", "R2", reader.ConnectOptions{}); err == nil {
+		t.Error("an unknown backend connected")
+	}
+	if c, err := sys.ConnectIn(ctx, "sim", "sim", reader.ConnectOptions{}); err != nil {
+		t.Fatal(err)
+	} else {
+		c.Close()
+	}
+}

@@ -55,7 +55,7 @@ func (d *Daemon) beginOp(ctx context.Context, name string, want uint64, openSSC 
 		return nil, err
 	}
 	op.reader = r
-	card, err := d.sys.Connect(ctx, r.Name, reader.ConnectOptions{Mode: reader.Exclusive})
+	card, err := d.sys.ConnectIn(ctx, r.Backend, r.Name, reader.ConnectOptions{Mode: reader.Exclusive})
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("connect %q: %w", r.Name, err)
