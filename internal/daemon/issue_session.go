@@ -216,10 +216,6 @@ func (d *Daemon) handleIssueStep2(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if len(body.Values) > sscd.MaxUpdateFields {
-		writeError(w, sscd.Errorf(sscd.CodeBadRequest, "values: at most %d fields", sscd.MaxUpdateFields))
-		return
-	}
 	s := d.takeIssue(w, r)
 	if s == nil {
 		return
@@ -261,11 +257,7 @@ func (s *issueSession) checkValues(values map[string]string) error {
 		}
 		return nil
 	}
-	names := make([]string, 0, len(values))
-	for n := range values {
-		names = append(names, n)
-	}
-	fs, err := sscard.WriteFields(names)
+	fs, err := valuesFields(values)
 	if err != nil {
 		return err
 	}

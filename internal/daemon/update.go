@@ -15,20 +15,27 @@ import (
 // updateFields takes the fields of an update request: Values for the call
 // in one piece, Fields for step 1.
 func updateFields(req sscd.UpdateRequest, step1 bool) (sscard.FieldSet, error) {
-	names := req.Fields
-	if !step1 {
-		if req.Fields != nil {
-			return 0, sscd.Errorf(sscd.CodeBadRequest, "fields belong to update/step1; give values")
-		}
-		names = make([]string, 0, len(req.Values))
-		for n := range req.Values {
-			names = append(names, n)
-		}
-	} else if req.Values != nil {
+	switch {
+	case !step1 && req.Fields != nil:
+		return 0, sscd.Errorf(sscd.CodeBadRequest, "fields belong to update/step1; give values")
+	case !step1:
+		return valuesFields(req.Values)
+	case req.Values != nil:
 		return 0, sscd.Errorf(sscd.CodeBadRequest, "values come with step 2")
-	}
-	if len(names) > sscd.MaxUpdateFields {
+	case len(req.Fields) > sscd.MaxUpdateFields:
 		return 0, sscd.Errorf(sscd.CodeBadRequest, "at most %d fields", sscd.MaxUpdateFields)
+	}
+	return sscard.WriteFields(req.Fields)
+}
+
+// valuesFields is the set of the fields values names.
+func valuesFields(values map[string]string) (sscard.FieldSet, error) {
+	if len(values) > sscd.MaxUpdateFields {
+		return 0, sscd.Errorf(sscd.CodeBadRequest, "at most %d fields", sscd.MaxUpdateFields)
+	}
+	names := make([]string, 0, len(values))
+	for n := range values {
+		names = append(names, n)
 	}
 	return sscard.WriteFields(names)
 }
