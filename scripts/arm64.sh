@@ -107,7 +107,7 @@ for f in sscctl sscd $([ $have_lib = 1 ] && echo libsscard.so); do
 	*) fail "$f is not an ARM aarch64 ELF" ;;
 	esac
 	# cgo PC/SC really linked, not the "built without PC/SC" stub.
-	aarch64-linux-gnu-readelf -d "$out/$f" | grep -q 'NEEDED.*\[libpcsclite\.so\.1\]' ||
+	aarch64-linux-gnu-readelf -d "$out/$f" | ssc_has 'NEEDED.*\[libpcsclite\.so\.1\]' ||
 		fail "$f does not link libpcsclite.so.1 (PC/SC stub built?)"
 	echo "$f: needs glibc $(aarch64-linux-gnu-objdump -T "$out/$f" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 | sed 's/GLIBC_//') or newer"
 done
@@ -170,7 +170,7 @@ sim_pid=$!
 pids="$pids $sim_pid"
 present=0
 for i in $(seq 100); do
-	if "$HOST" readers --json 2>/dev/null | grep -A2 '"Virtual PCD 00 00"' | grep -q '"card_present": true'; then
+	if "$HOST" readers --json 2>/dev/null | grep -A2 '"Virtual PCD 00 00"' | ssc_has '"card_present": true'; then
 		present=1
 		break
 	fi
@@ -195,7 +195,7 @@ if [ $have_lib = 1 ]; then
 	[ -f examples/c/readcard.c ] || fail "cmd/libsscard exists but examples/c/readcard.c does not"
 	aarch64-linux-gnu-gcc -Wall -O2 -I cmd/libsscard -o "$out/readcard" examples/c/readcard.c \
 		-L"$out" -lsscard -Wl,-rpath,'$ORIGIN' || fail "examples/c/readcard.c does not compile against libsscard.so for arm64"
-	file -b "$out/readcard" | grep -q 'ARM aarch64' || fail "readcard is not an ARM aarch64 ELF"
+	file -b "$out/readcard" | ssc_has 'ARM aarch64' || fail "readcard is not an ARM aarch64 ELF"
 	# iType 3 (contact first) with the HSM step done by the configured SIM key
 	# system, as the in-process sscctl read above did.
 	SSC_READER=sim SSC_HSM=sim q "$out/readcard" 3 hsm >"$work/readcard.out" 2>"$work/readcard.err" ||

@@ -45,7 +45,7 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 wait_card() { # wait until pcscd sees (1) or no longer sees (0) a card
 	local i
 	for i in $(seq 100); do
-		if "$SSCCTL" readers --json | grep -A2 "\"$SSC_READER\"" | grep -q "\"card_present\": $([ "$1" = 1 ] && echo true || echo false)"; then
+		if "$SSCCTL" readers --json | grep -A2 "\"$SSC_READER\"" | ssc_has "\"card_present\": $([ "$1" = 1 ] && echo true || echo false)"; then
 			return 0
 		fi
 		sleep 0.1

@@ -5,6 +5,12 @@
 # tests, gcc/pkg-config for cgo.
 SSC_DEBIAN_PACKAGES="pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc socat pkg-config gcc libc6-dev openssl curl"
 
+# ssc_has ARGS... is `grep -q ARGS...` for the end of a pipeline: it reads
+# all of its input. grep -q exits at the first match, and under pipefail a
+# producer still writing then dies of SIGPIPE and fails the pipeline although
+# the line was there (seen: `ldd ... | grep -q` in the package test).
+ssc_has() { grep "$@" >/dev/null; }
+
 ssc_need_go() {
 	if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 		export PATH="/usr/local/go/bin:$PATH"
@@ -24,7 +30,7 @@ ssc_need_go() {
 ssc_install_deps() {
 	local missing=""
 	for p in $SSC_DEBIAN_PACKAGES; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | ssc_has "install ok installed" || missing="$missing $p"
 	done
 	[ -z "$missing" ] && return 0
 	if [ "$(id -u)" != 0 ]; then
@@ -60,14 +66,14 @@ SSC_ARM64_PACKAGES="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user file l
 ssc_install_arm64_deps() {
 	local missing="" p
 	for p in $SSC_ARM64_PACKAGES; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | ssc_has "install ok installed" || missing="$missing $p"
 	done
 	[ -z "$missing" ] && return 0
 	if [ "$(id -u)" != 0 ]; then
 		echo "error: missing Debian packages for the ARM64 build:$missing (run as root, or apt-get install them)" >&2
 		exit 1
 	fi
-	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	if ! dpkg --print-foreign-architectures | ssc_has -x arm64; then
 		echo "adding the arm64 architecture to dpkg (multiarch, for libpcsclite-dev:arm64)" >&2
 		dpkg --add-architecture arm64
 	fi
@@ -82,7 +88,7 @@ ssc_install_arm64_deps() {
 ssc_free_port_pair() {
 	local p
 	for p in 35963 $(shuf -i 40000-60000 -n 40); do
-		if ! ss -Htln "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | grep -q .; then
+		if ! ss -Htln "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null | ssc_has .; then
 			echo "$p"
 			return 0
 		fi

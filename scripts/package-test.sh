@@ -133,7 +133,7 @@ pkgs=$all_pkgs
 # A previous run that was killed leaves its marker; anything else named sscd
 # is not ours to purge.
 if [ ! -e "$state/marker" ]; then
-	if dpkg-query -W -f='${Status}\n' $all_pkgs 2>/dev/null | grep -q "installed" || getent passwd sscd >/dev/null ||
+	if dpkg-query -W -f='${Status}\n' $all_pkgs 2>/dev/null | ssc_has "installed" || getent passwd sscd >/dev/null ||
 		getent group sscd >/dev/null; then
 		echo "error: sscd is installed or the user/group sscd exists; this test installs and purges them" >&2
 		exit 1
@@ -216,7 +216,7 @@ grep -q ' ./usr/sbin/sscd$' "$work/contents" || fail "arm64 sscd lacks /usr/sbin
 elfs="usr/sbin/sscd usr/bin/sscctl"
 elfs="$elfs usr/lib/aarch64-linux-gnu/libsscard.so.1"
 for f in $elfs; do
-	file -b "$work/arm64/$f" | grep -q 'ELF 64-bit LSB .*ARM aarch64' || fail "$f: $(file -b "$work/arm64/$f")"
+	file -b "$work/arm64/$f" | ssc_has 'ELF 64-bit LSB .*ARM aarch64' || fail "$f: $(file -b "$work/arm64/$f")"
 done
 [ "$(readlink "$work/arm64/usr/lib/aarch64-linux-gnu/libsscard.so")" = libsscard.so.1 ] || fail "arm64 libsscard.so link"
 grep -q '^libdir=${prefix}/lib/aarch64-linux-gnu$' "$work/arm64/usr/lib/aarch64-linux-gnu/pkgconfig/sscard.pc" ||
@@ -239,7 +239,7 @@ apt_install "$work/dist-old"/*.deb
 [ "$(dpkg-query -W -f='${Version}' sscd)" = "$old" ] || fail "sscd $old is not installed"
 
 step "installed files: user, owners and modes"
-getent passwd sscd | grep -q ':/nonexistent:/usr/sbin/nologin$' || fail "user sscd: $(getent passwd sscd)"
+getent passwd sscd | ssc_has ':/nonexistent:/usr/sbin/nologin$' || fail "user sscd: $(getent passwd sscd)"
 [ "$(id -gn sscd)" = sscd ] || fail "primary group of sscd"
 check_stat() { # PATH OWNER:GROUP MODE
 	local got
@@ -251,7 +251,7 @@ check_stat /etc/sscd/sscd.yaml root:root 644
 check_stat /var/log/sscd sscd:sscd 750
 check_stat /usr/sbin/sscd root:root 755
 check_stat "$unit" root:root 644
-dpkg-query -W -f='${Conffiles}\n' sscd | grep -q '^ /etc/sscd/sscd.yaml ' || fail "sscd.yaml is not a conffile"
+dpkg-query -W -f='${Conffiles}\n' sscd | ssc_has '^ /etc/sscd/sscd.yaml ' || fail "sscd.yaml is not a conffile"
 [ -L /etc/systemd/system/multi-user.target.wants/sscd.service ] || fail "sscd.service is not enabled"
 [ -f /usr/share/bash-completion/completions/sscctl ] && [ -f /usr/share/man/man1/sscctl.1.gz ] &&
 	[ -f /usr/share/man/man8/sscd.8.gz ] || fail "man pages or completion missing"
@@ -283,12 +283,12 @@ read_card() {
 		sleep 0.2
 	done
 	grep -q '^411600|411602199001011232|.*|张三|' "$work/bas" || { cat "$work/bas" "$work/bas.err" >&2; fail "card not read through sscd"; }
-	nobody_in_sscd /usr/bin/sscctl version | grep -q "^sscd " || fail "sscctl did not reach the daemon"
+	nobody_in_sscd /usr/bin/sscctl version | ssc_has "^sscd " || fail "sscctl did not reach the daemon"
 }
 read_card
 grep -q '"client":"uid:65534","op":"info"' /var/log/sscd/audit.log || fail "no audit line for the read"
 check_stat /var/log/sscd/audit.log sscd:sscd 600
-if setpriv --reuid=nobody --regid=nogroup --clear-groups -- /usr/bin/sscctl version 2>&1 | grep -q "^sscd "; then
+if setpriv --reuid=nobody --regid=nogroup --clear-groups -- /usr/bin/sscctl version 2>&1 | ssc_has "^sscd "; then
 	fail "a user outside group sscd reached the daemon"
 fi
 
@@ -300,8 +300,9 @@ int main(void) { puts("libsscard loaded"); return 0; }
 EOF
 # shellcheck disable=SC2046
 gcc -o "$work/load" "$work/load.c" -Wl,--no-as-needed $(pkg-config --cflags --libs sscard) || fail "compile against sscard.pc"
-ldd "$work/load" | grep -Eq "libsscard.so.1 => (/usr)?/lib/x86_64-linux-gnu/libsscard.so.1 " || fail "libsscard.so.1 not from /usr/lib"
-"$work/load" | grep -q "libsscard loaded" || fail "the C program did not run with the library"
+ldd "$work/load" >"$work/ldd" 2>&1 || true
+grep -Eq "libsscard.so.1 => (/usr)?/lib/x86_64-linux-gnu/libsscard.so.1 " "$work/ldd" || { cat "$work/ldd" >&2; fail "libsscard.so.1 not from /usr/lib"; }
+"$work/load" | ssc_has "libsscard loaded" || fail "the C program did not run with the library"
 # The example, as a hospital program would run it: through the installed
 # daemon's socket (the library's default), the HSM step answered by the
 # configured SIM key system.
@@ -309,7 +310,7 @@ ldd "$work/load" | grep -Eq "libsscard.so.1 => (/usr)?/lib/x86_64-linux-gnu/libs
 gcc -o "$work/readcard" examples/c/readcard.c $(pkg-config --cflags --libs sscard) || fail "examples/c/readcard.c"
 nobody_in_sscd env SSC_READER="Virtual PCD 00 00" SSC_HSM=sim "$work/readcard" 1 hsm >"$work/readcard.out" 2>&1 ||
 	{ cat "$work/readcard.out" >&2; fail "readcard through the installed library and sscd"; }
-iconv -f GBK -t UTF-8 "$work/readcard.out" | grep -q '^411600|411602199001011232|.*|张三|' ||
+iconv -f GBK -t UTF-8 "$work/readcard.out" | ssc_has '^411600|411602199001011232|.*|张三|' ||
 	{ cat "$work/readcard.out" >&2; fail "readcard did not print the card's iReadCardBas line"; }
 
 step "upgrade to $version keeps the changed configuration and the audit log"
@@ -325,7 +326,7 @@ grep -q '^hsm: sim$' /etc/sscd/sscd.yaml && grep -q '^terminal_no: "410100813475
 [ "$(sha256sum </var/log/sscd/audit.key)" = "$key_before" ] || fail "the upgrade replaced the audit key"
 read_card
 [ "$(wc -l </var/log/sscd/audit.log)" -gt "$audit_before" ] || fail "no audit line after the upgrade"
-/usr/sbin/sscd --version | grep -q "^sscd $(git describe --tags --always --dirty) (commit $(git rev-parse HEAD)" ||
+/usr/sbin/sscd --version | ssc_has "^sscd $(git describe --tags --always --dirty) (commit $(git rev-parse HEAD)" ||
 	fail "installed sscd --version: $(/usr/sbin/sscd --version)"
 
 step "remove: stops the daemon, keeps configuration and audit log"
