@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -256,8 +257,11 @@ func (w *WriteInfo) Validate() error {
 	default:
 		return wiErr("sex", "want 0, 1, 2 or 9 (GB/T 2261.1)")
 	}
-	if len(w.Ethnicity) != 2 || !isDigits(w.Ethnicity) {
-		return wiErr("ethnicity", "want 2 digits (GB/T 3304)")
+	// GB/T 3304: 01–56, 97 (other), 98 (foreign origin). 00 is also what
+	// an unwritten record reads as (blank), so it could not be read back.
+	if n, err := strconv.Atoi(w.Ethnicity); len(w.Ethnicity) != 2 || !isDigits(w.Ethnicity) || err != nil ||
+		(n < 1 || n > 56) && n != 97 && n != 98 {
+		return wiErr("ethnicity", "want 2 digits of a GB/T 3304 code: 01–56, 97 or 98")
 	}
 	return nil
 }

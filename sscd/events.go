@@ -2,6 +2,7 @@ package sscd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,9 +37,35 @@ func (c *Client) Events(ctx context.Context) (*EventStream, error) {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 		return nil, decodeError(resp.StatusCode, data)
 	}
-	sc := bufio.NewScanner(resp.Body)
+	return &EventStream{body: resp.Body, sc: eventScanner(resp.Body)}, nil
+}
+
+// eventScanner splits an event stream into its lines.
+func eventScanner(r io.Reader) *bufio.Scanner {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), maxEventLine)
-	return &EventStream{body: resp.Body, sc: sc}, nil
+	sc.Split(scanEventLines)
+	return sc
+}
+
+// scanEventLines is a bufio.SplitFunc for the lines of the SSE format,
+// which end in CRLF, LF or a lone CR (bufio.ScanLines keeps a lone CR in
+// the line, except at the very end of the stream).
+func scanEventLines(data []byte, atEOF bool) (int, []byte, error) {
+	i := bytes.IndexAny(data, "\r\n")
+	switch {
+	case i < 0 && atEOF && len(data) > 0:
+		return len(data), data, nil // a last line without its end
+	case i < 0:
+		return 0, nil, nil
+	case data[i] == '\n':
+		return i + 1, data[:i], nil
+	case i+1 < len(data) && data[i+1] == '\n':
+		return i + 2, data[:i], nil
+	case i+1 < len(data) || atEOF:
+		return i + 1, data[:i], nil
+	}
+	return 0, nil, nil // a CR at the end of what was read: an LF may follow
 }
 
 // Next returns the next event; it blocks until one arrives, the stream ends
