@@ -99,50 +99,40 @@ func (l *Lib) hsmStep1(kind string, iType int, cardID []byte, addr Address) Resu
 	if r, ok := l.start(iType); !ok {
 		return r
 	}
-	l.pendMu.Lock()
-	defer l.pendMu.Unlock()
-	if r, busy := l.busy(); busy {
-		return r
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.OpTimeout)
-	defer cancel()
-	if l.daemon != nil {
-		name, err := l.daemonReader(ctx, iType)
-		if err != nil {
-			return errorResult(err)
-		}
-		if cardID != nil {
-			info, err := l.daemon.Info(ctx, name, sscd.InfoOptions{NoHSM: true, Partial: true})
+	return l.stepOne(iType, func(ctx context.Context, name string) Result {
+		if name != "" {
+			if cardID != nil {
+				info, err := l.daemon.Info(ctx, name, sscd.InfoOptions{NoHSM: true, Partial: true})
+				if err != nil {
+					return errorResult(err)
+				}
+				if string(info.CardID) != string(cardID) {
+					return fail(ErrWrongCard, "")
+				}
+			}
+			st, err := l.daemon.HSMStep1(ctx, name, sscd.HSMStep1Options{AllFields: kind == flowCard})
 			if err != nil {
 				return errorResult(err)
 			}
-			if string(info.CardID) != string(cardID) {
-				return fail(ErrWrongCard, "")
-			}
+			l.put(&pending{kind: kind, step: 2, session: st.Session, addr: addr})
+			return Result{Out: st.Step1}
 		}
-		st, err := l.daemon.HSMStep1(ctx, name, sscd.HSMStep1Options{AllFields: kind == flowCard})
+		c, err := l.open(ctx, iType)
 		if err != nil {
 			return errorResult(err)
 		}
-		l.put(&pending{kind: kind, step: 2, session: st.Session, addr: addr})
-		return Result{Out: st.Step1}
-	}
-	c, err := l.open(ctx, iType)
-	if err != nil {
-		return errorResult(err)
-	}
-	if err := checkCard(ctx, c.sess, cardID); err != nil {
-		c.close(false)
-		return errorResult(err)
-	}
-	opts := sscard.ReadOptions{Fields: addr.Fields()}
-	req, err := c.sess.BeginHSM(ctx, opts)
-	if err != nil {
-		c.close(false)
-		return errorResult(err)
-	}
-	l.put(&pending{kind: kind, step: 2, conn: c, req: req, addr: addr})
-	return Result{Out: req.Step1().String()}
+		if err := checkCard(ctx, c.sess, cardID); err != nil {
+			c.close(false)
+			return errorResult(err)
+		}
+		req, err := c.sess.BeginHSM(ctx, sscard.ReadOptions{Fields: addr.Fields()})
+		if err != nil {
+			c.close(false)
+			return errorResult(err)
+		}
+		l.put(&pending{kind: kind, step: 2, conn: c, req: req, addr: addr})
+		return Result{Out: req.Step1().String()}
+	})
 }
 
 // hsmStep2 completes an HSM read flow of kind with the key system's answer.

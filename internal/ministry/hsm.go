@@ -83,6 +83,27 @@ func (l *Lib) put(p *pending) {
 	})
 }
 
+// stepOne runs f, step 1 of a flow, under pendMu with no flow pending and
+// within the operation timeout; name is the daemon's reader of iType, ""
+// when the library uses the readers directly. f installs the flow (put).
+func (l *Lib) stepOne(iType int, f func(ctx context.Context, name string) Result) Result {
+	l.pendMu.Lock()
+	defer l.pendMu.Unlock()
+	if r, busy := l.busy(); busy {
+		return r
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.OpTimeout)
+	defer cancel()
+	name := ""
+	if l.daemon != nil {
+		var err error
+		if name, err = l.daemonReader(ctx, iType); err != nil {
+			return errorResult(err)
+		}
+	}
+	return f(ctx, name)
+}
+
 // busy reports a pending flow for a new step 1 (caller holds pendMu).
 func (l *Lib) busy() (Result, bool) {
 	if l.pend != nil {

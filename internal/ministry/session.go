@@ -19,36 +19,27 @@ import (
 func (l *Lib) beginSession(kind string, iType int, addr Address,
 	direct func(ctx context.Context, c *conn, wf *writeFlow) (*sscard.WriteSession, error),
 	viaDaemon func(ctx context.Context, name string) (*sscd.IssueStep1, error)) Result {
-	l.pendMu.Lock()
-	defer l.pendMu.Unlock()
-	if r, busy := l.busy(); busy {
-		return r
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.OpTimeout)
-	defer cancel()
-	if l.daemon != nil {
-		name, err := l.daemonReader(ctx, iType)
+	return l.stepOne(iType, func(ctx context.Context, name string) Result {
+		if name != "" {
+			st, err := viaDaemon(ctx, name)
+			if err != nil {
+				return writeError(err)
+			}
+			l.put(&pending{kind: kind, step: 2, session: st.Session, writeSession: true, addr: addr})
+			return Result{Out: st.Step1}
+		}
+		c, err := l.open(ctx, iType)
 		if err != nil {
 			return errorResult(err)
 		}
-		st, err := viaDaemon(ctx, name)
-		if err != nil {
+		wf := &writeFlow{}
+		if wf.ws, err = direct(ctx, c, wf); err != nil {
+			c.close(false)
 			return writeError(err)
 		}
-		l.put(&pending{kind: kind, step: 2, session: st.Session, writeSession: true, addr: addr})
-		return Result{Out: st.Step1}
-	}
-	c, err := l.open(ctx, iType)
-	if err != nil {
-		return errorResult(err)
-	}
-	wf := &writeFlow{}
-	if wf.ws, err = direct(ctx, c, wf); err != nil {
-		c.close(false)
-		return writeError(err)
-	}
-	l.put(&pending{kind: kind, step: 2, conn: c, addr: addr, write: wf})
-	return Result{Out: wf.ws.Step1().String()}
+		l.put(&pending{kind: kind, step: 2, conn: c, addr: addr, write: wf})
+		return Result{Out: wf.ws.Step1().String()}
+	})
 }
 
 // sessionStep2 is step 2 of a write-session flow: the card authenticated
